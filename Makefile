@@ -1,0 +1,111 @@
+# gillua — a Lua 5.4 interpreter with a configurable GIL.
+#
+#   make            build build/gillua
+#   make demo       install missing packages, build, run the GIL-vs-processes demo
+#   make test       cmocka unit tests + Lua script tests
+#   make tsan/asan  the whole suite under ThreadSanitizer / AddressSanitizer+UBSan
+#   make bench      full benchmark suite -> bench/results/latest/
+#   make bench-quick  the same shape, small sizes (< 90 s)
+#   make fuzz       libFuzzer on the transfer decoder (FUZZ_SECONDS, default 600)
+#   make install PREFIX=/usr/local
+
+PREFIX     ?= /usr/local
+CC         ?= cc
+LUA_PC     := lua5.4
+LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
+LUA_LIBS   := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
+VERSION    := 0.1.0
+
+WARN    := -std=c11 -Wall -Wextra -Werror
+CPPFLAGS := -D_GNU_SOURCE -DGILLUA_VERSION='"$(VERSION)"' -Ivm -Iruntime $(LUA_CFLAGS)
+CFLAGS  ?= -O2 -g
+LDLIBS  := $(LUA_LIBS) -lm -ldl -pthread
+
+# Build flavours: plain, tsan, asan. Each has its own object directory.
+FLAVOUR ?= plain
+ifeq ($(FLAVOUR),tsan)
+  BUILD := build/tsan
+  SAN   := -fsanitize=thread -O1 -g
+else ifeq ($(FLAVOUR),asan)
+  BUILD := build/asan
+  SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g
+else
+  BUILD := build
+  SAN   :=
+endif
+
+SRCS      := $(wildcard vm/*.c) $(wildcard runtime/*.c)
+OBJS      := $(SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS  := $(filter-out $(BUILD)/obj/vm/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+GILLUA    := $(BUILD)/gillua
+
+DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config
+
+.PHONY: all deps test unit scripts tsan asan bench bench-quick demo fuzz install clean
+
+all: $(GILLUA)
+
+$(GILLUA): $(OBJS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+
+# Installs the Debian packages gillua needs when any is missing (as root,
+# or through sudo when there is one).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test: deps
+	@$(MAKE) --no-print-directory unit scripts
+
+unit: $(GILLUA) $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+scripts: $(GILLUA)
+	@tests/run_scripts.sh $(GILLUA)
+
+tsan: deps
+	@$(MAKE) --no-print-directory FLAVOUR=tsan unit scripts
+
+asan: deps
+	@$(MAKE) --no-print-directory FLAVOUR=asan unit scripts
+
+bench: deps all
+	./build/gillua bench/harness.lua --full
+
+bench-quick: deps all
+	./build/gillua bench/harness.lua --quick
+
+demo: deps all
+	./build/gillua bench/harness.lua --demo
+
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@mkdir -p build/fuzz
+	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_transfer \
+	  tests/fuzz/fuzz_transfer.c $(filter runtime/%,$(SRCS)) $(filter-out vm/main.c,$(filter vm/%,$(SRCS))) $(LDLIBS)
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz_transfer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus tests/fuzz/seeds
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 build/gillua $(DESTDIR)$(PREFIX)/bin/gillua
+	install -m 644 docs/gillua.1 $(DESTDIR)$(PREFIX)/share/man/man1/gillua.1
+
+clean:
+	rm -rf build

@@ -1,0 +1,97 @@
+-- aggregate.lua — from repeated runs to report rows.
+--
+-- One report row per configuration (bench, impl, mode, switch, workers,
+-- lock) out of its R repetitions:
+--   wall_s, cpu_s, cores_used, switches, lost_updates: the median of the R
+--       values (each figure's own median)
+--   wall_best: the fastest repetition; spread: (max - min) / median wall
+--   ops_per_s: ops / median wall
+--   speedup: best sequential wall / best wall of this row, where the
+--       sequential row has the same bench, impl, workers and lock: this
+--       VM's second core is at times busy with other work, so speedup
+--       claims use the best of R (speedup_median is kept beside it)
+--   efficiency: speedup / min(workers, cpus)
+--   lost_updates_max: the worst repetition (lock rows must have 0 here)
+
+local A = {}
+
+local function median(xs)
+  if #xs == 0 then return nil end
+  local s = {}
+  for i, v in ipairs(xs) do s[i] = v end
+  table.sort(s)
+  local n = #s
+  if n % 2 == 1 then return s[(n + 1) // 2] end
+  return (s[n // 2] + s[n // 2 + 1]) / 2
+end
+A.median = median
+
+local function field(reps, k)
+  local xs = {}
+  for _, r in ipairs(reps) do
+    if type(r[k]) == "number" then xs[#xs + 1] = r[k] end
+  end
+  return xs
+end
+
+function A.key(r)
+  return table.concat({r.bench, r.impl, r.mode, r.switch or "-", tostring(r.workers),
+                       r.lock == nil and "-" or tostring(r.lock)}, "|")
+end
+
+-- 'job' describes the configuration; 'reps' are the decoded JSON lines
+-- (possibly empty); 'failure' is an "unavailable: ..." or error text.
+function A.row(job, reps, failure)
+  local row = {bench = job.bench, impl = job.impl, mode = job.mode, switch = job.switch,
+               workers = job.workers, lock = job.lock, repeats = #reps, sweep = job.sweep}
+  if failure then
+    row.unavailable = failure
+    return row
+  end
+  local walls = field(reps, "wall_s")
+  local wmed = median(walls)
+  local wmin, wmax = math.huge, -math.huge
+  for _, w in ipairs(walls) do wmin = math.min(wmin, w); wmax = math.max(wmax, w) end
+  row.wall_s = wmed
+  row.wall_best = wmin
+  row.spread = wmed > 0 and (wmax - wmin) / wmed or 0
+  row.cpu_s = median(field(reps, "cpu_s"))
+  row.cores_used = median(field(reps, "cores_used"))
+  row.ops = reps[1].ops
+  row.ops_per_s = row.ops and wmed > 0 and row.ops / wmed or nil
+  row.switches = median(field(reps, "switches"))
+  if row.switches then row.switches = math.floor(row.switches + 0.5) end
+  local lost = field(reps, "lost_updates")
+  if #lost > 0 then
+    row.lost_updates = math.floor(median(lost) + 0.5)
+    local mx = 0
+    for _, v in ipairs(lost) do mx = math.max(mx, v) end
+    row.lost_updates_max = mx
+    row.final_balance = median(field(reps, "final_balance"))
+  end
+  row.cpu_source = reps[1].cpu_source
+  row.switch = row.switch or reps[1].switch
+  return row
+end
+
+-- Fills speedup / speedup_median / efficiency of every row of 'rows' from
+-- the sequential rows among them.
+function A.speedups(rows, cpus)
+  local seq = {}
+  local function skey(r)
+    return table.concat({r.bench, r.impl, tostring(r.workers), tostring(r.lock)}, "|")
+  end
+  for _, r in ipairs(rows) do
+    if r.mode == "sequential" and r.wall_best then seq[skey(r)] = r end
+  end
+  for _, r in ipairs(rows) do
+    local s = seq[skey(r)]
+    if s and r.wall_best and r.wall_best > 0 then
+      r.speedup = s.wall_best / r.wall_best
+      r.speedup_median = s.wall_s / r.wall_s
+      r.efficiency = r.speedup / math.min(r.workers, cpus)
+    end
+  end
+end
+
+return A

@@ -1,0 +1,23 @@
+/*
+** modules.h — the runtime modules every interpreter gets.
+*/
+#ifndef modules_h
+#define modules_h
+
+#include <lua.h>
+
+/* Per interpreter: fills package.preload with the runtime modules (so
+** `require "threading"` works) and adds gillua's functions to `os`. */
+void gl_runtime_open(lua_State *L);
+
+int luaopen_threading(lua_State *L);
+int luaopen_queue(lua_State *L);
+int luaopen_time(lua_State *L);
+int luaopen_gil(lua_State *L);
+int luaopen_multiprocessing(lua_State *L);
+int luaopen_subprocess(lua_State *L);
+
+/* Adds os.fork, os.getpid... to the table on top of the stack. */
+void gl_os_extend(lua_State *L);
+
+#endif

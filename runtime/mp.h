@@ -1,0 +1,178 @@
+/*
+** mp.h — internals shared by the process modules (os extensions,
+** multiprocessing, subprocess). Not a Lua-facing header.
+**
+** Shared memory: one arena (mp_shm.c), mapped MAP_SHARED|MAP_ANONYMOUS at
+** a fixed size the first time any process feature is used (require
+** "multiprocessing", os.fork). Every process forked afterwards inherits
+** the mapping at the same address, so an object allocated in the arena by
+** ANY of them — also after the fork, e.g. a Value created after a Pool
+** started — is visible to all of them. Objects are referred to by their
+** offset in the arena (stable everywhere).
+**
+** Waiting across processes uses raw futexes on 32-bit sequence words in
+** the arena (never process-shared condition variables: glibc's condvar
+** keeps per-waiter state that a waiter killed by SIGKILL leaves behind, and
+** a later signal can then block forever). Data is guarded by robust,
+** process-shared mutexes: a holder that dies releases them (EOWNERDEAD).
+*/
+#ifndef mp_h
+#define mp_h
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <lua.h>
+
+#include "rtobject.h"
+
+/* ---- arena (mp_shm.c) ---- */
+
+/* Maps the arena once per process tree; safe to call often. Returns 0, or
+** -1 when the mapping failed (message in err). */
+int mp_shm_init(char *err, size_t errlen);
+/* Zero-filled block of n bytes, 16-aligned, with a shared refcount of 1.
+** NULL when the arena is full. */
+void *mp_shm_alloc(size_t n);
+void mp_shm_incref(void *p);
+/* Frees the block when the count reaches 0. */
+void mp_shm_decref(void *p);
+/* Drops a reference; returns 1 when it was the last (the caller then
+** cleans up the block's contents and calls mp_shm_free). */
+int mp_shm_unref(void *p);
+void mp_shm_free(void *p);
+/* Allocation that raises a Lua error naming 'what' when the arena is full. */
+void *mp_shm_alloc_or_raise(lua_State *L, size_t n, const char *what);
+uint64_t mp_shm_off(const void *p);
+void *mp_shm_ptr(uint64_t off);      /* NULL for 0 or out-of-range offsets */
+size_t mp_shm_used(void);            /* bytes in use (tests) */
+
+/* Local handles to arena objects. Every process-local RtObject of the
+** process modules that owns a shared reference starts with an MpRef; they
+** are kept on a per-process list so that a forked child (which inherits
+** copies of them) takes its own shared reference for each (mp_fork), and
+** drops them all before _exit (mp_child_exit). */
+typedef struct MpRef {
+  RtObject rt;
+  void *shared;                 /* arena block, one shared reference */
+  void (*release)(void *);      /* drops it (default mp_shm_decref) */
+  struct MpRef *prev, *next;    /* per-process list, guarded in mp_shm.c */
+} MpRef;
+
+void mp_ref_init(MpRef *r, const RtType *t, void *shared); /* takes over one shared ref */
+/* For destroy(): unlinks, drops the shared ref, frees the local object. */
+void mp_ref_destroy(MpRef *r);
+
+/* In a forked child: take a shared ref for every inherited handle. Before
+** a child's _exit: drop them all (its Lua state is never closed). */
+void mp_refs_after_fork(void);
+void mp_refs_release_all(void);
+
+/* ---- robust process-shared mutexes and futex waits (mp_shm.c) ---- */
+
+void mp_mutex_init(pthread_mutex_t *mu, int type);  /* PTHREAD_MUTEX_* type */
+/* Locks mu (never blocks for long: data locks only). Returns 1 when the
+** previous owner died holding it (the mutex is made consistent), else 0. */
+int mp_lock(pthread_mutex_t *mu);
+void mp_unlock(pthread_mutex_t *mu);
+
+/* Waits while *word == val, at most until 'deadline' (CLOCK_MONOTONIC, NULL
+** = forever) and at most one slice (50 ms) so callers can look at Ctrl-C
+** and at dead peers. Returns 0 (woken, or spurious), ETIMEDOUT when the
+** deadline has passed. Call with no lock held and the GIL released. */
+int mp_futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline);
+/* Bumps *word and wakes up to n waiters (n < 0: all). */
+void mp_futex_wake(uint32_t *word, int n);
+
+/* Deadline helper: 1 when the deadline (may be NULL) has passed. */
+int mp_expired(const struct timespec *deadline);
+
+/* ---- processes (mp_fork.c) ---- */
+
+/* gl_fork() plus the process modules' own child-side reset: the child
+** forgets its parent's children, pools and manager connections and takes
+** shared references for its copies of arena handles. Maps the arena
+** first. Returns as fork(). */
+pid_t mp_fork(lua_State *L);
+/* Leaves a forked child: flushes stdio, drops shared references, _exit. */
+void mp_child_exit(int code) __attribute__((noreturn));
+/* True in a process made by mp_fork (not the original program). */
+int mp_is_child(void);
+
+/* Waits for pid, releasing the GIL, until it exits or the deadline passes.
+** Returns 1 with *status filled (the child is reaped), 0 on timeout, -1
+** with errno set (ECHILD...), or -2 when interrupted by Ctrl-C. */
+int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline);
+/* Python's exit code convention: code, or -signal. */
+int mp_exitcode(int status);
+/* "killed by signal 9 (Killed)" / "exited with code 3" */
+void mp_describe_status(int status, char *buf, size_t n);
+
+/* Child registry for shutdown and active_children (mp_process.c). */
+void mp_children_reset(void);                 /* in a forked child */
+void mp_pools_reset(void);                    /* mp_pool.c */
+void mp_managers_reset(void);                 /* mp_manager.c */
+const char *mp_current_name(void);
+void mp_set_current_name(const char *name);
+
+/* Signal name/number: "TERM", "SIGTERM", 15 -> 15; -1 if unknown. */
+int mp_signal_number(lua_State *L, int idx);
+
+/* ---- byte channels in the arena (mp_chan.c) ----
+** A message queue of byte strings. Used by multiprocessing.Queue and by
+** the Pool (tasks and results) and the Manager (requests). */
+typedef struct MpChan MpChan;
+
+MpChan *mp_chan_new(lua_State *L, long maxsize);   /* raises when the arena is full */
+/* Appends a message. Blocks while full (maxsize > 0). Returns 0, ETIMEDOUT
+** (full until the deadline), EINTR (Ctrl-C) or ENOMEM (arena full). The
+** GIL is released only when the call has to wait. */
+int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
+                const struct timespec *deadline);
+/* Takes the oldest message: *data is malloc'ed (caller frees). 'tag' when
+** not NULL receives the message's first 8 bytes atomically with the take
+** (the Pool records which task a worker holds). Returns 0, ETIMEDOUT,
+** EAGAIN (empty and not blocking) or EINTR. 'poll' (may be NULL) is called
+** between slices of a long wait, GIL held; a non-zero return aborts the
+** wait with that code. */
+int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
+                const struct timespec *deadline, uint64_t *tag,
+                int (*poll)(void *), void *poll_ud);
+long mp_chan_size(MpChan *c);
+long mp_chan_maxsize(MpChan *c);
+/* JoinableQueue bookkeeping. */
+void mp_chan_unfinished_add(MpChan *c, long d);
+int mp_chan_task_done(MpChan *c);               /* -1: called too often */
+int mp_chan_join(MpChan *c, const struct timespec *deadline);
+void mp_chan_incref(MpChan *c);
+void mp_chan_decref(MpChan *c);
+
+/* Raises queue.Empty / queue.Full (the queue module's error objects). */
+int mp_raise_queue_error(lua_State *L, const char *which);
+
+/* ---- the value transfer across processes (mp_xfer.c) ---- */
+#include "transfer.h"
+/* Encodes n values from 'first' (raises on values that cannot travel). */
+void mp_encode(lua_State *L, int first, int n, const char *what, TrBuffer *b);
+/* After the bytes were copied out (into shared memory, a pipe...). */
+void mp_encoded_done(TrBuffer *b);
+/* Decodes and pushes; raises on corrupt input. Returns the count. */
+int mp_decode(lua_State *L, const void *data, size_t len);
+
+/* Module parts: each adds its functions to the table on top of the stack. */
+void mp_open_process(lua_State *L);
+void mp_open_pool(lua_State *L);
+void mp_open_queue(lua_State *L);
+void mp_open_pipe(lua_State *L);
+void mp_open_shared(lua_State *L);
+void mp_open_sync(lua_State *L);
+void mp_open_manager(lua_State *L);
+
+/* Shutdown callback work (mp_process.c drives it). */
+void mp_pools_shutdown(int interrupted);
+void mp_managers_shutdown(int interrupted);
+
+#endif

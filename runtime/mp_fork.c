@@ -1,0 +1,140 @@
+/*
+** mp_fork.c — forking, leaving a forked child, and waiting for a child
+** with the GIL released. Every fork of the process modules goes through
+** mp_fork so that the child's GIL, thread registry and runtime locks are
+** reset (gl_fork) and the process modules forget what belongs to the
+** parent (children, pools, manager connections).
+*/
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "block.h"
+#include "mp.h"
+#include "vm.h"
+
+static int is_child;                 /* written once, right after fork, in the child */
+static char current_name[64] = "MainProcess";   /* owner: the process's forking thread */
+
+pid_t mp_fork(lua_State *L) {
+  char err[160];
+  if (mp_shm_init(err, sizeof err) != 0) luaL_error(L, "fork: %s", err);
+  fflush(NULL);                      /* buffered output must not be written twice */
+  pid_t pid = gl_fork();
+  if (pid == 0) {
+    is_child = 1;
+    mp_refs_after_fork();
+    mp_children_reset();
+    mp_pools_reset();
+    mp_managers_reset();
+  }
+  return pid;
+}
+
+void mp_child_exit(int code) {
+  fflush(NULL);
+  mp_refs_release_all();
+  _exit(code);
+}
+
+int mp_is_child(void) { return is_child; }
+
+const char *mp_current_name(void) { return current_name; }
+
+void mp_set_current_name(const char *name) {
+  snprintf(current_name, sizeof current_name, "%s", name);
+}
+
+int mp_exitcode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  return 0;
+}
+
+void mp_describe_status(int status, char *buf, size_t n) {
+  if (WIFSIGNALED(status))
+    snprintf(buf, n, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else
+    snprintf(buf, n, "exited with code %d", WEXITSTATUS(status));
+}
+
+static int pidfd_open_(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/*
+** Non-blocking first (no GIL release when the child is already gone).
+** Then, GIL released: poll the child's pidfd in slices of <= 50 ms (or
+** sleep in growing steps when pidfds are unavailable), looking at Ctrl-C
+** between slices.
+*/
+int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline) {
+  pid_t r;
+  do r = waitpid(pid, status, WNOHANG); while (r < 0 && errno == EINTR);
+  if (r == pid) return 1;
+  if (r < 0) return -1;
+  if (deadline && mp_expired(deadline)) return 0;
+  int fd = pidfd_open_(pid);
+  int result = 0, step_us = 200;
+  gl_block_begin();
+  for (;;) {
+    int ms = 50;
+    if (deadline) {
+      uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
+      uint64_t now = gl_now_ns();
+      if (now >= d) { result = 0; break; }
+      if ((d - now) / 1000000 < (uint64_t)ms) ms = (int)((d - now) / 1000000) + 1;
+    }
+    if (fd >= 0) {
+      struct pollfd p = { fd, POLLIN, 0 };
+      poll(&p, 1, ms);
+    } else {
+      if (step_us / 1000 > ms) step_us = ms * 1000;
+      usleep((useconds_t)step_us);
+      if (step_us < 20000) step_us *= 2;
+    }
+    do r = waitpid(pid, status, WNOHANG); while (r < 0 && errno == EINTR);
+    if (r == pid) { result = 1; break; }
+    if (r < 0) { result = -1; break; }
+    if (gl_interrupted()) { result = -2; break; }
+  }
+  int saved = errno;
+  gl_block_end();
+  if (fd >= 0) close(fd);
+  errno = saved;
+  return result;
+}
+
+static const struct { const char *name; int sig; } signames[] = {
+  {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+  {"ABRT", SIGABRT}, {"FPE", SIGFPE}, {"KILL", SIGKILL}, {"SEGV", SIGSEGV},
+  {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"USR1", SIGUSR1},
+  {"USR2", SIGUSR2}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+  {"TSTP", SIGTSTP}, {"BUS", SIGBUS}, {"TRAP", SIGTRAP}, {NULL, 0}
+};
+
+int mp_signal_number(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    lua_Integer n = luaL_checkinteger(L, idx);
+    return (n >= 0 && n < 65) ? (int)n : -1;
+  }
+  const char *s = luaL_checkstring(L, idx);
+  if (strncmp(s, "SIG", 3) == 0) s += 3;
+  for (int i = 0; signames[i].name; i++)
+    if (strcmp(signames[i].name, s) == 0) return signames[i].sig;
+  return -1;
+}

@@ -1,0 +1,279 @@
+/*
+** mp_shm.c — the shared-memory arena of the process modules, robust
+** process-shared mutexes and futex waits. See mp.h for the design.
+**
+** Arena layout: an ArenaHead at offset 0, then blocks. A block is a
+** 16-byte BlockHead followed by its data; sizes are rounded up to a size
+** class (powers of two from 32 bytes to 1 MiB) or, above that, to whole
+** pages. Freed blocks go on their class's free list (LIFO) and are reused
+** for the same class; large blocks are reused first-fit. New space comes
+** from a bump pointer. All allocator fields are guarded by head->mu (a
+** robust, process-shared mutex). A block's refcount is atomic and shared
+** by every process (see MpRef in mp.h).
+**
+** Limits (documented in docs/processes.md): the arena has a fixed size
+** (ARENA_SIZE, reserved lazily: only touched pages use memory); a process
+** that was forked BEFORE the arena was mapped does not share it.
+*/
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "block.h"
+#include "mp.h"
+
+#define ARENA_SIZE   ((size_t)512 << 20)
+#define ARENA_MAGIC  0x474c4d50u          /* "GLMP" */
+#define BLOCK_MAGIC  0x424c4b21u
+#define MIN_SHIFT    5                    /* 32 bytes */
+#define MAX_SHIFT    20                   /* 1 MiB: larger blocks are "large" */
+#define NCLASSES     (MAX_SHIFT - MIN_SHIFT + 1)
+#define SLICE_NS     50000000ull          /* 50 ms */
+
+typedef struct BlockHead {
+  uint64_t size;          /* usable bytes (the class size) */
+  _Atomic int32_t refs;   /* shared by all processes */
+  uint32_t magic;
+} BlockHead;
+
+typedef struct ArenaHead {
+  uint32_t magic;
+  pthread_mutex_t mu;     /* guards everything below */
+  uint64_t top;           /* bump pointer (offset) */
+  uint64_t used;          /* bytes handed out (with heads) */
+  uint64_t bins[NCLASSES];/* free lists: offset of a BlockHead, next in data */
+  uint64_t large;         /* free list of large blocks */
+} ArenaHead;
+
+static unsigned char *arena;              /* same address in every process of the tree */
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+static char arena_err[128];
+
+static void arena_map(void) {
+  void *p = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    snprintf(arena_err, sizeof arena_err, "cannot map shared memory (%zu MiB): %s",
+             ARENA_SIZE >> 20, strerror(errno));
+    return;
+  }
+  ArenaHead *h = (ArenaHead *)p;
+  h->magic = ARENA_MAGIC;
+  mp_mutex_init(&h->mu, PTHREAD_MUTEX_NORMAL);
+  h->top = (sizeof(ArenaHead) + 63) & ~(uint64_t)63;
+  arena = (unsigned char *)p;
+}
+
+int mp_shm_init(char *err, size_t errlen) {
+  pthread_once(&arena_once, arena_map);
+  if (arena) return 0;
+  if (err) snprintf(err, errlen, "%s", arena_err);
+  return -1;
+}
+
+static ArenaHead *head(void) {
+  if (arena == NULL && mp_shm_init(NULL, 0) != 0) return NULL;
+  return (ArenaHead *)arena;
+}
+
+static int size_class(size_t n) {
+  int s = MIN_SHIFT;
+  while (s <= MAX_SHIFT && ((size_t)1 << s) < n) s++;
+  return s <= MAX_SHIFT ? s - MIN_SHIFT : -1;
+}
+
+static uint64_t *next_of(uint64_t off) {     /* free-list link inside the data */
+  return (uint64_t *)(arena + off + sizeof(BlockHead));
+}
+
+void *mp_shm_alloc(size_t n) {
+  ArenaHead *h = head();
+  if (h == NULL || n > ARENA_SIZE / 2) return NULL;
+  int cls = size_class(n);
+  uint64_t size = cls >= 0 ? (uint64_t)1 << (cls + MIN_SHIFT)
+                           : ((uint64_t)n + 4095) & ~(uint64_t)4095;
+  uint64_t off = 0;
+  mp_lock(&h->mu);
+  if (cls >= 0 && h->bins[cls]) {
+    off = h->bins[cls];
+    h->bins[cls] = *next_of(off);
+  } else if (cls < 0) {                        /* first fit among large blocks */
+    uint64_t *link = &h->large;
+    while (*link && ((BlockHead *)(arena + *link))->size < size) link = next_of(*link);
+    if (*link) { off = *link; *link = *next_of(off); size = ((BlockHead *)(arena + off))->size; }
+  }
+  if (off == 0 && h->top + sizeof(BlockHead) + size <= ARENA_SIZE) {
+    off = h->top;
+    h->top += sizeof(BlockHead) + size;
+  }
+  if (off) h->used += sizeof(BlockHead) + size;
+  mp_unlock(&h->mu);
+  if (off == 0) return NULL;
+  BlockHead *b = (BlockHead *)(arena + off);
+  b->size = size;
+  b->magic = BLOCK_MAGIC;
+  atomic_store(&b->refs, 1);
+  void *data = b + 1;
+  memset(data, 0, n < size ? n : size);
+  return data;
+}
+
+void *mp_shm_alloc_or_raise(lua_State *L, size_t n, const char *what) {
+  char err[160];
+  if (mp_shm_init(err, sizeof err) != 0) luaL_error(L, "%s: %s", what, err);
+  void *p = mp_shm_alloc(n);
+  if (p == NULL)
+    luaL_error(L, "%s: shared memory exhausted (%zu bytes requested, %zu MiB arena)",
+               what, n, ARENA_SIZE >> 20);
+  return p;
+}
+
+static BlockHead *block_of(void *p) {
+  BlockHead *b = (BlockHead *)p - 1;
+  if (b->magic != BLOCK_MAGIC) {
+    fprintf(stderr, "gillua: corrupted shared-memory block %p\n", p);
+    abort();
+  }
+  return b;
+}
+
+void mp_shm_incref(void *p) {
+  atomic_fetch_add(&block_of(p)->refs, 1);
+}
+
+int mp_shm_unref(void *p) {
+  return atomic_fetch_sub(&block_of(p)->refs, 1) == 1;
+}
+
+void mp_shm_free(void *p) {
+  BlockHead *b = block_of(p);
+  ArenaHead *h = head();
+  uint64_t off = (uint64_t)((unsigned char *)b - arena);
+  int cls = b->size <= ((uint64_t)1 << MAX_SHIFT) ? size_class(b->size) : -1;
+  mp_lock(&h->mu);
+  h->used -= sizeof(BlockHead) + b->size;
+  uint64_t *list = cls >= 0 ? &h->bins[cls] : &h->large;
+  *next_of(off) = *list;
+  *list = off;
+  mp_unlock(&h->mu);
+}
+
+void mp_shm_decref(void *p) {
+  if (mp_shm_unref(p)) mp_shm_free(p);
+}
+
+uint64_t mp_shm_off(const void *p) {
+  return p ? (uint64_t)((const unsigned char *)p - arena) : 0;
+}
+
+void *mp_shm_ptr(uint64_t off) {
+  if (arena == NULL || off < sizeof(ArenaHead) || off >= ARENA_SIZE) return NULL;
+  return arena + off;
+}
+
+size_t mp_shm_used(void) {
+  ArenaHead *h = head();
+  if (h == NULL) return 0;
+  mp_lock(&h->mu);
+  size_t u = h->used;
+  mp_unlock(&h->mu);
+  return u;
+}
+
+/* ---- local handles ---- */
+
+static MpRef *refs_head;
+static pthread_mutex_t refs_mu = PTHREAD_MUTEX_INITIALIZER;   /* guards the list */
+
+void mp_ref_init(MpRef *r, const RtType *t, void *shared) {
+  rt_init(&r->rt, t);
+  r->shared = shared;
+  r->release = mp_shm_decref;
+  pthread_mutex_lock(&refs_mu);
+  r->prev = NULL;
+  r->next = refs_head;
+  if (refs_head) refs_head->prev = r;
+  refs_head = r;
+  pthread_mutex_unlock(&refs_mu);
+}
+
+void mp_ref_destroy(MpRef *r) {
+  rt_unlink(&r->rt);
+  pthread_mutex_lock(&refs_mu);
+  if (r->prev) r->prev->next = r->next;
+  else if (refs_head == r) refs_head = r->next;
+  if (r->next) r->next->prev = r->prev;
+  pthread_mutex_unlock(&refs_mu);
+  if (r->shared) r->release(r->shared);
+  free(r);
+}
+
+/* In a forked child: each inherited handle now holds a reference too. */
+void mp_refs_after_fork(void) {
+  pthread_mutex_init(&refs_mu, NULL);
+  for (MpRef *r = refs_head; r; r = r->next)
+    if (r->shared) mp_shm_incref(r->shared);
+}
+
+/* Before a child's _exit: its handles go away without a GC. */
+void mp_refs_release_all(void) {
+  pthread_mutex_lock(&refs_mu);
+  for (MpRef *r = refs_head; r; r = r->next)
+    if (r->shared) { r->release(r->shared); r->shared = NULL; }
+  pthread_mutex_unlock(&refs_mu);
+}
+
+/* ---- robust mutexes and futexes ---- */
+
+void mp_mutex_init(pthread_mutex_t *mu, int type) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutexattr_settype(&a, type);
+  pthread_mutex_init(mu, &a);
+  pthread_mutexattr_destroy(&a);
+}
+
+int mp_lock(pthread_mutex_t *mu) {
+  int rc = pthread_mutex_lock(mu);
+  if (rc == EOWNERDEAD) {
+    pthread_mutex_consistent(mu);
+    return 1;
+  }
+  return 0;
+}
+
+void mp_unlock(pthread_mutex_t *mu) { pthread_mutex_unlock(mu); }
+
+int mp_expired(const struct timespec *deadline) {
+  if (deadline == NULL) return 0;
+  uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
+  return gl_now_ns() >= d;
+}
+
+int mp_futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline) {
+  uint64_t slice = SLICE_NS;
+  if (deadline) {
+    uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
+    uint64_t now = gl_now_ns();
+    if (now >= d) return ETIMEDOUT;
+    if (d - now < slice) slice = d - now;
+  }
+  struct timespec rel = { (time_t)(slice / 1000000000ull), (long)(slice % 1000000000ull) };
+  syscall(SYS_futex, word, FUTEX_WAIT, val, &rel, NULL, 0);
+  return 0;
+}
+
+void mp_futex_wake(uint32_t *word, int n) {
+  __atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
+  syscall(SYS_futex, word, FUTEX_WAKE, n < 0 ? 0x7fffffff : n, NULL, NULL, 0);
+}

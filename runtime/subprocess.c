@@ -1,0 +1,630 @@
+/*
+** subprocess.c — the `subprocess` module: Popen, run, call, check_call,
+** check_output.
+**
+** Children are started with posix_spawnp (glibc reports exec failures,
+** e.g. a missing program, as the call's return value: no error pipe
+** needed, and no fork of a multi-threaded process). Signal dispositions
+** and the signal mask are reset to defaults in the child.
+**
+** communicate() polls the child's stdin, stdout and stderr together with
+** the GIL released, so a child writing much to both pipes never deadlocks
+** against us. SIGPIPE is blocked in the writing thread (an exited child
+** makes the write fail with EPIPE, as in Python, instead of killing us).
+**
+** Timeouts: communicate and run kill the child (SIGKILL), reap it and
+** raise "subprocess.TimeoutExpired: ..."; wait(timeout) raises the same
+** error but leaves the child running (as Python does), so the caller can
+** decide.
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "block.h"
+#include "modules.h"
+#include "mp.h"
+
+extern char **environ;
+
+#define POPEN_MT "subprocess.Popen"
+#define SP_PIPE    (-1)
+#define SP_STDOUT  (-2)
+#define SP_DEVNULL (-3)
+
+/* A child process. Process-local, owned by its Lua userdata (uservalue 1:
+** table with args, stdin, stdout, stderr file handles). */
+typedef struct Popen {
+  pid_t pid;
+  int reaped;            /* returncode is valid */
+  int returncode;        /* code, or -signal */
+  char cmd[256];         /* the command line, for messages */
+} Popen;
+
+/* ---- spawning ---- */
+
+typedef struct Spec {
+  char **argv;
+  char **envp;           /* NULL: inherit */
+  const char *cwd;
+  int how[3];            /* SP_* or an fd (>= 0), or -100 = inherit */
+} Spec;
+
+#define SP_INHERIT (-100)
+
+static void free_strv(char **v) {
+  if (!v) return;
+  for (char **p = v; *p; p++) free(*p);
+  free(v);
+}
+
+/* Reads one of stdin=/stdout=/stderr=: nil, subprocess.PIPE/DEVNULL/STDOUT,
+** an fd, or a Lua file. */
+static int get_how(lua_State *L, int t, const char *field) {
+  int how = SP_INHERIT;
+  lua_getfield(L, t, field);
+  if (lua_isnil(L, -1)) how = SP_INHERIT;
+  else if (lua_isinteger(L, -1)) {
+    lua_Integer v = lua_tointeger(L, -1);
+    if (v < SP_DEVNULL) luaL_error(L, "Popen: bad value %d for %s", (int)v, field);
+    if (v == SP_STDOUT && strcmp(field, "stderr") != 0)
+      luaL_error(L, "Popen: subprocess.STDOUT is only valid for stderr");
+    how = (int)v;
+  } else {
+    luaL_Stream *s = (luaL_Stream *)luaL_testudata(L, -1, LUA_FILEHANDLE);
+    if (s == NULL || s->closef == NULL)
+      luaL_error(L, "Popen: %s must be subprocess.PIPE, DEVNULL, STDOUT, an fd or an open file (got %s)",
+                 field, luaL_typename(L, -1));
+    fflush(s->f);
+    how = fileno(s->f);
+  }
+  lua_pop(L, 1);
+  return how;
+}
+
+static char **get_argv(lua_State *L, int t, char *cmd, size_t cmdlen) {
+  lua_getfield(L, t, "args");
+  int shell = (lua_getfield(L, t, "shell"), lua_toboolean(L, -1));
+  lua_pop(L, 1);
+  char **argv;
+  size_t n;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    argv = calloc(4, sizeof(char *));
+    if (shell) {
+      argv[0] = strdup("/bin/sh");
+      argv[1] = strdup("-c");
+      argv[2] = strdup(lua_tostring(L, -1));
+    } else argv[0] = strdup(lua_tostring(L, -1));
+  } else if (lua_type(L, -1) == LUA_TTABLE) {
+    n = (size_t)luaL_len(L, -1);
+    if (n == 0) luaL_error(L, "Popen: args is empty");
+    argv = calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+      lua_geti(L, -1, (lua_Integer)i + 1);
+      const char *s = lua_tostring(L, -1);
+      if (s == NULL) {
+        free_strv(argv);
+        luaL_error(L, "Popen: args[%d] must be a string (got %s)", (int)i + 1, luaL_typename(L, -1));
+      }
+      argv[i] = strdup(s);
+      lua_pop(L, 1);
+    }
+  } else {
+    luaL_error(L, "Popen: args must be a table of strings or a string (got %s)", luaL_typename(L, -1));
+    return NULL;
+  }
+  lua_pop(L, 1);
+  size_t used = 0;
+  cmd[0] = '\0';
+  for (char **p = argv; *p && used + 2 < cmdlen; p++) {
+    int w = snprintf(cmd + used, cmdlen - used, "%s%s", p == argv ? "" : " ", *p);
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+  return argv;
+}
+
+static char **get_env(lua_State *L, int t) {
+  if (lua_getfield(L, t, "env") == LUA_TNIL) { lua_pop(L, 1); return NULL; }
+  luaL_checktype(L, -1, LUA_TTABLE);
+  size_t n = 0, cap = 16;
+  char **envp = calloc(cap, sizeof(char *));
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    const char *k = lua_tostring(L, -2), *v = lua_tostring(L, -1);
+    if (lua_type(L, -2) != LUA_TSTRING || v == NULL) {
+      free_strv(envp);
+      luaL_error(L, "Popen: env must map strings to strings");
+    }
+    if (n + 2 > cap) { cap *= 2; envp = realloc(envp, cap * sizeof(char *)); }
+    size_t len = strlen(k) + strlen(v) + 2;
+    envp[n] = malloc(len);
+    snprintf(envp[n], len, "%s=%s", k, v);
+    envp[++n] = NULL;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return envp;
+}
+
+/* Pushes a Lua file handle owning fd (mode "r" or "w"). */
+static int file_close(lua_State *L) {
+  luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  int rc = fclose(s->f);
+  return luaL_fileresult(L, rc == 0, NULL);
+}
+
+static void push_file(lua_State *L, int fd, const char *mode) {
+  luaL_Stream *s = (luaL_Stream *)lua_newuserdatauv(L, sizeof(luaL_Stream), 0);
+  s->closef = NULL;
+  luaL_setmetatable(L, LUA_FILEHANDLE);
+  s->f = fdopen(fd, mode);
+  if (s->f == NULL) { close(fd); luaL_error(L, "Popen: fdopen: %s", strerror(errno)); }
+  s->closef = file_close;
+}
+
+/* Spawns per spec; on success fills parent-side pipe ends (or -1). Returns
+** 0 or an errno. */
+static int spawn(Spec *sp, pid_t *pid, int ends[3]) {
+  int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  int rc = 0;
+  ends[0] = ends[1] = ends[2] = -1;
+  for (int i = 0; i < 3; i++)
+    if (sp->how[i] == SP_PIPE && pipe2(pipes[i], O_CLOEXEC) != 0) {
+      rc = errno;
+      goto out;
+    }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (sp->cwd) posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
+  for (int i = 0; i < 3; i++) {
+    int h = sp->how[i];
+    if (h == SP_PIPE) posix_spawn_file_actions_adddup2(&fa, pipes[i][i == 0 ? 0 : 1], i);
+    else if (h == SP_DEVNULL)
+      posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+    else if (h == SP_STDOUT) posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    else if (h >= 0) posix_spawn_file_actions_adddup2(&fa, h, i);
+  }
+  rc = posix_spawnp(pid, sp->argv[0], &fa, &at, sp->argv, sp->envp ? sp->envp : environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+out:
+  for (int i = 0; i < 3; i++) {
+    if (pipes[i][0] < 0) continue;
+    int mine = i == 0 ? 1 : 0;           /* parent writes stdin, reads the others */
+    close(pipes[i][1 - mine]);
+    if (rc == 0) ends[i] = pipes[i][mine];
+    else close(pipes[i][mine]);
+  }
+  return rc;
+}
+
+static Popen *check_popen(lua_State *L) {
+  return (Popen *)luaL_checkudata(L, 1, POPEN_MT);
+}
+
+/* Popen{args=, stdin=, stdout=, stderr=, cwd=, env=, shell=} */
+static int sp_popen(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  Spec sp = {0};
+  char cmd[256];
+  sp.how[0] = get_how(L, 1, "stdin");
+  sp.how[1] = get_how(L, 1, "stdout");
+  sp.how[2] = get_how(L, 1, "stderr");
+  if (lua_getfield(L, 1, "cwd") != LUA_TNIL) sp.cwd = luaL_checkstring(L, -1);
+  lua_pop(L, 1);
+  if (sp.cwd) {
+    struct stat st;
+    if (stat(sp.cwd, &st) != 0) return luaL_error(L, "%s: '%s'", strerror(errno), sp.cwd);
+    if (!S_ISDIR(st.st_mode)) return luaL_error(L, "Not a directory: '%s'", sp.cwd);
+  }
+  char **envp = get_env(L, 1);
+  sp.envp = envp;
+  sp.argv = get_argv(L, 1, cmd, sizeof cmd);
+  Popen *p = (Popen *)lua_newuserdatauv(L, sizeof(Popen), 1);
+  memset(p, 0, sizeof *p);
+  p->pid = -1;
+  snprintf(p->cmd, sizeof p->cmd, "%s", cmd);
+  luaL_setmetatable(L, POPEN_MT);
+  int ends[3];
+  int rc = spawn(&sp, &p->pid, ends);
+  char prog[256];
+  snprintf(prog, sizeof prog, "%s", sp.argv[0]);
+  free_strv(sp.argv);
+  free_strv(envp);
+  if (rc != 0) return luaL_error(L, "%s: '%s'", strerror(rc), prog);
+  lua_createtable(L, 0, 4);
+  lua_getfield(L, 1, "args");
+  lua_setfield(L, -2, "args");
+  static const char *const names[] = {"stdin", "stdout", "stderr"};
+  for (int i = 0; i < 3; i++)
+    if (ends[i] >= 0) {
+      push_file(L, ends[i], i == 0 ? "w" : "r");
+      lua_setfield(L, -2, names[i]);
+    }
+  lua_setiuservalue(L, -2, 1);
+  return 1;
+}
+
+/* ---- waiting ---- */
+
+static void set_status(Popen *p, int status) {
+  p->reaped = 1;
+  p->returncode = mp_exitcode(status);
+}
+
+static int timeout_error(lua_State *L, Popen *p, double secs) {
+  return luaL_error(L, "subprocess.TimeoutExpired: command '%s' timed out after %g seconds",
+                    p->cmd, secs);
+}
+
+/* Returns 1 reaped, 0 timeout; raises on Ctrl-C. */
+static int wait_child(lua_State *L, Popen *p, const struct timespec *deadline) {
+  if (p->reaped) return 1;
+  int status;
+  int rc = mp_wait_pid(p->pid, &status, deadline);
+  if (rc == -2) gl_raise_interrupt(L);
+  if (rc == 1) set_status(p, status);
+  else if (rc < 0) { p->reaped = 1; p->returncode = 0; }   /* reaped elsewhere */
+  return p->reaped;
+}
+
+static int sp_wait(lua_State *L) {
+  Popen *p = check_popen(L);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  if (!wait_child(L, p, dl)) return timeout_error(L, p, lua_tonumber(L, 2));
+  lua_pushinteger(L, p->returncode);
+  return 1;
+}
+
+static int sp_poll(lua_State *L) {
+  Popen *p = check_popen(L);
+  if (!p->reaped) {
+    int status;
+    pid_t r = waitpid(p->pid, &status, WNOHANG);
+    if (r == p->pid) set_status(p, status);
+    else if (r < 0 && errno == ECHILD) { p->reaped = 1; p->returncode = 0; }
+  }
+  if (!p->reaped) return 0;
+  lua_pushinteger(L, p->returncode);
+  return 1;
+}
+
+static int send_sig(lua_State *L, Popen *p, int sig) {
+  if (!p->reaped) {
+    int status;
+    if (waitpid(p->pid, &status, WNOHANG) == p->pid) set_status(p, status);
+    else kill(p->pid, sig);
+  }
+  return 0;
+  (void)L;
+}
+
+static int sp_kill(lua_State *L) { return send_sig(L, check_popen(L), SIGKILL); }
+static int sp_terminate(lua_State *L) { return send_sig(L, check_popen(L), SIGTERM); }
+static int sp_send_signal(lua_State *L) {
+  Popen *p = check_popen(L);
+  int sig = mp_signal_number(L, 2);
+  if (sig < 0) return luaL_argerror(L, 2, "unknown signal");
+  return send_sig(L, p, sig);
+}
+
+/* ---- communicate ---- */
+
+typedef struct Buf { char *p; size_t n, cap; } Buf;
+
+static void buf_add(Buf *b, const char *s, size_t n) {
+  if (b->n + n > b->cap) {
+    size_t c = b->cap ? b->cap * 2 : 8192;
+    while (c < b->n + n) c *= 2;
+    char *q = realloc(b->p, c);
+    if (q == NULL) abort();
+    b->p = q;
+    b->cap = c;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+}
+
+/* The file handle of stream i ("stdin"...) when open, else NULL. Leaves
+** nothing on the stack. */
+static luaL_Stream *stream(lua_State *L, int ud, const char *name) {
+  lua_getiuservalue(L, ud, 1);
+  lua_getfield(L, -1, name);
+  luaL_Stream *s = (luaL_Stream *)luaL_testudata(L, -1, LUA_FILEHANDLE);
+  lua_pop(L, 2);
+  return (s && s->closef) ? s : NULL;
+}
+
+static void close_stream(luaL_Stream *s) {
+  if (s && s->closef) { fclose(s->f); s->closef = NULL; }
+}
+
+/* Write with SIGPIPE blocked in this thread; a pending SIGPIPE caused by
+** the write is consumed. */
+static ssize_t write_nosigpipe(int fd, const void *p, size_t n) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t w = write(fd, p, n);
+  int e = errno;
+  if (w < 0 && e == EPIPE) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe_set, NULL, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = e;
+  return w;
+}
+
+typedef struct Comm {
+  int fd[3];                 /* -1 when not piped / done */
+  const char *in; size_t inlen, inpos;
+  Buf out[2];
+  int interrupted, timedout, error;
+} Comm;
+
+/* The poll loop, GIL released by the caller. */
+static void comm_loop(Comm *c, const struct timespec *deadline) {
+  if (c->fd[0] >= 0) fcntl(c->fd[0], F_SETFL, fcntl(c->fd[0], F_GETFL) | O_NONBLOCK);
+  char chunk[65536];
+  for (;;) {
+    struct pollfd pf[3];
+    int map[3], n = 0;
+    for (int i = 0; i < 3; i++)
+      if (c->fd[i] >= 0) {
+        pf[n].fd = c->fd[i];
+        pf[n].events = i == 0 ? POLLOUT : POLLIN;
+        pf[n].revents = 0;
+        map[n++] = i;
+      }
+    if (n == 0) return;
+    int ms = 50;
+    if (deadline) {
+      if (mp_expired(deadline)) { c->timedout = 1; return; }
+      uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
+      uint64_t left = (d - gl_now_ns()) / 1000000 + 1;
+      if (left < (uint64_t)ms) ms = (int)left;
+    }
+    int r = poll(pf, (nfds_t)n, ms);
+    if (gl_interrupted()) { c->interrupted = 1; return; }
+    if (r <= 0) continue;
+    for (int k = 0; k < n; k++) {
+      int i = map[k];
+      if (pf[k].revents == 0) continue;
+      if (i == 0) {
+        size_t left = c->inlen - c->inpos;
+        ssize_t w = left ? write_nosigpipe(c->fd[0], c->in + c->inpos, left > 65536 ? 65536 : left) : 0;
+        if (w > 0) c->inpos += (size_t)w;
+        if ((w < 0 && errno != EAGAIN && errno != EINTR) || c->inpos == c->inlen)
+          c->fd[0] = -1;                 /* done (or the child closed its stdin) */
+      } else {
+        ssize_t rd = read(c->fd[i], chunk, sizeof chunk);
+        if (rd > 0) buf_add(&c->out[i - 1], chunk, (size_t)rd);
+        else if (rd == 0 || (errno != EAGAIN && errno != EINTR)) c->fd[i] = -1;
+      }
+    }
+  }
+}
+
+static void kill_and_reap(lua_State *L, Popen *p) {
+  if (p->reaped) return;
+  kill(p->pid, SIGKILL);
+  wait_child(L, p, NULL);
+}
+
+/* communicate([input[, timeout]]) -> out, err */
+static int sp_communicate(lua_State *L) {
+  Popen *p = check_popen(L);
+  size_t inlen = 0;
+  const char *in = luaL_optlstring(L, 2, NULL, &inlen);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts);
+  luaL_Stream *s[3] = {stream(L, 1, "stdin"), stream(L, 1, "stdout"), stream(L, 1, "stderr")};
+  if (in && inlen > 0 && s[0] == NULL)
+    return luaL_error(L, "communicate: input given but stdin is not subprocess.PIPE");
+  Comm c;
+  memset(&c, 0, sizeof c);
+  c.in = in ? in : "";
+  c.inlen = in ? inlen : 0;
+  for (int i = 0; i < 3; i++) {
+    if (s[i]) fflush(s[i]->f);
+    c.fd[i] = s[i] ? fileno(s[i]->f) : -1;
+  }
+  if (c.fd[0] >= 0 && c.inlen == 0) { close_stream(s[0]); s[0] = NULL; c.fd[0] = -1; }
+  gl_block_begin();
+  comm_loop(&c, dl);
+  gl_block_end();
+  close_stream(s[0]);
+  if (c.interrupted || c.timedout) {
+    free(c.out[0].p);
+    free(c.out[1].p);
+    if (c.interrupted) return gl_raise_interrupt(L);
+    kill_and_reap(L, p);
+    return timeout_error(L, p, lua_tonumber(L, 3));
+  }
+  close_stream(s[1]);
+  close_stream(s[2]);
+  if (!wait_child(L, p, dl)) {
+    free(c.out[0].p);
+    free(c.out[1].p);
+    kill_and_reap(L, p);
+    return timeout_error(L, p, lua_tonumber(L, 3));
+  }
+  for (int i = 0; i < 2; i++) {
+    if (s[i + 1]) lua_pushlstring(L, c.out[i].p ? c.out[i].p : "", c.out[i].n);
+    else lua_pushnil(L);
+    free(c.out[i].p);
+  }
+  return 2;
+}
+
+static int sp_index(lua_State *L) {
+  Popen *p = check_popen(L);
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "pid") == 0) { lua_pushinteger(L, p->pid); return 1; }
+  if (strcmp(k, "returncode") == 0) {
+    if (p->reaped) lua_pushinteger(L, p->returncode); else lua_pushnil(L);
+    return 1;
+  }
+  lua_getiuservalue(L, 1, 1);
+  if (lua_getfield(L, -1, k) != LUA_TNIL) return 1;
+  lua_pop(L, 2);
+  luaL_getmetatable(L, POPEN_MT);
+  lua_getfield(L, -1, "methods");
+  lua_getfield(L, -1, k);
+  return 1;
+}
+
+static int sp_tostring(lua_State *L) {
+  Popen *p = check_popen(L);
+  if (p->reaped) lua_pushfstring(L, "<Popen: pid %d, returncode %d: %s>", (int)p->pid, p->returncode, p->cmd);
+  else lua_pushfstring(L, "<Popen: pid %d, running: %s>", (int)p->pid, p->cmd);
+  return 1;
+}
+
+/* A child never waited for is reaped if it has finished; otherwise it is
+** left to run (as Python does). */
+static int sp_gc(lua_State *L) {
+  Popen *p = check_popen(L);
+  int status;
+  if (!p->reaped && p->pid > 0) waitpid(p->pid, &status, WNOHANG);
+  return 0;
+}
+
+/* ---- run / call / check_output ---- */
+
+/* run{args=, input=, capture_output=, timeout=, check=, ...}. */
+static int sp_run(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int top = lua_gettop(L);
+  lua_getfield(L, 1, "input");
+  int has_input = !lua_isnil(L, -1);
+  lua_getfield(L, 1, "capture_output");
+  int capture = lua_toboolean(L, -1);
+  lua_getfield(L, 1, "check");
+  int check = lua_toboolean(L, -1);
+  lua_getfield(L, 1, "timeout");
+  lua_pop(L, 4);
+  /* a copy of the spec with pipes filled in */
+  lua_newtable(L);
+  lua_pushnil(L);
+  while (lua_next(L, 1)) { lua_pushvalue(L, -2); lua_insert(L, -2); lua_settable(L, -4); }
+  if (has_input) { lua_pushinteger(L, SP_PIPE); lua_setfield(L, -2, "stdin"); }
+  if (capture) {
+    lua_pushinteger(L, SP_PIPE); lua_setfield(L, -2, "stdout");
+    lua_pushinteger(L, SP_PIPE); lua_setfield(L, -2, "stderr");
+  }
+  int spec = lua_gettop(L);
+  lua_pushcfunction(L, sp_popen);
+  lua_pushvalue(L, spec);
+  lua_call(L, 1, 1);
+  int pop = lua_gettop(L);
+  Popen *p = (Popen *)lua_touserdata(L, pop);
+  lua_pushcfunction(L, sp_communicate);
+  lua_pushvalue(L, pop);
+  lua_getfield(L, 1, "input");
+  lua_getfield(L, 1, "timeout");
+  lua_call(L, 3, 2);
+  lua_createtable(L, 0, 4);
+  lua_getfield(L, 1, "args"); lua_setfield(L, -2, "args");
+  lua_pushinteger(L, p->returncode); lua_setfield(L, -2, "returncode");
+  lua_pushvalue(L, -3); lua_setfield(L, -2, "stdout");
+  lua_pushvalue(L, -2); lua_setfield(L, -2, "stderr");
+  if (check && p->returncode != 0) {
+    lua_getfield(L, -1, "stderr");
+    const char *err = lua_tostring(L, -1);
+    return luaL_error(L, "subprocess.CalledProcessError: command '%s' returned non-zero exit status %d%s%s",
+                      p->cmd, p->returncode, err && *err ? "\n" : "", err ? err : "");
+  }
+  (void)top;
+  return 1;
+}
+
+static int sp_check_output(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushinteger(L, SP_PIPE);
+  lua_setfield(L, 1, "stdout");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, 1, "check");
+  lua_pushcfunction(L, sp_run);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "stdout");
+  return 1;
+}
+
+static int sp_call(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushcfunction(L, sp_run);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "returncode");
+  return 1;
+}
+
+static int sp_check_call(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, 1, "check");
+  return sp_call(L);
+}
+
+static const luaL_Reg popen_methods[] = {
+  {"communicate", sp_communicate},
+  {"wait", sp_wait},
+  {"poll", sp_poll},
+  {"kill", sp_kill},
+  {"terminate", sp_terminate},
+  {"send_signal", sp_send_signal},
+  {NULL, NULL}
+};
+
+static const luaL_Reg funcs[] = {
+  {"Popen", sp_popen},
+  {"run", sp_run},
+  {"call", sp_call},
+  {"check_call", sp_check_call},
+  {"check_output", sp_check_output},
+  {NULL, NULL}
+};
+
+int luaopen_subprocess(lua_State *L) {
+  if (luaL_newmetatable(L, POPEN_MT)) {
+    lua_newtable(L);
+    luaL_setfuncs(L, popen_methods, 0);
+    lua_setfield(L, -2, "methods");
+    lua_pushcfunction(L, sp_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, sp_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, sp_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  lua_pushinteger(L, SP_PIPE);    lua_setfield(L, -2, "PIPE");
+  lua_pushinteger(L, SP_STDOUT);  lua_setfield(L, -2, "STDOUT");
+  lua_pushinteger(L, SP_DEVNULL); lua_setfield(L, -2, "DEVNULL");
+  return 1;
+}

@@ -1,0 +1,40 @@
+/*
+** syncwait.h — helpers shared by the synchronisation objects of
+** `threading` and `queue`: the blocking wait of vm/block.h wrapped around
+** a "try to take" predicate, and Python's timeout arguments.
+*/
+#ifndef syncwait_h
+#define syncwait_h
+
+#include <pthread.h>
+#include <time.h>
+
+#include <lua.h>
+
+/* Blocks until take(ud) returns non-zero. take runs with 'mu' held and
+** must both test and consume (take the lock, the item, the permit...), so
+** that the decision and the change are one atomic step. The GIL is
+** released around the wait (gl_block_begin/end) and never re-acquired
+** while 'mu' is held. Returns 0 when taken, ETIMEDOUT when 'deadline'
+** passed first, EINTR when the main thread was interrupted (Ctrl-C).
+** The caller has already tried once without releasing the GIL. */
+int sync_wait(pthread_mutex_t *mu, pthread_cond_t *cv, int (*take)(void *),
+              void *ud, const struct timespec *deadline);
+
+/* True when the deadline has already passed. */
+int sync_expired(const struct timespec *deadline);
+
+/* The optional timeout at idx: none/nil => NULL (wait forever). With
+** minus_one set, -1 also means forever (Lock.acquire's default, as in
+** Python). Any other negative number, NaN or non-number raises
+** "timeout value must be a non-negative number". */
+struct timespec *sync_timeout(lua_State *L, int idx, struct timespec *ts,
+                              int minus_one);
+
+/* Optional boolean at idx (nil/none => def); any other type is an error. */
+int sync_optbool(lua_State *L, int idx, int def);
+
+/* Raises "interrupted" when rc is EINTR; returns otherwise. */
+void sync_check_interrupt(lua_State *L, int rc);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+** transfer.h — the value transfer: copies Lua values from one interpreter
+** to another (GIL-off threads, queues between them, processes, pipes).
+** The byte format is documented in docs/transfer-format.md.
+**
+** A buffer owns one reference to every runtime object it encodes (taken
+** at encode time, dropped by tr_buffer_free), so objects stay alive while
+** they travel. Decoding takes new references for the handles it creates.
+*/
+#ifndef transfer_h
+#define transfer_h
+
+#include <stddef.h>
+
+#include <lua.h>
+
+struct RtObject;
+
+/* Owned by whoever holds the buffer (one thread at a time). Move it by
+** struct copy; never keep 'data' alone: 'objs' are the references that
+** keep the runtime objects named in 'data' alive. */
+typedef struct TrBuffer {
+  unsigned char *data;
+  size_t len, cap;
+  struct RtObject **objs;   /* one reference each, dropped by tr_buffer_free */
+  size_t nobjs, objcap;
+} TrBuffer;
+
+/* A comfortable size for the 'err' buffers below. */
+#define TR_ERRMAX 256
+
+/* Nesting limit (tables, functions, metatables) for encode and decode. */
+#define TR_MAXDEPTH 200
+
+void tr_buffer_init(TrBuffer *b);
+/* Drops the references the encoded runtime objects hold, frees memory. */
+void tr_buffer_free(TrBuffer *b);
+
+/* Encodes the n values at stack positions first..first+n-1 of L into b
+** (appending). 'what' names the values in error messages, e.g. "args"
+** gives paths like "args[2].co"; NULL means "value". On failure returns
+** -1 with a message in err such as
+**   "cannot transfer coroutine at args[2].co"
+**   "cannot transfer coroutine at upvalue 'co' of target"
+** and leaves b as it was before the call (empty, in the usual use). The
+** stack is left as it was. A single value (n == 1) is named 'what'
+** itself ("item.co"); several are named what[1], what[2]... */
+int tr_encode(lua_State *L, int first, int n, const char *what, TrBuffer *b,
+              char *err, size_t errlen);
+
+/* Like tr_encode, but the paths name each value by 'names[i]' (for
+** Thread targets: {"target", "args"}). */
+int tr_encode_named(lua_State *L, int first, int n, const char *const *names,
+                    TrBuffer *b, char *err, size_t errlen);
+
+/* Decodes the values in data[0..len) and pushes them on L. Returns the
+** number of values pushed, or -1 with a message in err (nothing pushed)
+** when the bytes are truncated, corrupted or of an unknown version. Never
+** reads outside data[0..len). */
+int tr_decode(lua_State *L, const void *data, size_t len, char *err,
+              size_t errlen);
+
+/* tr_decode with options. TR_DEC_NOFUNC refuses Lua function chunks: use
+** it for bytes that may come from outside gillua (see the "Trust" section
+** of docs/transfer-format.md: bytecode is validated structurally, not
+** verified, so a crafted chunk could crash the interpreter when called). */
+#define TR_DEC_NOFUNC 1u
+int tr_decode_opts(lua_State *L, const void *data, size_t len,
+                   unsigned flags, char *err, size_t errlen);
+
+/* Lua-facing convenience: encodes/decodes and raises a Lua error on
+** failure. tr_push_decoded returns the number of values pushed. */
+void tr_check_encode(lua_State *L, int first, int n, const char *what,
+                     TrBuffer *b);
+int tr_push_decoded(lua_State *L, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,108 @@
+-- bench_gil_convoy.lua — the convoy effect. An I/O-bound thread does round
+-- trips (send a small message, wait for the echo) plus a little Lua work
+-- per trip, first alone, then beside a CPU-bound thread. Each time the
+-- I/O thread's wait ends it needs the GIL back from the CPU-bound thread:
+-- under interval:MS a waiter asks for the GIL only after MS ms, so each
+-- round trip can cost up to a whole interval (CPython's new GIL has this
+-- problem); under bytecodes:N the holder drops within N bytecodes.
+--
+-- The echo runs in another process over a multiprocessing.Pipe when that
+-- module exists (--channel=pipe: only the I/O thread needs this process's
+-- GIL), otherwise in a thread over two queue.Queues (--channel=queue).
+-- Reports round trips per second alone and beside the CPU thread, the
+-- slowdown (alone / beside) and the CPU thread's share of the loop rate.
+--
+--   gillua --switch=interval:5 scripts/bench_gil_convoy.lua --seconds=0.5
+
+local B = dofile((arg[0]:match("^(.*)/") or ".") .. "/benchlib.lua")
+local has_mp = pcall(require, "multiprocessing")
+local o = B.options(arg, "bench_gil_convoy.lua",
+                    {seconds = 0.5, work = 200, channel = has_mp and "pipe" or "queue"},
+                    "--seconds=S --work=N --channel=pipe|queue")
+B.require_mode("gil_convoy", {mode = "gil", workers = 2})
+if o.channel ~= "pipe" and o.channel ~= "queue" then
+  io.stderr:write("bench_gil_convoy.lua: --channel must be pipe or queue\n")
+  os.exit(2)
+end
+if o.channel == "pipe" and not has_mp then
+  B.require_mode("gil_convoy", {mode = "processes", workers = 2})
+end
+
+local clock = B.wall
+stop_cpu = false
+
+-- Sets up the echo and returns send(v), recv(), close().
+local function open_channel()
+  if o.channel == "pipe" then
+    local mp = require "multiprocessing"
+    local mine, theirs = mp.Pipe()
+    local child = mp.Process{target = function(conn)
+      while true do
+        local v = conn:recv()
+        if v == false then return end
+        conn:send(v)
+      end
+    end, args = {theirs}, name = "echo"}
+    child:start()
+    return function(v) mine:send(v) end, function() return mine:recv() end,
+           function() mine:send(false); child:join() end
+  end
+  local queue = B.has.queue
+  local to, from = queue.Queue(), queue.Queue()
+  local echo = B.has.threading.Thread{target = function()
+    while true do
+      local v = to:get()
+      if v == false then return end
+      from:put(v)
+    end
+  end, name = "echo"}
+  echo:start()
+  return function(v) to:put(v) end, function() return from:get() end,
+         function() to:put(false); echo:join() end
+end
+
+local function io_thread(seconds, work, out)
+  local send, recv, close = open_channel()
+  local n, x = 0, 0
+  local t0 = clock()
+  local t_end = t0 + seconds
+  while clock() < t_end do
+    send(n)
+    x = x + recv()
+    for _ = 1, work do x = x * 1.0 end
+    n = n + 1
+  end
+  out.trips_per_s = n / (clock() - t0)
+  close()
+end
+
+local function cpu_thread(out)
+  local n = 0
+  local t0 = clock()
+  while not stop_cpu do
+    for _ = 1, 1000 do n = n + 1 end
+  end
+  out.loops_per_s = n / (clock() - t0)
+end
+
+local threading = B.has.threading
+local alone, beside, cpu = {}, {}, {}
+local m0 = B.measure(function()
+  local t = threading.Thread{target = io_thread, args = {o.seconds, o.work, alone}}
+  t:start(); t:join()
+end)
+local m = B.measure(function()
+  local c = threading.Thread{target = cpu_thread, args = {cpu}, name = "cpu"}
+  local t = threading.Thread{target = io_thread, args = {o.seconds, o.work, beside}, name = "io"}
+  c:start(); t:start(); t:join()
+  stop_cpu = true
+  c:join()
+  if t.error or c.error then error(t.error or c.error, 0) end
+end)
+
+B.emit("gil_convoy", {mode = "gil", workers = 2}, m, {
+  channel = o.channel, work = o.work,
+  alone_trips_per_s = alone.trips_per_s, beside_trips_per_s = beside.trips_per_s,
+  slowdown = alone.trips_per_s / beside.trips_per_s,
+  cpu_loops_per_s = cpu.loops_per_s, alone_wall_s = m0.wall_s,
+})

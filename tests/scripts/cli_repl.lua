@@ -1,0 +1,89 @@
+-- The interactive loop: with -i on a pipe (stdin not a terminal: no echo,
+-- the prompts go to stdout), and on a real terminal through util-linux's
+-- `script` when it is installed (no script and stdin a tty => version
+-- line + REPL).
+local T = dofile("tests/lib/cli.lua")
+
+local session = table.concat({
+  "x = 20",
+  "x + 1",                       -- an expression: its value is printed
+  "=x * 2",                      -- 5.2-style "=expr"
+  "return 1, nil, 'three'",      -- several values, with print's tabs
+  "for i = 1, 2 do",             -- incomplete: continued with ">> "
+  "print('loop', i)",
+  "end",
+  "error('boom')",               -- reported without the program name; loop goes on
+  "error({})",
+  "local t = setmetatable({}, {__tostring = function() return 'T!' end}) return t",
+  "_PROMPT = 'P> '",
+  "_PROMPT2 = 'C> '",
+  "if true then",
+  "print('custom prompts') end",
+  "print(...)",                  -- the REPL's chunks get no varargs
+  "x = = 1",                     -- a syntax error
+  "print('still alive')",
+  "if unfinished then",          -- input ends inside a statement
+}, "\n") .. "\n"
+
+T.main(function()
+  local r = T.run{ args = { "-i" }, stdin = session }
+  T.expect(r, { code = 0 })
+  local version = T.run{ args = { "-v" } }.out
+  local want_out = version ..
+    "> > 21\n" ..
+    "> 40\n" ..
+    "> 1\tnil\tthree\n" ..
+    "> >> >> loop\t1\nloop\t2\n" ..
+    "> > > T!\n" ..
+    "> P> P> C> custom prompts\n" ..
+    "P> \n" ..
+    "P> P> still alive\n" ..
+    "P> C> P> \n"       -- continuation hits the end of input, then the final newline
+  T.expect(r, { out = want_out }, "-i on a pipe: stdout")
+  local e = r.err
+  local function expect_in_order(list)
+    local pos = 1
+    for _, s in ipairs(list) do
+      local a, b = e:find(s, pos, true)
+      if not a then error(string.format("stderr lacks %q after position %d:\n%s", s, pos, e)) end
+      pos = b + 1
+    end
+  end
+  expect_in_order({ "stdin:1: boom\nstack traceback:", "(error object is a table value)\nstack traceback:",
+                    "stdin:1: unexpected symbol near '='", "stdin:1: 'end' expected near <eof>" })
+  T.expect(r, { err_not = "gillua:" }, "no program name on REPL errors")
+
+  -- a script, then the REPL (-i): the script's globals are visible
+  T.write("setup.lua", "answer = 42 print('setup', ...)")
+  r = T.run{ args = { "-i", "setup.lua", "a" }, stdin = "answer\n" }
+  T.expect(r, { code = 0, out = version .. "setup\ta\n> 42\n> \n", err = "" })
+
+  -- without -i and with stdin not a terminal, stdin is a program, not a REPL
+  r = T.run{ args = {}, stdin = "1 + 1\n" }
+  T.expect(r, { code = 1, out = "", err_has = "gillua: stdin:1: unexpected symbol" })
+
+  -- on a terminal
+  local have_script = os.execute("command -v script >/dev/null 2>&1")
+  if not have_script then
+    print("SKIP terminal REPL: util-linux `script` is not installed")
+    return
+  end
+  local function in_tty(cmd) return "script -qec " .. T.q(cmd) .. " /dev/null" end
+  r = T.run{ args = {}, stdin = "1 + 1\nx = \n5\nprint('x is', x)\nerror('tty boom')\n", wrap = in_tty }
+  T.expect(r, { code = 0 }, "terminal REPL")
+  local out = r.out:gsub("\r", "")
+  local pos = 1
+  for _, s in ipairs({ version, "> 2\n", "> >> > x is\t5\n", "> stdin:1: tty boom\nstack traceback:" }) do
+    local a, b = out:find(s, pos, true)
+    if not a then error(string.format("terminal REPL output lacks %q after %d:\n%s", s, pos, out)) end
+    pos = b + 1
+  end
+  -- terminal, a script given: no REPL unless -i
+  T.write("hello.lua", "print('hello')")
+  r = T.run{ args = { "hello.lua" }, stdin = "print('not read')\n", wrap = in_tty }
+  T.expect(r, { code = 0 })
+  local o = r.out:gsub("\r", "")
+  if o:find("> ", 1, true) or not o:find("hello\n", 1, true) then
+    error("script on a terminal entered the REPL:\n" .. o)
+  end
+end)

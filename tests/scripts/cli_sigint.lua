@@ -1,0 +1,74 @@
+-- Ctrl-C: SIGINT makes the program stop with "gillua: interrupted" and exit
+-- status 130, whether the main thread runs Lua code, sleeps, or waits for
+-- a stuck thread; in the REPL it interrupts the running line, and at the
+-- prompt it ends the interpreter.
+-- Deterministic: the program creates a file when it is about to loop or
+-- block, and only then does the shell send the signal.
+local T = dofile("tests/lib/cli.lua")
+
+-- Runs `gillua ARGS` in the background, waits for the file "ready", sends
+-- SIGINT, and returns the exit status and stderr.
+local function interrupt(args)
+  local quoted = {}
+  for i, a in ipairs(args) do quoted[i] = T.q(a) end
+  local out = T.shell(string.format([[
+rm -f ready err
+"$GILLUA" %s >out 2>err </dev/null & pid=$!
+while [ ! -e ready ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
+kill -INT $pid 2>/dev/null
+wait $pid
+echo "status=$?"
+]], table.concat(quoted, " ")))
+  local status = tonumber(out:match("status=(%d+)"))
+  return { code = status, err = T.read(T.dir() .. "/err") or "", out = T.read(T.dir() .. "/out") or "",
+           cmd = "gillua " .. table.concat(args, " ") }
+end
+
+local READY = "io.open('ready', 'w'):close() "
+
+T.main(function()
+  T.dir()
+  -- a busy loop in the main chunk
+  local r = interrupt({ "-e", READY .. "while true do end" })
+  T.expect(r, { code = 130, err_match = "^gillua: interrupted\n" }, "busy loop")
+
+  -- a script, with a traceback naming where it was
+  T.write("spin.lua", READY .. "\nlocal function spin() while true do end end\nspin()\n")
+  r = interrupt({ "spin.lua" })
+  T.expect(r, { code = 130, err_match = "^gillua: interrupted\nstack traceback:\n.*spin%.lua" }, "script")
+
+  -- blocked in a sleep
+  r = interrupt({ "-e", READY .. "require('time').sleep(60) print('woke')" })
+  T.expect(r, { code = 130, out = "", err_match = "^gillua: interrupted" }, "sleep")
+
+  -- main waits in join for a non-daemon thread that never ends: no hang at exit
+  r = interrupt({ "-e", "local th = require 'threading' " ..
+    "local t = th.Thread{ target = function() while true do end end } t:start() " ..
+    READY .. "t:join() print('joined')" })
+  T.expect(r, { code = 130, out = "", err_match = "^gillua: interrupted" }, "join on a stuck thread")
+
+  -- REPL on a terminal: ^C stops the running line (the loop goes on), and
+  -- ^C at the prompt ends gillua with 130
+  if not os.execute("command -v script >/dev/null 2>&1") then
+    print("SKIP terminal Ctrl-C: util-linux `script` is not installed")
+    return
+  end
+  local out = T.shell([=[
+rm -f ready ready2
+{
+  printf '%s\n' "io.open('ready', 'w'):close() while true do end"
+  while [ ! -e ready ]; do sleep 0.01; done
+  printf '\003'
+  printf '%s\n' "print('after') io.open('ready2', 'w'):close()"
+  while [ ! -e ready2 ]; do sleep 0.01; done
+  printf '\003'
+  sleep 5   # keep the terminal open: gillua must end on ^C, not on end of input
+} | timeout 20 script -qec '"$GILLUA"; echo "status=$?"' /dev/null
+]=])
+  out = out:gsub("\r", "")
+  if not out:find("interrupted\nstack traceback:", 1, true) then
+    error("REPL: ^C did not interrupt the running line:\n" .. out)
+  end
+  if not out:find("after\n", 1, true) then error("REPL did not go on after ^C:\n" .. out) end
+  if not out:find("status=130", 1, true) then error("REPL: ^C at the prompt did not exit 130:\n" .. out) end
+end)

@@ -1,0 +1,111 @@
+/*
+** block.c — clocks, deadlines and interruptible waits. See block.h.
+*/
+#include <math.h>
+
+#include <lauxlib.h>
+
+#include "block.h"
+#include "gil.h"
+#include "hook.h"
+#include "trace.h"
+
+#define SLICE_NS 50000000ull   /* longest uninterrupted wait: Ctrl-C latency bound */
+
+uint64_t gl_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct timespec ns_to_ts(uint64_t ns) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)(ns / 1000000000ull);
+  ts.tv_nsec = (long)(ns % 1000000000ull);
+  return ts;
+}
+
+static uint64_t ts_to_ns(const struct timespec *ts) {
+  return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+struct timespec *gl_deadline(struct timespec *ts, double seconds) {
+  if (seconds < 0 || isnan(seconds)) return NULL;
+  if (seconds > 1e9) seconds = 1e9;  /* ~31 years: "forever" without overflow */
+  *ts = ns_to_ts(gl_now_ns() + (uint64_t)(seconds * 1e9));
+  return ts;
+}
+
+void gl_cond_init(pthread_cond_t *cv) {
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+  pthread_cond_init(cv, &a);
+  pthread_condattr_destroy(&a);
+}
+
+int gl_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
+                 const struct timespec *deadline) {
+  if (gl_interrupted()) return EINTR;
+  uint64_t now = gl_now_ns(), until = now + SLICE_NS;
+  int final = 0;
+  if (deadline) {
+    uint64_t d = ts_to_ns(deadline);
+    if (d <= now) return ETIMEDOUT;
+    if (d <= until) { until = d; final = 1; }
+  }
+  struct timespec ts = ns_to_ts(until);
+  int rc = pthread_cond_timedwait(cv, mu, &ts);
+  if (gl_interrupted()) return EINTR;
+  if (rc == ETIMEDOUT && !final) return 0;   /* slice over: caller re-checks */
+  return rc == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+int gl_sleep(double seconds) {
+  uint64_t until = gl_now_ns() + (uint64_t)(seconds * 1e9);
+  for (;;) {
+    if (gl_interrupted()) return EINTR;
+    uint64_t now = gl_now_ns();
+    if (now >= until) return 0;
+    uint64_t left = until - now;
+    if (left > SLICE_NS) left = SLICE_NS;
+    struct timespec ts = ns_to_ts(left);
+    nanosleep(&ts, NULL);   /* EINTR (a GIL signal) just loops */
+  }
+}
+
+void gl_block_begin(void) {
+  GLThread *t = gl_self;
+  if (t == NULL) return;
+  uint64_t now = gl_now_ns();
+  t->blocked_since = now;
+  GL_TRACE(t, TR_BLOCK_BEGIN, now);
+  gil_release(t);
+}
+
+void gl_block_end(void) {
+  GLThread *t = gl_self;
+  if (t == NULL) return;
+  uint64_t now = gl_now_ns();
+  GL_TRACE(t, TR_BLOCK_END, now);
+  gil_note_blocked(t, now - t->blocked_since);
+  gil_acquire(t);
+}
+
+int gl_interrupted(void) {
+  GLThread *t = gl_self;
+  return t != NULL && t->is_main && gl_interrupt_pending();
+}
+
+int gl_raise_interrupt(lua_State *L) {
+  gl_interrupt_consume();
+  return luaL_error(L, "interrupted");
+}
+
+struct timespec *gl_opt_timeout(lua_State *L, int idx, struct timespec *ts) {
+  if (lua_isnoneornil(L, idx)) return NULL;
+  double s = luaL_checknumber(L, idx);
+  if (s == -1) return NULL;   /* Python's "no timeout" */
+  luaL_argcheck(L, s >= 0 && !isnan(s), idx, "timeout value must be a non-negative number");
+  return gl_deadline(ts, s);
+}

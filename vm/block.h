@@ -1,0 +1,62 @@
+/*
+** block.h — how runtime code blocks: clocks, deadlines, condition waits
+** that see Ctrl-C, and releasing the GIL around a wait.
+**
+** The rule every blocking call in runtime/ follows:
+**
+**     gl_block_begin();                 -- GIL released (trace: blocked)
+**     pthread_mutex_lock(&obj->mu);
+**     while (!ready && rc == 0)
+**       rc = gl_cond_wait(&obj->cv, &obj->mu, deadline);
+**     pthread_mutex_unlock(&obj->mu);
+**     gl_block_end();                   -- GIL re-acquired
+**     if (rc == EINTR) gl_raise_interrupt(L);
+**
+** Lock order: the GIL is never acquired while a runtime mutex is held.
+** Runtime mutexes are leaves; so no cycle can form through the GIL.
+*/
+#ifndef block_h
+#define block_h
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <lua.h>
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t gl_now_ns(void);
+
+/* Deadline 'seconds' from now into '*ts' (CLOCK_MONOTONIC). Returns ts, or
+** NULL when seconds < 0 (meaning: no deadline). */
+struct timespec *gl_deadline(struct timespec *ts, double seconds);
+
+/* Condition variable that measures time on CLOCK_MONOTONIC. */
+void gl_cond_init(pthread_cond_t *cv);
+
+/* Waits on cv (mu held) until signalled (0), the deadline passes
+** (ETIMEDOUT) or the main thread is interrupted by Ctrl-C (EINTR). Waits
+** in slices of at most 50 ms so an interrupt is seen promptly. A return
+** of 0 may be spurious: callers loop on their predicate. */
+int gl_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
+                 const struct timespec *deadline);
+
+/* Sleeps 'seconds' (GIL released by the caller); returns 0 or EINTR. */
+int gl_sleep(double seconds);
+
+/* Release / re-acquire the calling thread's GIL around a blocking wait. */
+void gl_block_begin(void);
+void gl_block_end(void);
+
+/* True when Ctrl-C is pending and the caller is the main thread. */
+int gl_interrupted(void);
+
+/* Raises the Lua error "interrupted" (does not return). */
+int gl_raise_interrupt(lua_State *L);
+
+/* Optional timeout argument at 'idx': nil or absent => no deadline (NULL);
+** a negative number is an error as in Python. Returns ts or NULL. */
+struct timespec *gl_opt_timeout(lua_State *L, int idx, struct timespec *ts);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+** gthread.c — thread records and the registry of live threads.
+**
+** The registry is a doubly linked list of the threads that were started
+** and have not finished, plus the main thread; gt_mu guards the list and
+** each record's name, daemon, state and error. A record is freed when its
+** reference count drops to zero: the OS thread holds one reference while
+** it runs, every Lua handle holds one.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "block.h"
+#include "gil.h"
+#include "gthread.h"
+#include "trace.h"
+
+_Thread_local GLThread *gl_self;
+
+static pthread_mutex_t gt_mu = PTHREAD_MUTEX_INITIALIZER;
+static GLThread *live_head;   /* gt_mu */
+static GLThread *main_thread; /* set once at start-up */
+static atomic_ulong serials;
+
+void gt_lock(void) { pthread_mutex_lock(&gt_mu); }
+void gt_unlock(void) { pthread_mutex_unlock(&gt_mu); }
+GLThread *gt_main(void) { return main_thread; }
+
+GLThread *gt_new(void) {
+  GLThread *t = calloc(1, sizeof *t);
+  if (t == NULL) return NULL;
+  atomic_init(&t->refs, 1);
+  gl_cond_init(&t->gil_cv);
+  pthread_mutex_init(&t->done_mu, NULL);
+  gl_cond_init(&t->done_cv);
+  t->state = GT_NEW;
+  t->serial = atomic_fetch_add(&serials, 1);
+  return t;
+}
+
+void gt_incref(GLThread *t) { atomic_fetch_add(&t->refs, 1); }
+
+void gt_decref(GLThread *t) {
+  if (atomic_fetch_sub(&t->refs, 1) != 1) return;
+  pthread_cond_destroy(&t->gil_cv);
+  pthread_cond_destroy(&t->done_cv);
+  pthread_mutex_destroy(&t->done_mu);
+  free(t->error);
+  free(t);
+}
+
+static lua_Integer thread_ident(void) {
+  return (lua_Integer)(uintptr_t)pthread_self();
+}
+
+/* Fills in the fields the thread itself knows; called on the thread. */
+void gt_bind_self(GLThread *t, lua_State *L, lua_State *universe) {
+  gl_self = t;
+  t->tid = pthread_self();
+  t->ident = thread_ident();
+  t->native_id = (lua_Integer)syscall(SYS_gettid);
+  t->L = L;
+  t->universe = universe;
+  atomic_store(&t->running, L);
+}
+
+void gt_init_main(lua_State *L) {
+  GLThread *t = gt_new();
+  t->is_main = 1;
+  strcpy(t->name, "MainThread");
+  t->state = GT_RUNNING;
+  gt_bind_self(t, L, L);
+  main_thread = t;
+  gt_register(t);
+}
+
+void gt_register(GLThread *t) {
+  gt_lock();
+  t->prev = NULL;
+  t->next = live_head;
+  if (live_head) live_head->prev = t;
+  live_head = t;
+  gt_unlock();
+}
+
+static void unlink_live(GLThread *t) {   /* gt_mu held */
+  if (t->prev) t->prev->next = t->next;
+  else if (live_head == t) live_head = t->next;
+  if (t->next) t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+}
+
+void gt_set_done(GLThread *t) {
+  gt_lock();
+  t->state = GT_DONE;
+  unlink_live(t);
+  gt_unlock();
+  pthread_mutex_lock(&t->done_mu);
+  t->done = 1;
+  pthread_cond_broadcast(&t->done_cv);
+  pthread_mutex_unlock(&t->done_mu);
+}
+
+int gt_join(GLThread *t, const struct timespec *deadline) {
+  int rc = 0;
+  pthread_mutex_lock(&t->done_mu);
+  int done = t->done;
+  pthread_mutex_unlock(&t->done_mu);
+  if (done) return 0;
+  gl_block_begin();
+  pthread_mutex_lock(&t->done_mu);
+  while (!t->done && rc == 0) rc = gl_cond_wait(&t->done_cv, &t->done_mu, deadline);
+  if (t->done) rc = 0;
+  pthread_mutex_unlock(&t->done_mu);
+  gl_block_end();
+  return rc;
+}
+
+int gt_snapshot(GLThread **out, int max) {
+  int n = 0;
+  gt_lock();
+  for (GLThread *t = live_head; t; t = t->next) {
+    if (n < max) { gt_incref(t); out[n] = t; }
+    n++;
+  }
+  gt_unlock();
+  return n;
+}
+
+int gt_join_non_daemon(void) {
+  for (;;) {
+    GLThread *pick = NULL;
+    gt_lock();
+    for (GLThread *t = live_head; t && !pick; t = t->next)
+      if (t != gl_self && !t->is_main && !t->daemon && t->state == GT_RUNNING) {
+        pick = t;
+        gt_incref(t);
+      }
+    gt_unlock();
+    if (pick == NULL) return 0;
+    int rc = gt_join(pick, NULL);
+    gt_decref(pick);
+    if (rc == EINTR) return EINTR;
+  }
+}
+
+/* In a fork()ed child only the caller is left: every other live thread
+** becomes done (its record stays valid for handles that still refer to
+** it) and the caller becomes the main thread. */
+void gt_after_fork_child(GLThread *self) {
+  pthread_mutex_init(&gt_mu, NULL);
+  GLThread *t = live_head;
+  live_head = NULL;
+  while (t) {
+    GLThread *next = t->next;
+    t->prev = t->next = NULL;
+    if (t != self) {
+      pthread_mutex_init(&t->done_mu, NULL);
+      gl_cond_init(&t->done_cv);
+      t->state = GT_DONE;
+      t->done = 1;
+    }
+    t = next;
+  }
+  self->tid = pthread_self();
+  self->native_id = (lua_Integer)syscall(SYS_gettid);
+  pthread_mutex_init(&self->done_mu, NULL);
+  gl_cond_init(&self->done_cv);
+  if (!self->is_main) {   /* the child's only thread is its main thread */
+    self->is_main = 1;
+    self->daemon = 0;
+  }
+  main_thread = self;
+  gt_register(self);
+}

@@ -1,0 +1,110 @@
+/*
+** gthread.h — one record per OS thread that runs Lua in gillua.
+**
+** A GLThread is created by threading.Thread:start() (or for the main
+** thread at start-up) and lives until its OS thread has finished AND
+** every Lua handle to it (in any interpreter) has been collected: it
+** is reference counted.
+**
+** Ownership of fields (who may read/write, under which lock):
+**   immutable after start:  is_main, tid, ident, native_id, serial
+**   owner thread only:      L, universe, running (written by the owner;
+**                           read by the owner's own signal handler),
+**                           held_since, wait_since, blocked_since, offered_to,
+**                           offered_at, trace;
+**                           blocked_ns (atomic, read by anyone)
+**   gil.mu:                 gil_next, gil_granted, gil_ready, ahead_at, ahead_seen,
+**                           gil_cv, drop_request
+**                           (also written atomically, read lock-free by
+**                           the owner), hook_count, held_ns, wait_ns,
+**                           acquisitions
+**   registry lock (gt_lock): name, daemon, state, error, prev/next
+**   done_mu:                started, done (with done_cv for start() and joiners)
+*/
+#ifndef gthread_h
+#define gthread_h
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+typedef enum { GT_NEW, GT_RUNNING, GT_DONE } GTState;
+
+typedef struct GLThread GLThread;
+
+struct GLThread {
+  atomic_long refs;
+  int is_main;
+  unsigned long serial;          /* 0 for main, then 1, 2, ... in start order */
+  pthread_t tid;
+  lua_Integer ident;             /* pthread_self() as an integer, like Python */
+  lua_Integer native_id;         /* gettid() */
+
+  /* owner thread only */
+  lua_State *L;                  /* base state this thread runs on */
+  lua_State *universe;           /* main state of its universe */
+  _Atomic(lua_State *) running;  /* innermost running coroutine (signal handler reads it) */
+  uint64_t held_since, wait_since, blocked_since;
+  GLThread *offered_to;          /* as holder: the waiter it woke ahead, or NULL */
+  uint64_t offered_at;
+  _Atomic uint64_t blocked_ns;   /* time in blocking calls (atomic: read by stats) */
+  struct GLTrace *trace;
+
+  /* gil.mu */
+  GLThread *gil_next;
+  atomic_int gil_granted;        /* written under gil.mu; a spinning waiter reads it lock-free */
+  atomic_int gil_ready;          /* waiter is awake and spinning for a hand-over */
+  uint64_t ahead_at;             /* when the holder woke this waiter ahead (0: not yet) */
+  int ahead_seen;                /* the waiter has spun for that wake-up */
+  pthread_cond_t gil_cv;
+  atomic_int drop_request;       /* a waiter asked this holder to drop the GIL */
+  atomic_int hook_count;         /* count the signal handler arms the hook with */
+  uint64_t held_ns, wait_ns;
+  unsigned long acquisitions;
+
+  /* gt_lock */
+  char name[64];
+  int daemon;
+  GTState state;
+  char *error;                   /* message + traceback of an uncaught error */
+  GLThread *prev, *next;         /* registry list of started, not yet reaped threads */
+
+  /* done_mu */
+  pthread_mutex_t done_mu;
+  pthread_cond_t done_cv;
+  int started;                   /* the OS thread is up (ident known) */
+  int done;
+};
+
+/* The calling OS thread's record (NULL on threads gillua did not start). */
+extern _Thread_local GLThread *gl_self;
+
+void gt_init_main(lua_State *L);
+/* On the thread itself: sets gl_self and the fields only it knows. */
+void gt_bind_self(GLThread *t, lua_State *L, lua_State *universe);
+/* In a fork()ed child: the caller is the only live thread and the main one. */
+void gt_after_fork_child(GLThread *self);
+GLThread *gt_new(void);                    /* refs = 1, state GT_NEW */
+void gt_incref(GLThread *t);
+void gt_decref(GLThread *t);
+
+void gt_lock(void);
+void gt_unlock(void);
+GLThread *gt_main(void);
+void gt_register(GLThread *t);             /* add to the list of live threads */
+void gt_set_done(GLThread *t);             /* state DONE, wake joiners, leave the list */
+
+/* Wait until 't' is done; deadline NULL waits forever. Releases the GIL.
+** Returns 0 when done, ETIMEDOUT, or EINTR (interrupted main thread). */
+int gt_join(GLThread *t, const struct timespec *deadline);
+
+/* Snapshot of live threads: fills up to 'max' entries (each with a new
+** reference the caller must drop) and returns how many there are. */
+int gt_snapshot(GLThread **out, int max);
+
+/* Joins every live non-daemon thread other than the caller (exit path). */
+int gt_join_non_daemon(void);
+
+#endif

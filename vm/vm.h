@@ -1,0 +1,56 @@
+/*
+** vm.h — the life of a gillua process: start-up, universes, shutdown.
+*/
+#ifndef vm_h
+#define vm_h
+
+#include <sys/types.h>
+
+#include <lua.h>
+
+#include "gil.h"
+
+typedef struct GLConfig {
+  int gil_on;               /* --gil=on|off */
+  GILPolicy policy;         /* --switch=... */
+  int stats;                /* --stats: print GIL statistics to stderr at exit */
+  const char *trace_path;   /* --trace=FILE or NULL */
+  int no_env;               /* -E: ignore LUA_* environment variables */
+} GLConfig;
+
+/* Process set-up (signals, GIL, trace, main thread record) and the main
+** universe with the standard libraries and runtime modules opened. The
+** main thread holds the GIL on return. Returns NULL with a message in err
+** (e.g. trace file cannot be opened). */
+lua_State *gl_vm_start(const GLConfig *cfg, char *err, size_t errlen);
+
+/* The configuration the process started with. */
+const GLConfig *gl_config(void);
+
+/* A fresh universe: standard libraries, runtime modules, gillua's
+** coroutine.resume/wrap (so GIL switching works inside coroutines). Used
+** for the main universe and for every GIL-off thread. */
+lua_State *gl_universe_new(int no_env);
+
+/* End of the program. 'status' is the exit code so far (0 ok, 1 error).
+** Unless interrupted: joins non-daemon threads, runs shutdown callbacks
+** (processes), then prints --stats, writes --trace. Returns the exit code
+** to use (130 when interrupted by Ctrl-C at any point). */
+int gl_vm_finish(lua_State *L, int status);
+
+/* True once Ctrl-C has been delivered to the program (the error
+** "interrupted" was raised or is pending). */
+int gl_was_interrupted(void);
+
+/* Callbacks run at exit by gl_vm_finish, latest registered first
+** (e.g. multiprocessing terminates daemon children and joins the others).
+** 'interrupted' is 1 on the Ctrl-C path: stop children, do not wait long. */
+void gl_at_shutdown(void (*fn)(int interrupted));
+
+/* fork() for gillua: the caller must hold the GIL (GIL on) and be a
+** gillua thread. In the child only the caller survives: the GIL, the
+** thread registry and every runtime object's locks are reset, other
+** Thread objects report not alive. Returns as fork(). */
+pid_t gl_fork(void);
+
+#endif
