@@ -387,6 +387,7 @@ void gil_release(GLThread *t) {
 }
 
 void gil_hook_point(GLThread *t, lua_State *L) {
+  if (GL_POLL_COUNT && !atomic_load(&t->drop_request)) return;   /* TSan poll: nothing asked */
   /* Fast path while a woken-ahead waiter is still waking up: nothing to
   ** decide, so do not touch gil.mu (the waiter needs it to get ready).
   ** offered_to is queued and blocked until this thread grants it. */
@@ -396,6 +397,7 @@ void gil_hook_point(GLThread *t, lua_State *L) {
     return;
   t->offered_to = NULL;
   pthread_mutex_lock(&gil.mu);
+  assert(!gil.enabled || gil.holder == t);   /* only the holder runs Lua */
   if (gil.enabled && gil.holder == t && atomic_load(&t->drop_request)) {
     if (gil.head == NULL)
       atomic_store(&t->drop_request, 0);
@@ -414,7 +416,7 @@ void gil_hook_point(GLThread *t, lua_State *L) {
   if (gil.enabled && atomic_load(&t->drop_request))
     lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, atomic_load(&t->hook_count));
   else
-    lua_sethook(L, NULL, 0, 0);
+    gl_hook_idle(L);
   pthread_mutex_unlock(&gil.mu);
 }
 
@@ -437,6 +439,21 @@ void gil_after_fork_child(GLThread *self) {
   self->gil_next = NULL;
   atomic_store(&self->drop_request, 0);
   gl_cond_init(&self->gil_cv);
+}
+
+int gil_waiting(void) {
+  pthread_mutex_lock(&gil.mu);
+  int n = 0;
+  for (GLThread *t = gil.head; t; t = t->gil_next) n++;
+  pthread_mutex_unlock(&gil.mu);
+  return n;
+}
+
+GLThread *gil_holder(void) {
+  pthread_mutex_lock(&gil.mu);
+  GLThread *h = gil.holder;
+  pthread_mutex_unlock(&gil.mu);
+  return h;
 }
 
 GILStats gil_stats(void) {

@@ -47,6 +47,10 @@ typedef struct GILStats {
 } GILStats;
 GILStats gil_stats(void);
 
+/* How many threads wait for the GIL now; who holds it (NULL: free). */
+int gil_waiting(void);
+GLThread *gil_holder(void);
+
 /* Per-thread figures, read consistently under the GIL's mutex. */
 void gil_thread_figures(GLThread *t, uint64_t *held_ns, uint64_t *wait_ns,
                         unsigned long *acquisitions);

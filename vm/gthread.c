@@ -15,6 +15,7 @@
 #include "block.h"
 #include "gil.h"
 #include "gthread.h"
+#include "hook.h"
 #include "trace.h"
 
 _Thread_local GLThread *gl_self;
@@ -64,6 +65,7 @@ void gt_bind_self(GLThread *t, lua_State *L, lua_State *universe) {
   t->L = L;
   t->universe = universe;
   atomic_store(&t->running, L);
+  if (L) gl_hook_idle(L);
 }
 
 void gt_init_main(lua_State *L) {

@@ -58,6 +58,11 @@ void gl_hooks_install(void) {
   sigaction(SIGINT, &sa, NULL);
 }
 
+void gl_hook_idle(lua_State *L) {
+  if (GL_POLL_COUNT) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, GL_POLL_COUNT);
+  else lua_sethook(L, NULL, 0, 0);
+}
+
 void gl_arm_thread(GLThread *t) {
   pthread_kill(t->tid, arm_signal());
 }
@@ -72,7 +77,7 @@ void gl_count_hook(lua_State *L, lua_Debug *ar) {
   if (t == NULL) { lua_sethook(L, NULL, 0, 0); return; }
   if (t->is_main && gl_interrupt_pending()) {
     gl_interrupt_consume();
-    lua_sethook(L, NULL, 0, 0);
+    gl_hook_idle(L);
     luaL_error(L, "interrupted");
     return;
   }

@@ -10,6 +10,26 @@
 
 #include "gthread.h"
 
+/* ThreadSanitizer defers asynchronous signals until the receiving thread
+** enters an intercepted call, and a thread spinning in (uninstrumented)
+** liblua never does: the arm signal would never arrive. TSan builds
+** therefore keep a polling count hook on every state (GL_POLL_COUNT
+** instructions); the hook checks drop_request. Other builds poll nothing:
+** a state without a pending request has no hook at all. */
+#if defined(__SANITIZE_THREAD__)
+#define GL_POLL_COUNT 1000
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GL_POLL_COUNT 1000
+#endif
+#endif
+#ifndef GL_POLL_COUNT
+#define GL_POLL_COUNT 0
+#endif
+
+/* Puts L's hook in its resting state: none, or the TSan polling hook. */
+void gl_hook_idle(lua_State *L);
+
 /* Installs the arm-signal and SIGINT handlers (once, at start-up). */
 void gl_hooks_install(void);
 
