@@ -31,6 +31,7 @@
 #include "trace.h"
 #include "transfer.h"
 #include "vm.h"
+#include "modules.h"
 
 #define THREAD_MT "threading.Thread"
 #define THREAD_CACHE "gillua.threads"    /* lightuserdata(GLThread) -> handle, weak */
@@ -186,10 +187,17 @@ static int msgh_traceback(lua_State *L) {
 
 /* Calls self:run() with the handle on top of L; reports an uncaught error
 ** as Python does ("Exception in thread NAME:") and keeps its message. */
+static int call_run(lua_State *L) {   /* self:run(), inside the pcall */
+  lua_getfield(L, 1, "run");
+  lua_insert(L, 1);
+  lua_call(L, 1, 0);
+  return 0;
+}
+
 static void run_body(lua_State *L, GLThread *t) {
   int handle = lua_gettop(L);
   lua_pushcfunction(L, msgh_traceback);
-  lua_getfield(L, handle, "run");
+  lua_pushcfunction(L, call_run);
   lua_pushvalue(L, handle);
   if (lua_pcall(L, 1, 0, handle + 1) == LUA_OK) return;
   const char *tb = lua_tostring(L, -1);
@@ -224,6 +232,26 @@ static void signal_started(GLThread *t) {
   pthread_mutex_unlock(&t->done_mu);
 }
 
+/* GIL off, in the thread's fresh universe (protected): decode run,
+** target, args and fields, make this thread's handle and run it. */
+static int isolated_entry(lua_State *U) {
+  StartInfo *si = (StartInfo *)lua_touserdata(U, 1);
+  GLThread *t = si->t;
+  luaL_requiref(U, "threading", luaopen_threading, 0);   /* registers THREAD_MT */
+  lua_settop(U, 0);
+  if (tr_push_decoded(U, si->payload.data, si->payload.len) != 4)
+    return luaL_error(U, "thread payload has the wrong shape");
+  if (lua_isnil(U, 4)) { lua_pop(U, 1); lua_newtable(U); }
+  const char *keys[3] = { "run", "target", "args" };
+  for (int i = 0; i < 3; i++) {
+    lua_pushvalue(U, i + 1);
+    lua_setfield(U, 4, keys[i]);
+  }
+  push_thread_with(U, t, 4);
+  run_body(U, t);
+  return 0;
+}
+
 static void *thread_main(void *arg) {
   StartInfo *si = (StartInfo *)arg;
   GLThread *t = si->t;
@@ -243,21 +271,11 @@ static void *thread_main(void *arg) {
     if (U == NULL) {
       fprintf(stderr, "Exception in thread %s:\ncannot create interpreter: not enough memory\n", t->name);
     } else {
-      char err[256];
-      int n = tr_decode(U, si->payload.data, si->payload.len, err, sizeof err);
-      if (n == 4) {              /* run, target, args, fields */
-        if (lua_isnil(U, -1)) { lua_pop(U, 1); lua_newtable(U); }
-        int fields = lua_gettop(U);
-        const char *keys[3] = { "run", "target", "args" };
-        for (int i = 0; i < 3; i++) {
-          lua_pushvalue(U, fields - 3 + i);
-          lua_setfield(U, fields, keys[i]);
-        }
-        push_thread_with(U, t, fields);
-        run_body(U, t);
-      } else {
-        fprintf(stderr, "Exception in thread %s:\n%s\n", t->name,
-                n < 0 ? err : "thread payload has the wrong shape");
+      lua_pushcfunction(U, isolated_entry);
+      lua_pushlightuserdata(U, si);
+      if (lua_pcall(U, 1, 0, 0) != LUA_OK) {   /* setting up failed, not the thread's code */
+        const char *msg = lua_tostring(U, -1);
+        fprintf(stderr, "Exception in thread %s:\n%s\n", t->name, msg ? msg : "(error object is not a string)");
       }
       atomic_store(&t->running, NULL);
       lua_close(U);
