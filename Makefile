@@ -86,10 +86,10 @@ asan: deps
 	@$(MAKE) --no-print-directory FLAVOUR=asan unit scripts
 
 bench: deps all
-	./build/gillua bench/harness.lua --full
+	./build/gillua bench/harness.lua --full && tests/report/check_html.sh bench/results/latest/report.html
 
 bench-quick: deps all
-	./build/gillua bench/harness.lua --quick
+	./build/gillua bench/harness.lua --quick && tests/report/check_html.sh bench/results/latest/report.html
 
 demo: deps all
 	./build/gillua bench/harness.lua --demo
@@ -97,8 +97,9 @@ demo: deps all
 FUZZ_SECONDS ?= 600
 fuzz: deps
 	@mkdir -p build/fuzz
-	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_transfer \
-	  tests/fuzz/fuzz_transfer.c $(filter runtime/%,$(SRCS)) $(filter-out vm/main.c,$(filter vm/%,$(SRCS))) $(LDLIBS)
+	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -o build/fuzz/fuzz_transfer tests/fuzz/fuzz_transfer.c \
+	  $(wildcard runtime/transfer*.c) runtime/rtobject.c $(LDLIBS)
 	@mkdir -p build/fuzz/corpus
 	build/fuzz/fuzz_transfer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus tests/fuzz/seeds
 

@@ -11,6 +11,8 @@ static const luaL_Reg preloads[] = {
   {"queue", luaopen_queue},
   {"time", luaopen_time},
   {"gil", luaopen_gil},
+  {"multiprocessing", luaopen_multiprocessing},
+  {"subprocess", luaopen_subprocess},
   {NULL, NULL}
 };
 

@@ -63,6 +63,8 @@ typedef struct MpRef {
 } MpRef;
 
 void mp_ref_init(MpRef *r, const RtType *t, void *shared); /* takes over one shared ref */
+/* __eq metamethod: same arena object (set by each type's luaopen part). */
+int mp_ref_eq(lua_State *L);
 /* For destroy(): unlinks, drops the shared ref, frees the local object. */
 void mp_ref_destroy(MpRef *r);
 
@@ -132,6 +134,9 @@ MpChan *mp_chan_new(lua_State *L, long maxsize);   /* raises when the arena is f
 ** GIL is released only when the call has to wait. */
 int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
                 const struct timespec *deadline);
+/* The same, the message being hdr[0..hlen) followed by data[0..len). */
+int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
+                 size_t len, int block, const struct timespec *deadline);
 /* Takes the oldest message: *data is malloc'ed (caller frees). 'tag' when
 ** not NULL receives the message's first 8 bytes atomically with the take
 ** (the Pool records which task a worker holds). Returns 0, ETIMEDOUT,
@@ -170,6 +175,13 @@ void mp_open_pipe(lua_State *L);
 void mp_open_shared(lua_State *L);
 void mp_open_sync(lua_State *L);
 void mp_open_manager(lua_State *L);
+
+/* mp_sync.c: a new Lock/RLock block (one shared reference, for Value's
+** lock), and a handle on any sync block (takes a new reference). */
+void *mp_sync_new_lock(lua_State *L, int recursive);
+void mp_sync_push(lua_State *L, void *block);
+/* The sync block behind a Lock/RLock handle at idx, or NULL. */
+void *mp_sync_test_lock(lua_State *L, int idx);
 
 /* Shutdown callback work (mp_process.c drives it). */
 void mp_pools_shutdown(int interrupted);

@@ -127,10 +127,16 @@ static int wait_for(MpChan *c, int want_items, uint32_t *seq, int32_t *waiters,
 
 int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
                 const struct timespec *deadline) {
-  Msg *m = (Msg *)mp_shm_alloc(sizeof(Msg) + len);
+  return mp_chan_put2(c, NULL, 0, data, len, block, deadline);
+}
+
+int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
+                 size_t len, int block, const struct timespec *deadline) {
+  Msg *m = (Msg *)mp_shm_alloc(sizeof(Msg) + hlen + len);
   if (m == NULL) return ENOMEM;
-  m->len = len;
-  memcpy(m->data, data, len);
+  m->len = hlen + len;
+  if (hlen) memcpy(m->data, hdr, hlen);
+  memcpy(m->data + hlen, data, len);
   int rc = 0, blocked = 0;
   mp_lock(&c->mu);
   if (is_full(c)) {

@@ -24,6 +24,20 @@
 static int is_child;                 /* written once, right after fork, in the child */
 static char current_name[64] = "MainProcess";   /* owner: the process's forking thread */
 
+/* A child must not repeat its parent's random numbers (Python reseeds
+** `random` after fork too). Lua's own randomseed() mixes the time in
+** seconds and a state address, the same in every fork of one second, so
+** the seed is the pid and the monotonic clock. */
+static void reseed(lua_State *L) {
+  int top = lua_gettop(L);
+  if (lua_getglobal(L, "math") == LUA_TTABLE && lua_getfield(L, -1, "randomseed") == LUA_TFUNCTION) {
+    lua_pushinteger(L, (lua_Integer)getpid());
+    lua_pushinteger(L, (lua_Integer)gl_now_ns());
+    lua_pcall(L, 2, 0, 0);
+  }
+  lua_settop(L, top);
+}
+
 pid_t mp_fork(lua_State *L) {
   char err[160];
   if (mp_shm_init(err, sizeof err) != 0) luaL_error(L, "fork: %s", err);
@@ -35,6 +49,7 @@ pid_t mp_fork(lua_State *L) {
     mp_children_reset();
     mp_pools_reset();
     mp_managers_reset();
+    reseed(L);
   }
   return pid;
 }

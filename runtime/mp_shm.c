@@ -216,6 +216,16 @@ void mp_ref_destroy(MpRef *r) {
   free(r);
 }
 
+/* __eq for handles on arena objects: the same shared object, whichever
+** local handle (get_lock() makes a new handle on an existing lock). */
+int mp_ref_eq(lua_State *L) {
+  RtObject *a = rt_test(L, 1), *b = rt_test(L, 2);
+  int eq = a && b && a->type == b->type &&
+           (a == b || ((MpRef *)a)->shared == ((MpRef *)b)->shared);
+  lua_pushboolean(L, eq);
+  return 1;
+}
+
 /* In a forked child: each inherited handle now holds a reference too. */
 void mp_refs_after_fork(void) {
   pthread_mutex_init(&refs_mu, NULL);

@@ -4,11 +4,17 @@
 ** Queue items, Pipe messages, Pool tasks and results, Manager values.
 **
 ** The encoded bytes are copied out (into shared memory or a socket) and
-** the TrBuffer is dropped at once. Runtime objects inside a value keep
-** the references the encoder took for them until the receiver has
-** decoded (see docs/processes.md, "objects inside messages").
+** the TrBuffer's memory is freed at once. Runtime objects inside a value
+** are encoded by address (transfer.c), which only the encoding process
+** can decode; their references are deliberately KEPT (not dropped with
+** the buffer): the bytes may sit in a queue for any time and a decode by
+** a GIL-off thread of this process must never see a freed object. The
+** cost is that such an object is never freed (docs/processes.md,
+** "runtime objects inside messages"). Another process decoding them gets
+** the transfer's clear error ("... was not encoded by this process").
 */
 #include <stdlib.h>
+#include <string.h>
 
 #include <lauxlib.h>
 
@@ -20,7 +26,9 @@ void mp_encode(lua_State *L, int first, int n, const char *what, TrBuffer *b) {
 }
 
 void mp_encoded_done(TrBuffer *b) {
-  tr_buffer_free(b);
+  free(b->objs);           /* the references themselves are kept: see above */
+  free(b->data);
+  memset(b, 0, sizeof *b);
 }
 
 int mp_decode(lua_State *L, const void *data, size_t len) {

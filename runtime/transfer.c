@@ -237,6 +237,22 @@ static void names_module(lua_State *L, int cache, int m, const char *name) {
   }
 }
 
+/* Key (a light userdata) of the names table's list of the standard and
+** runtime modules that were not loaded when it was built. */
+static const char pending_key = 'p';
+
+/* Adds module 'name' when it is loaded, else lists it as pending. */
+static void names_consider(lua_State *L, int cache, int loaded, int pending,
+                           const char *name) {
+  if (lua_getfield(L, loaded, name) == LUA_TTABLE)
+    names_module(L, cache, lua_gettop(L), name);
+  else {
+    lua_pushstring(L, name);
+    lua_rawseti(L, pending, (lua_Integer)lua_rawlen(L, pending) + 1);
+  }
+  lua_pop(L, 1);
+}
+
 static void names_build(lua_State *L) {
   lua_newtable(L);
   int cache = lua_gettop(L);
@@ -244,30 +260,26 @@ static void names_build(lua_State *L) {
   lua_pushliteral(L, "k");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, cache);
+  lua_newtable(L);
+  int pending = lua_gettop(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   int loaded = lua_gettop(L);
-  for (int i = 0; stdlibs[i]; i++) {
-    if (lua_getfield(L, loaded, stdlibs[i]) == LUA_TTABLE)
-      names_module(L, cache, lua_gettop(L), stdlibs[i]);
-    lua_pop(L, 1);
-  }
+  for (int i = 0; stdlibs[i]; i++)
+    names_consider(L, cache, loaded, pending, stdlibs[i]);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      const char *name = lua_tostring(L, -1);
-      if (strlen(name) == lua_rawlen(L, -1) &&
-          lua_getfield(L, loaded, name) == LUA_TTABLE)
-        names_module(L, cache, lua_gettop(L), name);
-      lua_pop(L, 1);
-    }
+    if (lua_type(L, -1) == LUA_TSTRING &&
+        strlen(lua_tostring(L, -1)) == lua_rawlen(L, -1))
+      names_consider(L, cache, loaded, pending, lua_tostring(L, -1));
   }
   lua_pop(L, 1);                                 /* preload */
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   lua_pushliteral(L, "_G");
   names_add(L, cache, lua_gettop(L) - 1);
   lua_pop(L, 2);                                 /* globals, loaded */
+  lua_rawsetp(L, cache, &pending_key);           /* pops pending */
   lua_pushvalue(L, cache);
   lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
 }
@@ -279,26 +291,29 @@ void tr_names_push(lua_State *L, int rebuild) {
   names_build(L);
 }
 
-/* A loaded standard or runtime module whose table is not in the cache. */
+/* Whether a module that was pending at build time is loaded now. Cheap
+** when nothing is pending (the usual case once the modules a program
+** uses are loaded): this runs once per encode call that meets a table.
+** A module table replaced in package.loaded is not noticed here; its
+** fields still are, by the check in enc_byname. */
 int tr_names_stale(lua_State *L, int names) {
   int stale = 0;
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  int loaded = lua_gettop(L);
-  for (int i = 0; stdlibs[i] && !stale; i++) {
-    if (lua_getfield(L, loaded, stdlibs[i]) == LUA_TTABLE)
-      stale = lua_rawget(L, names) == LUA_TNIL;
+  names = lua_absindex(L, names);
+  if (lua_rawgetp(L, names, &pending_key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+  if (n > 0) {
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    for (lua_Integer i = 1; i <= n && !stale; i++) {
+      lua_rawgeti(L, -2, i);
+      stale = lua_rawget(L, -2) == LUA_TTABLE;
+      lua_pop(L, 1);
+    }
     lua_pop(L, 1);
   }
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushnil(L);
-  while (!stale && lua_next(L, -2)) {
-    lua_pop(L, 1);
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, loaded) == LUA_TTABLE)
-      stale = lua_rawget(L, names) == LUA_TNIL;
-    lua_pop(L, 1);
-  }
-  lua_settop(L, loaded - 1);
+  lua_pop(L, 1);
   return stale;
 }
 
@@ -330,7 +345,9 @@ void tr_push_named(lua_State *L, const char *mod, size_t modlen,
     lua_pushlstring(L, mod, modlen);
     if (lua_rawget(L, -2) == LUA_TNIL && load) {
       lua_pop(L, 1);
-      load_preloaded(L, lua_pushlstring(L, mod, modlen), lua_gettop(L) - 1);
+      int loaded = lua_gettop(L);
+      const char *name = lua_pushlstring(L, mod, modlen);
+      load_preloaded(L, name, loaded);
       lua_pop(L, 1);
       lua_pushlstring(L, mod, modlen);
       lua_rawget(L, -2);

@@ -42,7 +42,8 @@ void tr_buffer_free(TrBuffer *b);
 ** -1 with a message in err such as
 **   "cannot transfer coroutine at args[2].co"
 **   "cannot transfer coroutine at upvalue 'co' of target"
-** and leaves b as it was before the call (empty, in the usual use). The
+** and leaves b as it was before the call (an empty b is left with no
+** memory at all, so a caller that raises need not free it). The
 ** stack is left as it was. A single value (n == 1) is named 'what'
 ** itself ("item.co"); several are named what[1], what[2]... */
 int tr_encode(lua_State *L, int first, int n, const char *what, TrBuffer *b,

@@ -109,8 +109,8 @@ static void dec_nonnil(Dec *d, const char *what) {
 static void dec_table(Dec *d) {
   lua_State *L = d->L;
   enter(d);
+  uint64_t narr = getuint(d, 4);
   uint64_t nhash = getuint(d, 4);
-  uint64_t narr = getvarint(d);
   if (narr > left(d) || nhash > left(d) / 2 || narr > INT_MAX || nhash > INT_MAX)
     derror(d, "table size exceeds the data", NULL);
   lua_createtable(L, (int)narr, (int)nhash);

@@ -7,9 +7,10 @@
 ** tr_encode_named turns into a message, after rolling the buffer back.
 **
 ** Invariants while encoding:
-**   - 'seen' maps every table, Lua function, long string and runtime
-**     handle already written to its ref id (ids count from 1 in the
-**     order the decoder will meet them), and every upvalue variable
+**   - 'seen' maps every table, Lua function and runtime handle already
+**     written to its ref id (ids count from 1 in the order the decoder
+**     will meet them), every long string's object address (light
+**     userdata) to its ref id, and every upvalue variable
 **     (lightuserdata lua_upvalueid) to fref * 256 + n, the function and
 **     slot that wrote it first. Identity, cycles and shared upvalues are
 **     therefore preserved, and nothing is written twice (O(n) overall).
@@ -279,22 +280,39 @@ static int enc_named(Enc *e, int idx, int is_table) {
   return enc_byname(e, idx);
 }
 
+/* Long strings are shared by identity (the string object's address, as
+** a light userdata key), not by content: keying 'seen' by the string
+** itself would make Lua hash all of it, ~2.7 ms for a fresh 1 MB string.
+** The object cannot move or die while it is reachable from the values
+** being encoded. Equal strings that are distinct objects are written
+** twice, which costs bytes, not correctness. */
 static void enc_string(Enc *e, int idx) {
+  lua_State *L = e->L;
   size_t len;
-  const char *s = lua_tolstring(e->L, idx, &len);
+  const char *s = lua_tolstring(L, idx, &len);
   if (len >= TR_SHARE_MIN) {
-    if (enc_seen(e, idx)) return;
-    enc_newref(e, idx);
-    tr_putbyte(e->L, e->b, TR_LSTR);
+    const void *id = lua_topointer(L, idx);
+    if (lua_rawgetp(L, e->seen, id) == LUA_TNUMBER) {
+      lua_Integer ref = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      tr_putbyte(L, e->b, TR_REF);
+      tr_putvarint(L, e->b, (uint64_t)ref);
+      return;
+    }
+    lua_pop(L, 1);
+    lua_pushinteger(L, ++e->nrefs);
+    lua_rawsetp(L, e->seen, id);
+    tr_putbyte(L, e->b, TR_LSTR);
   } else
     tr_putbyte(e->L, e->b, TR_STR);
   tr_putvarint(e->L, e->b, len);
   tr_put(e->L, e->b, s, len);
 }
 
-/* Array part: keys 1..n with no hole (n found by walking, never trusting
-** a border that could sit after a huge hole); everything else, including
-** integer keys after the first hole, goes to the hash part. */
+/* Array part: keys 1..n up to the first nil (walked, never trusting a
+** border that could sit after a huge hole); everything else, including
+** integer keys after the first hole, goes to the hash part. Both counts
+** are patched in once known. */
 static void enc_table(Enc *e, int t, const Path *path) {
   lua_State *L = e->L;
   TrBuffer *b = e->b;
@@ -311,21 +329,20 @@ static void enc_table(Enc *e, int t, const Path *path) {
   tr_putbyte(L, b, TR_TABLE);
   size_t at = b->len;
   tr_putu32(L, b, 0);
+  tr_putu32(L, b, 0);
   lua_Unsigned border = lua_rawlen(L, t);
   lua_Integer n = 0;
-  while ((lua_Unsigned)n < border) {
-    int nil = lua_rawgeti(L, t, n + 1) == LUA_TNIL;
-    lua_pop(L, 1);
-    if (nil) break;
-    n++;
-  }
-  tr_putvarint(L, b, (uint64_t)n);
-  for (lua_Integer i = 1; i <= n; i++) {
-    Path p = {path, P_INDEX, NULL, i, 0};
-    lua_rawgeti(L, t, i);
+  while ((lua_Unsigned)n < border && n < (lua_Integer)UINT32_MAX) {
+    Path p = {path, P_INDEX, NULL, n + 1, 0};
+    if (lua_rawgeti(L, t, n + 1) == LUA_TNIL) {
+      lua_pop(L, 1);
+      break;
+    }
     enc_value(e, lua_gettop(L), &p);
     lua_pop(L, 1);
+    n++;
   }
+  tr_patchu32(b, at, (uint32_t)n);
   uint64_t nhash = 0;
   lua_pushnil(L);
   while (lua_next(L, t)) {
@@ -345,7 +362,7 @@ static void enc_table(Enc *e, int t, const Path *path) {
     lua_pop(L, 1);
   }
   if (nhash > UINT32_MAX) luaL_error(L, "table too large to transfer");
-  tr_patchu32(b, at, (uint32_t)nhash);
+  tr_patchu32(b, at + 4, (uint32_t)nhash);
   if (lua_getmetatable(L, t)) {
     Path pm = {path, P_META, NULL, 0, 0};
     enc_value(e, lua_gettop(L), &pm);
@@ -554,6 +571,7 @@ static int encode(lua_State *L, int first, int n, const char *what,
   lua_pop(L, 1);
   while (b->nobjs > nobjs0) rt_decref(b->objs[--b->nobjs], L);
   b->len = len0;
+  if (len0 == 0 && nobjs0 == 0) tr_buffer_free(b);   /* no storage to leak */
   return -1;
 }
 

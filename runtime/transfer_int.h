@@ -27,9 +27,9 @@ enum {
   TR_FLOAT,       /* 8 bytes, IEEE-754 binary64 bits, little-endian   */
   TR_STR,         /* varint len, bytes                                */
   TR_LSTR,        /* varint len, bytes; gets the next ref id          */
-  TR_TABLE,       /* u32 nhash, varint narr, narr values, nhash
-                  ** key/value pairs, metatable value (TR_NIL: none);
-                  ** gets the next ref id before its contents         */
+  TR_TABLE,       /* u32 narr, u32 nhash, narr values (keys 1..narr),
+                  ** nhash key/value pairs, metatable value (TR_NIL:
+                  ** none); gets the next ref id before its contents   */
   TR_REF,         /* varint ref id (1-based)                          */
   TR_LFUNC,       /* varint nup, u32 len, lua_dump bytes, nup upvalue
                   ** slots (a value or TR_UPJOIN); gets the next ref

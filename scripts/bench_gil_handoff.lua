@@ -1,47 +1,82 @@
--- bench_gil_handoff.lua — GIL handoff latency: two threads spin under the
--- GIL; each loop iteration reads the clock and notes whose turn it is in
--- two globals (owner, last). When a thread finds that the other thread ran
--- last, the time since the other's last clock reading is one handoff: the
--- holder's release to the waiter's first Lua instruction (plus at most one
--- loop iteration, ~0.1 us). Reports p50/p99/max in microseconds and the
--- number of handoffs per second under the interpreter's switch policy.
+-- bench_gil_handoff.lua — GIL handoff latency: N threads (default 2) spin
+-- under the GIL, each reading the clock every iteration. A thread that
+-- loses the GIL sees a gap between two consecutive readings: an "off"
+-- interval [a, b] (a = its last reading before, b = its first after).
+-- A handoff to thread A is the end b_A of one of A's off intervals paired
+-- with the latest start a_B of another thread's off interval inside
+-- [a_A, b_A]: B's last instruction before it dropped the GIL, and A's
+-- first after it got it. latency = b_A - a_B (at most one loop iteration,
+-- ~0.1 us, more than the true figure). Every thread records only its own
+-- readings, so preemption at any instruction cannot corrupt a sample.
+-- Reports p50/p99/max in microseconds and handoffs per second.
 --
 --   gillua --switch=interval:5 scripts/bench_gil_handoff.lua --seconds=1
 
 local B = dofile((arg[0]:match("^(.*)/") or ".") .. "/benchlib.lua")
-local o = B.options(arg, "bench_gil_handoff.lua", {seconds = 0.5, threads = 2},
-                    "--seconds=S --threads=N")
+local o = B.options(arg, "bench_gil_handoff.lua", {seconds = 0.5, threads = 2, gap_us = 1},
+                    "--seconds=S --threads=N --gap_us=US")
 B.require_mode("gil_handoff", {mode = "gil", workers = o.threads})
 
 local clock = B.wall
-owner, last, gaps = 0, 0, {}
+offs = {}   -- offs[i] = {a1, b1, a2, b2, ...}: thread i's off intervals
 
-local function spinner(me, t_end)
+local function spinner(me, t_end, gap)
   local mine = {}
-  while true do
+  local prev = clock()
+  while prev < t_end do
     local now = clock()
-    if owner ~= me then
-      if owner ~= 0 then mine[#mine + 1] = now - last end
-      owner = me
+    if now - prev > gap then
+      mine[#mine + 1] = prev
+      mine[#mine + 1] = now
     end
-    last = now
-    if now > t_end then break end
+    prev = now
   end
-  gaps[me] = mine
+  offs[me] = mine
 end
 
 local argsets = {}
 local t_end = clock() + o.seconds
-for i = 1, o.threads do argsets[i] = {i, t_end} end
+for i = 1, o.threads do argsets[i] = {i, t_end, o.gap_us / 1e6} end
 local m = B.measure(function() B.run_threads(spinner, argsets) end)
 
-local all = {}
+-- all off-interval starts, sorted by time, with their thread
+local starts = {}
 for i = 1, o.threads do
-  for _, g in ipairs(gaps[i] or {}) do all[#all + 1] = g * 1e6 end
+  local t = offs[i] or {}
+  for k = 1, #t, 2 do starts[#starts + 1] = {t[k], i} end
 end
+table.sort(starts, function(x, y) return x[1] < y[1] end)
+
+-- index of the last start <= t (binary search)
+local function last_before(t)
+  local lo, hi = 1, #starts
+  local found = 0
+  while lo <= hi do
+    local mid = (lo + hi) // 2
+    if starts[mid][1] <= t then found = mid; lo = mid + 1 else hi = mid - 1 end
+  end
+  return found
+end
+
+local lat = {}
+for i = 1, o.threads do
+  local t = offs[i] or {}
+  for k = 1, #t, 2 do
+    local a, b = t[k], t[k + 1]
+    local j = last_before(b)
+    while j > 0 and starts[j][1] >= a do
+      if starts[j][2] ~= i then
+        lat[#lat + 1] = (b - starts[j][1]) * 1e6
+        break
+      end
+      j = j - 1
+    end
+  end
+end
+
 B.emit("gil_handoff", {mode = "gil", workers = o.threads}, m, {
-  samples = #all,
-  p50_us = B.percentile(all, 50), p99_us = B.percentile(all, 99),
-  max_us = B.percentile(all, 100),
-  handoffs_per_s = #all / m.wall_s,
+  samples = #lat,
+  p50_us = B.percentile(lat, 50), p99_us = B.percentile(lat, 99),
+  max_us = B.percentile(lat, 100),
+  handoffs_per_s = #lat / m.wall_s,
 })

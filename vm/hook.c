@@ -71,6 +71,11 @@ int gl_interrupt_pending(void) { return atomic_load(&interrupt_pending); }
 void gl_interrupt_consume(void) { atomic_store(&interrupt_pending, 0); }
 int gl_interrupt_seen(void) { return atomic_load(&interrupt_seen); }
 
+void gl_interrupt_forget(void) {
+  atomic_store(&interrupt_pending, 0);
+  atomic_store(&interrupt_seen, 0);
+}
+
 void gl_count_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   GLThread *t = gl_self;

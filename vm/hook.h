@@ -45,6 +45,7 @@ void gl_count_hook(lua_State *L, lua_Debug *ar);
 int gl_interrupt_pending(void);
 void gl_interrupt_consume(void);
 int gl_interrupt_seen(void);
+void gl_interrupt_forget(void);   /* clears both flags */
 
 /* Replaces coroutine.resume and coroutine.wrap in L's coroutine table by
 ** versions that record the running coroutine for the signal handler. */

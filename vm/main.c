@@ -25,11 +25,11 @@ typedef struct MainArgs {
 /*
 ** Runs in protected mode (memory errors while building 'arg' and the
 ** like are reported as errors). Order, as lua's: version line, 'arg',
-** the collector in generational mode (as lua.c: it matters for speed
-** against lua5.4), LUA_INIT (unless -E), -e/-l/-W in order, the script,
+** LUA_INIT (unless -E), -e/-l/-W in order, the script,
 ** then the REPL (-i) or, with neither script nor -e nor -v, the REPL when
 ** stdin is a terminal and stdin as a script otherwise. Returns true on
-** success; a failing step has already been reported.
+** success; a failing step has already been reported. (Every universe
+** runs the generational collector, as lua.c sets: gl_universe_new.)
 */
 static int pmain(lua_State *L) {
   const MainArgs *m = (const MainArgs *)lua_touserdata(L, 1);
@@ -39,7 +39,6 @@ static int pmain(lua_State *L) {
   luaL_checkversion(L);
   if (o->has_v) cli_version(stdout);
   cli_create_arg_table(L, m->argc, m->argv, script);
-  lua_gc(L, LUA_GCGEN, 0, 0);   /* lua 5.4's interpreter runs generational */
   if (!o->cfg.no_env && cli_run_init(L) != LUA_OK) return 0;
   if (cli_run_args(L, m->argv, script) != LUA_OK) return 0;
   if (script < m->argc && cli_run_script(L, m->argv, script) != LUA_OK)

@@ -159,6 +159,7 @@ void cli_repl(lua_State *L) {
     if (status == LUA_OK) status = cli_docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK) print_results(L);
     else cli_report(L, status, NULL);
+    if (!repl_stop && gl_was_interrupted()) gl_interrupt_handled();   /* the loop goes on */
   }
   lua_settop(L, 0);
   fputs("\n", stdout);

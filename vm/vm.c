@@ -36,6 +36,7 @@ lua_State *gl_universe_new(int no_env) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
+  lua_gc(L, LUA_GCGEN, 0, 0);   /* as lua5.4's interpreter runs: it matters for speed */
   gl_coroutine_patch(L);
   gl_runtime_open(L);
   lua_getglobal(L, "os");
@@ -67,6 +68,8 @@ void gl_at_shutdown(void (*fn)(int interrupted)) {
 }
 
 int gl_was_interrupted(void) { return gl_interrupt_seen(); }
+
+void gl_interrupt_handled(void) { gl_interrupt_forget(); }
 
 static void run_shutdown(int interrupted) {
   while (nshutdown > 0) shutdown_fns[--nshutdown](interrupted);

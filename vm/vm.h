@@ -42,6 +42,10 @@ int gl_vm_finish(lua_State *L, int status);
 ** "interrupted" was raised or is pending). */
 int gl_was_interrupted(void);
 
+/* The interrupt was reported and the program goes on (the REPL after an
+** interrupted line): it no longer makes the exit status 130. */
+void gl_interrupt_handled(void);
+
 /* Callbacks run at exit by gl_vm_finish, latest registered first
 ** (e.g. multiprocessing terminates daemon children and joins the others).
 ** 'interrupted' is 1 on the Ctrl-C path: stop children, do not wait long. */

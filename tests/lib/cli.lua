@@ -101,6 +101,7 @@ end
 -- Runs a shell command (in the temporary directory, clean environment)
 -- and returns its stdout.
 function M.shell(script, env)
+  nrun = nrun + 1
   return sh_read(prefix({ env = env }) .. " GILLUA=" .. q(M.bin) .. " sh -c " .. q(script))
 end
 

@@ -68,22 +68,31 @@ T.main(function()
     print("SKIP terminal REPL: util-linux `script` is not installed")
     return
   end
-  local function in_tty(cmd) return "script -qec " .. T.q(cmd) .. " /dev/null" end
-  r = T.run{ args = {}, stdin = "1 + 1\nx = \n5\nprint('x is', x)\nerror('tty boom')\n", wrap = in_tty }
-  T.expect(r, { code = 0 }, "terminal REPL")
-  local out = r.out:gsub("\r", "")
-  local pos = 1
-  for _, s in ipairs({ version, "> 2\n", "> >> > x is\t5\n", "> stdin:1: tty boom\nstack traceback:" }) do
-    local a, b = out:find(s, pos, true)
-    if not a then error(string.format("terminal REPL output lacks %q after %d:\n%s", s, pos, out)) end
-    pos = b + 1
+  -- Runs gillua ARGS on a terminal with echo off (so the output is only
+  -- gillua's), feeding INPUT once the terminal is set up; returns the
+  -- output without carriage returns.
+  local function on_tty(args, input)
+    T.write("tty.in", input)
+    for _, a in ipairs(args) do assert(a:match("^[%w%.%-]+$"), "plain words only") end
+    local out = T.shell([=[
+rm -f sttydone
+{
+  while [ ! -e sttydone ]; do sleep 0.01; done
+  cat tty.in
+} | timeout 20 script -qec 'stty -echo; : >sttydone; "$GILLUA" ]=] .. table.concat(args, " ") ..
+      [=[; echo "status=$?"' /dev/null
+]=])
+    return (out:gsub("\r", ""))
+  end
+  local out = on_tty({}, "1 + 1\nx = \n5\nprint('x is', x)\nerror('tty boom')\n")
+  local want = version .. "> 2\n> >> > x is\t5\n> stdin:1: tty boom\nstack traceback:\n"
+  if out:sub(1, #want) ~= want or not out:find("\n> \nstatus=0\n$") then
+    error(string.format("terminal REPL: output %q does not start with %q and end with the exit status 0", out, want))
   end
   -- terminal, a script given: no REPL unless -i
   T.write("hello.lua", "print('hello')")
-  r = T.run{ args = { "hello.lua" }, stdin = "print('not read')\n", wrap = in_tty }
-  T.expect(r, { code = 0 })
-  local o = r.out:gsub("\r", "")
-  if o:find("> ", 1, true) or not o:find("hello\n", 1, true) then
-    error("script on a terminal entered the REPL:\n" .. o)
-  end
+  out = on_tty({ "hello.lua" }, "print('not read')\n")
+  if out ~= "hello\nstatus=0\n" then error("script on a terminal: output " .. string.format("%q", out)) end
+  out = on_tty({ "-i", "hello.lua" }, "print('read')\n")
+  if out ~= version .. "hello\n> read\n> \nstatus=0\n" then error("-i on a terminal: output " .. string.format("%q", out)) end
 end)

@@ -26,14 +26,16 @@ end
 
 local READY = "io.open('ready', 'w'):close() "
 
+local SPIN = "while true do end"
+
 T.main(function()
   T.dir()
   -- a busy loop in the main chunk
-  local r = interrupt({ "-e", READY .. "while true do end" })
+  local r = interrupt({ "-e", READY .. SPIN })
   T.expect(r, { code = 130, err_match = "^gillua: interrupted\n" }, "busy loop")
 
   -- a script, with a traceback naming where it was
-  T.write("spin.lua", READY .. "\nlocal function spin() while true do end end\nspin()\n")
+  T.write("spin.lua", READY .. "\nlocal function spin() " .. SPIN .. " end\nspin()\n")
   r = interrupt({ "spin.lua" })
   T.expect(r, { code = 130, err_match = "^gillua: interrupted\nstack traceback:\n.*spin%.lua" }, "script")
 
@@ -43,7 +45,7 @@ T.main(function()
 
   -- main waits in join for a non-daemon thread that never ends: no hang at exit
   r = interrupt({ "-e", "local th = require 'threading' " ..
-    "local t = th.Thread{ target = function() while true do end end } t:start() " ..
+    "local t = th.Thread{ target = function() " .. SPIN .. " end } t:start() " ..
     READY .. "t:join() print('joined')" })
   T.expect(r, { code = 130, out = "", err_match = "^gillua: interrupted" }, "join on a stuck thread")
 
@@ -54,17 +56,19 @@ T.main(function()
     return
   end
   local out = T.shell([=[
-rm -f ready ready2
+rm -f ready ready2 done
 {
-  printf '%s\n' "io.open('ready', 'w'):close() while true do end"
+  printf '%s\n' "io.open('ready', 'w'):close() $SPIN"
   while [ ! -e ready ]; do sleep 0.01; done
   printf '\003'
   printf '%s\n' "print('after') io.open('ready2', 'w'):close()"
   while [ ! -e ready2 ]; do sleep 0.01; done
   printf '\003'
-  sleep 5   # keep the terminal open: gillua must end on ^C, not on end of input
-} | timeout 20 script -qec '"$GILLUA"; echo "status=$?"' /dev/null
-]=])
+  # keep the terminal open until gillua is gone: it must end on ^C, not
+  # on end of input
+  n=0; while [ ! -e done ] && [ $n -lt 1500 ]; do sleep 0.01; n=$((n + 1)); done
+} | timeout 20 script -qec '"$GILLUA"; echo "status=$?"; : >done' /dev/null
+]=], { SPIN = SPIN })
   out = out:gsub("\r", "")
   if not out:find("interrupted\nstack traceback:", 1, true) then
     error("REPL: ^C did not interrupt the running line:\n" .. out)

@@ -1,0 +1,366 @@
+-- harness.lua — gillua's benchmark suite: runs the benchmarks in every
+-- mode, CPython's peers beside them, the GIL microbenchmarks and the GIL
+-- timeline, and writes bench/results/<UTC timestamp>/report.{json,md,html}
+-- (and bench/results/latest -> that directory).
+--
+--   build/gillua bench/harness.lua --quick | --full | --demo  [options]
+--     --repeats=R            repetitions per point (default 3)
+--     --workers=1,2,4        worker counts (default: quick 1,2; full 1,2,4,2 x cores)
+--     --switch=P1,P2         GIL switch policies for mode gil
+--                            (default bytecodes:100,interval:5)
+--     --benches=a,b          subset of dead_loop,balance,multi_process
+--     --no-peers --no-micro --no-timeline --no-sweep
+--     --out=DIR              results root (default bench/results)
+--     --python=CMD           CPython to use for the peers (default python3)
+--     --scale=F              multiply every size by F (tests use 0.001)
+--
+-- Each benchmark runs as its own process (a fresh interpreter with the
+-- flags its mode needs: --gil=on --switch=P for gil, --gil=off for nogil)
+-- and prints one JSON line; a mode this build cannot run yet prints
+-- "unavailable" and is reported as such. Progress goes to stderr.
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
+local root = here:match("^(.*)/bench$") or (here == "bench" and ".") or here .. "/.."
+local json = dofile(here .. "/json.lua")
+local R = dofile(here .. "/runner.lua")
+local A = dofile(here .. "/aggregate.lua")
+local T = dofile(here .. "/timeline.lua")
+
+------------------------------------------------------------------ options
+
+local function usage(msg)
+  io.stderr:write("harness.lua: ", msg, "\nusage: gillua bench/harness.lua --quick|--full|--demo ",
+                  "[--repeats=R] [--workers=1,2] [--switch=P,...] [--benches=...] ",
+                  "[--no-peers] [--no-micro] [--no-timeline] [--no-sweep] [--out=DIR] [--python=CMD] [--scale=F]\n")
+  os.exit(2)
+end
+
+local function list(s)
+  local t = {}
+  for x in s:gmatch("[^,]+") do t[#t + 1] = x end
+  return t
+end
+
+local opt = {profile = nil, repeats = 3, out = root .. "/bench/results", python = "python3",
+             peers = true, micro = true, timeline = true, sweep = true}
+for _, a in ipairs(arg) do
+  local k, v = a:match("^%-%-([%w-]+)=?(.*)$")
+  if k == "quick" or k == "full" or k == "demo" then opt.profile = k
+  elseif k == "repeats" and tonumber(v) and tonumber(v) >= 1 then opt.repeats = math.tointeger(tonumber(v)) or usage("--repeats needs an integer")
+  elseif k == "workers" and v ~= "" then
+    opt.workers = {}
+    for _, w in ipairs(list(v)) do
+      local n = math.tointeger(tonumber(w))
+      if not n or n < 1 then usage("bad worker count '" .. w .. "'") end
+      opt.workers[#opt.workers + 1] = n
+    end
+  elseif k == "switch" and v ~= "" then opt.switch = list(v)
+  elseif k == "benches" and v ~= "" then opt.benches = list(v)
+  elseif k == "out" and v ~= "" then opt.out = v
+  elseif k == "python" and v ~= "" then opt.python = v
+  elseif k == "scale" and tonumber(v) and tonumber(v) > 0 then opt.scale = tonumber(v)
+  elseif k == "no-peers" then opt.peers = false
+  elseif k == "no-micro" then opt.micro = false
+  elseif k == "no-timeline" then opt.timeline = false
+  elseif k == "no-sweep" then opt.sweep = false
+  else usage("unknown or bad option '" .. a .. "'") end
+end
+if not opt.profile then usage("say --quick, --full or --demo") end
+local quick = opt.profile ~= "full"
+
+-- The interpreter running this harness runs the benchmarks too.
+local gillua = os.getenv("GILLUA")
+if not gillua then
+  local i = -1
+  while arg[i - 1] do i = i - 1 end
+  gillua = arg[i] or "build/gillua"
+end
+
+local machine = R.machine(gillua)
+local cpus = machine.cpus
+
+-- Sizes: the same for gillua and CPython (ops counts are identical).
+local sizes = quick and {
+  dead_loop = {iters = 10000000},
+  balance = {iters = 200000},
+  multi_process = {tasks = 6, size = 30000},
+  sweep_iters = 20000,
+  micro_seconds = 0.3, hook_iters = 20000000, timeline_iters = 4000000,
+} or {
+  dead_loop = {iters = 40000000},
+  balance = {iters = 500000},
+  multi_process = {tasks = 16, size = 30000},
+  sweep_iters = 50000,
+  micro_seconds = 1.0, hook_iters = 60000000, timeline_iters = 4000000,
+}
+-- --scale=F shrinks (or grows) every size, for tests and quick looks.
+if opt.scale then
+  local function sc(n, min) return math.max(min, math.floor(n * opt.scale + 0.5)) end
+  sizes.dead_loop.iters = sc(sizes.dead_loop.iters, 1000)
+  sizes.balance.iters = sc(sizes.balance.iters, 100)
+  sizes.multi_process.tasks = sc(sizes.multi_process.tasks, 1)
+  sizes.multi_process.size = sc(sizes.multi_process.size, 1000)
+  sizes.sweep_iters = sc(sizes.sweep_iters, 100)
+  sizes.hook_iters = sc(sizes.hook_iters, 10000)
+  sizes.timeline_iters = sc(sizes.timeline_iters, 100000)
+  sizes.micro_seconds = math.max(0.02, sizes.micro_seconds * opt.scale)
+end
+local workers = opt.workers or (quick and {1, 2} or {1, 2, 4, 2 * cpus})
+do  -- sorted, without duplicates
+  local seen, w = {}, {}
+  for _, n in ipairs(workers) do if not seen[n] then seen[n] = true; w[#w + 1] = n end end
+  table.sort(w)
+  workers = w
+end
+local policies = opt.switch or {"bytecodes:100", "interval:5"}
+local benches = opt.benches or {"dead_loop", "balance", "multi_process"}
+for _, b in ipairs(benches) do
+  if not sizes[b] then usage("unknown benchmark '" .. b .. "'") end
+end
+local sweep_policies = quick and {"bytecodes:3", "bytecodes:10", "bytecodes:100", "bytecodes:1000", "interval:1", "interval:5"}
+  or {"bytecodes:1", "bytecodes:3", "bytecodes:10", "bytecodes:30", "bytecodes:100", "bytecodes:300",
+      "bytecodes:1000", "bytecodes:10000", "interval:0.1", "interval:1", "interval:5"}
+local py_sweep = {"interval:0.1", "interval:1", "interval:5"}
+
+------------------------------------------------------------------ the plan
+
+local python_version
+if opt.peers then
+  python_version = R.capture(R.quote(opt.python) .. [[ -c 'import sys; print("%d.%d" % sys.version_info[:2])']])
+end
+local peers_note
+if not opt.peers then peers_note = "CPython peers not run (--no-peers)"
+elseif not python_version then peers_note = "python3 not found: no CPython peers in this report" end
+local py_impl = python_version and ("cpython-" .. python_version)
+
+local jobs = {}
+local function add(j) jobs[#jobs + 1] = j end
+
+local function bench_jobs(impl, lock_values, modes_for)
+  for _, b in ipairs(benches) do
+    for _, lock in ipairs(b == "balance" and lock_values or {false}) do
+      for _, w in ipairs(workers) do
+        for _, m in ipairs(modes_for(b)) do
+          local job = {kind = "bench", impl = impl, bench = b, mode = m[1], switch = m[2], workers = w,
+                       reps = opt.repeats}
+          if b == "balance" then job.lock = lock end   -- (lock may be false)
+          add(job)
+        end
+      end
+    end
+  end
+end
+
+local gillua_modes = {{"sequential"}}
+for _, p in ipairs(policies) do gillua_modes[#gillua_modes + 1] = {"gil", p} end
+gillua_modes[#gillua_modes + 1] = {"nogil"}
+gillua_modes[#gillua_modes + 1] = {"processes"}
+bench_jobs("gillua", {false, true}, function() return gillua_modes end)
+
+if py_impl then
+  bench_jobs(py_impl, {false, true}, function()
+    return {{"sequential"}, {"gil", "interval:5"}, {"nogil"}, {"processes"}}
+  end)
+end
+
+local has_balance = false
+for _, b in ipairs(benches) do has_balance = has_balance or b == "balance" end
+if opt.sweep and has_balance then
+  for _, p in ipairs(sweep_policies) do
+    add({kind = "bench", impl = "gillua", bench = "balance", mode = "gil", switch = p, workers = 2,
+         lock = false, reps = quick and 1 or opt.repeats, sweep = true, iters = sizes.sweep_iters})
+  end
+  add({kind = "bench", impl = "gillua", bench = "balance", mode = "gil", switch = "bytecodes:3",
+       workers = 2, lock = true, reps = quick and 1 or opt.repeats, sweep = true, iters = sizes.sweep_iters})
+  if py_impl then
+    for _, p in ipairs(py_sweep) do
+      add({kind = "bench", impl = py_impl, bench = "balance", mode = "gil", switch = p, workers = 2,
+           lock = false, reps = quick and 1 or opt.repeats, sweep = true, iters = sizes.sweep_iters})
+    end
+  end
+end
+
+-- stock lua5.4 on the single-thread dead loop (gillua's overhead)
+local lua54 = R.capture("command -v lua5.4")
+if lua54 and (#benches == 3 or opt.benches and table.concat(benches, ","):find("dead_loop")) then
+  add({kind = "bench", impl = "lua5.4", bench = "dead_loop", mode = "sequential", workers = 1,
+       reps = opt.repeats, baseline = true})
+  add({kind = "bench", impl = "gillua", bench = "dead_loop", mode = "sequential", workers = 1,
+       reps = opt.repeats, baseline = true})
+end
+
+if opt.micro then
+  for _, p in ipairs(policies) do
+    add({kind = "micro", script = "bench_gil_handoff.lua", switch = p,
+         args = {"--seconds=" .. sizes.micro_seconds}})
+    add({kind = "micro", script = "bench_gil_hook.lua", switch = p, args = {"--iters=" .. sizes.hook_iters}})
+    add({kind = "micro", script = "bench_gil_convoy.lua", switch = p,
+         args = {"--seconds=" .. sizes.micro_seconds}})
+  end
+  if py_impl then
+    add({kind = "micro", script = "convoy.py", switch = "interval:5", peer = true,
+         args = {"--seconds=" .. sizes.micro_seconds}})
+  end
+  for _, p in ipairs({"interval:5", "bytecodes:100"}) do
+    add({kind = "micro", script = "bench_gil_fairness.lua", switch = p,
+         args = {"--seconds=" .. math.max(0.5, sizes.micro_seconds)}})
+  end
+end
+
+if opt.timeline then
+  for _, p in ipairs(policies) do add({kind = "timeline", switch = p}) end
+end
+
+------------------------------------------------------------------ running
+
+local function bench_argv(job)
+  local size = {}
+  for k, v in pairs(sizes[job.bench]) do size[k] = v end
+  if job.iters then size.iters = job.iters end
+  local script_args = {"--mode=" .. job.mode, "--workers=" .. job.workers}
+  local names = {}
+  for k in pairs(size) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do script_args[#script_args + 1] = "--" .. k .. "=" .. size[k] end
+  if job.lock ~= nil then script_args[#script_args + 1] = "--lock=" .. (job.lock and 1 or 0) end
+  local argv
+  if job.impl == "gillua" then
+    argv = {gillua}
+    if job.mode == "nogil" then argv[2] = "--gil=off"
+    else
+      argv[2] = "--gil=on"
+      if job.switch then argv[3] = "--switch=" .. job.switch end
+    end
+    argv[#argv + 1] = root .. "/scripts/" .. job.bench .. ".lua"
+  elseif job.impl == "lua5.4" then
+    argv = {lua54, root .. "/scripts/" .. job.bench .. ".lua"}
+  else
+    argv = {opt.python, root .. "/bench/peers/" .. job.bench .. ".py"}
+    if job.switch and job.mode == "gil" then script_args[#script_args + 1] = "--switch=" .. job.switch end
+  end
+  for _, a in ipairs(script_args) do argv[#argv + 1] = a end
+  return argv
+end
+
+local function describe(job)
+  if job.kind == "micro" then return job.script .. " " .. job.switch end
+  if job.kind == "timeline" then return "timeline " .. job.switch end
+  return string.format("%s %s %s%s w=%d%s", job.impl, job.bench, job.mode,
+                       job.switch and (" " .. job.switch) or "", job.workers,
+                       job.lock == nil and "" or (job.lock and " lock" or " nolock"))
+end
+
+local results = {runs = {}, peers = {}, baseline = {}, micro = {}, timelines = {}, errors = {}}
+local stamp = os.date("!%Y%m%dT%H%M%SZ")
+local outdir = opt.out .. "/" .. stamp
+os.execute("mkdir -p " .. R.quote(outdir))
+local t_start = os.time()
+
+-- (bench, impl, mode) that reported unavailable: later points are skipped.
+local unavailable = {}
+
+for i, job in ipairs(jobs) do
+  R.progress(i, #jobs, describe(job))
+  if job.kind == "bench" then
+    local ukey = job.impl .. "|" .. job.bench .. "|" .. job.mode
+    local reps, failure = {}, unavailable[ukey]
+    for _ = 1, failure and 0 or job.reps do
+      local v, err, stderr = R.run(bench_argv(job), nil, 600)
+      if not v then
+        failure = "failed: " .. err
+        results.errors[#results.errors + 1] = {what = describe(job), error = err, stderr = stderr}
+        break
+      end
+      if v.unavailable then
+        failure = "unavailable: " .. v.unavailable
+        unavailable[ukey] = failure
+        break
+      end
+      reps[#reps + 1] = v
+    end
+    local row = A.row(job, reps, failure)
+    if job.baseline then results.baseline[#results.baseline + 1] = row
+    elseif job.impl == "gillua" then results.runs[#results.runs + 1] = row
+    else results.peers[#results.peers + 1] = row end
+  elseif job.kind == "micro" then
+    local argv = {gillua, "--gil=on", "--switch=" .. job.switch, root .. "/scripts/" .. job.script}
+    if job.peer then argv = {opt.python, root .. "/bench/peers/" .. job.script, "--switch=" .. job.switch} end
+    for _, a in ipairs(job.args) do argv[#argv + 1] = a end
+    local v, err, stderr = R.run(argv, nil, 300)
+    if not v then
+      v = {bench = job.peer and "gil_convoy" or job.script:match("bench_(.-)%.lua"), switch = job.switch,
+           impl = job.peer and py_impl or "gillua", unavailable = "failed: " .. err}
+      results.errors[#results.errors + 1] = {what = describe(job), error = err, stderr = stderr}
+    end
+    v.switch = v.switch or job.switch
+    results.micro[#results.micro + 1] = v
+  elseif job.kind == "timeline" then
+    local file = outdir .. "/trace-" .. job.switch:gsub("[:.]", "_") .. ".json"
+    local argv = {gillua, "--gil=on", "--switch=" .. job.switch, "--trace=" .. file,
+                  root .. "/scripts/dead_loop.lua", "--mode=gil", "--workers=2",
+                  "--iters=" .. sizes.timeline_iters}
+    local v, err, stderr = R.run(argv, {GILLUA_TRACE_EVENTS = "200000"}, 300)
+    local tl, terr
+    if v and not v.unavailable then tl, terr = T.read(file, 20) end
+    if tl then
+      tl.switch = job.switch
+      tl.file = file:match("[^/]+$")
+      tl.shares = T.shares(tl)
+      results.timelines[#results.timelines + 1] = tl
+    else
+      local why = (v and v.unavailable and ("unavailable: " .. v.unavailable)) or err or terr
+      results.timelines[#results.timelines + 1] = {switch = job.switch, unavailable = why}
+      if not (v and v.unavailable) then
+        results.errors[#results.errors + 1] = {what = describe(job), error = why, stderr = stderr}
+      end
+    end
+  end
+end
+R.progress_done()
+
+A.speedups(results.runs, cpus)
+A.speedups(results.peers, cpus)
+A.speedups(results.baseline, cpus)
+
+------------------------------------------------------------------ report
+
+local report = {
+  machine = machine,
+  config = {
+    profile = opt.profile, scale = opt.scale, repeats = opt.repeats, workers = workers, switch = policies,
+    benches = benches, sizes = sizes, sweep_switch = sweep_policies,
+    python = python_version and (opt.python .. " " .. python_version) or nil,
+    peers_note = peers_note, cpu_measure = "getrusage self+children (os.getrusage), /proc/self/stat otherwise",
+    speedup = "best sequential wall / best wall of R repetitions (speedup_median uses medians)",
+    elapsed_s = os.time() - t_start,
+  },
+  runs = results.runs,
+  peers = results.peers,
+  baseline = results.baseline,
+  micro = results.micro,
+  timelines = results.timelines,
+  errors = results.errors,
+}
+
+local writers = {
+  {"report.json", dofile(here .. "/report_json.lua")},
+  {"report.md", dofile(here .. "/report_md.lua")},
+  {"report.html", dofile(here .. "/report_html.lua")},
+}
+for _, w in ipairs(writers) do
+  local f = assert(io.open(outdir .. "/" .. w[1], "w"))
+  f:write(w[2](report))
+  f:close()
+end
+os.execute("ln -sfn " .. R.quote(stamp) .. " " .. R.quote(opt.out .. "/latest"))
+
+io.stderr:write(string.format("harness: %d points, %d errors, %ds; report in %s (and %s/latest)\n",
+                              #jobs, #results.errors, os.time() - t_start, outdir, opt.out))
+for _, e in ipairs(results.errors) do
+  io.stderr:write("  error: ", e.what, ": ", e.error, "\n")
+end
+
+if opt.profile == "demo" then
+  local md = dofile(here .. "/report_md.lua")
+  io.stdout:write(md.dead_loop_table(report), "\n")
+end

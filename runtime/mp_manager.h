@@ -1,0 +1,48 @@
+/*
+** mp_manager.h — internals of multiprocessing.Manager: the shared block,
+** the wire format and the server loop (mp_mgr_server.c).
+**
+** Request (a message on the manager's request channel):
+**   u64 reply box offset | u32 object id | u8 op | transfer(args...)
+** Reply: the server allocates an arena block, fills it with
+**   transfer(results...)  (or, ok = 0, transfer(error message))
+** and publishes it in the client's reply box, then wakes it.
+*/
+#ifndef mp_manager_h
+#define mp_manager_h
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mp.h"
+
+enum {
+  MOP_CREATE = 1, MOP_GET, MOP_SET, MOP_DEL, MOP_LEN, MOP_COPY, MOP_APPEND,
+  MOP_INSERT, MOP_POP, MOP_REMOVE, MOP_EXTEND, MOP_INDEX, MOP_CLEAR, MOP_KEYS,
+  MOP_VALUES, MOP_ITEMS, MOP_GETDEF, MOP_SETDEF, MOP_UPDATE, MOP_CONTAINS,
+  MOP_COUNT, MOP_SHUTDOWN
+};
+
+enum { MK_DICT = 1, MK_LIST, MK_NAMESPACE };
+
+/* In the arena; fields written once before the server starts, except
+** 'stopped' (atomic). */
+typedef struct MgrShared {
+  MpChan *req;               /* request channel (one reference) */
+  pid_t server;              /* the server process */
+  pid_t creator;
+  int stopped;
+} MgrShared;
+
+typedef struct MgrReply {    /* one per request, in the arena */
+  uint32_t seq;              /* futex word: bumped when done */
+  int32_t done;              /* 0 pending, 1 done (atomic) */
+  int32_t ok;
+  uint64_t msg;              /* offset of the reply bytes (an arena block) */
+  uint64_t len;
+} MgrReply;
+
+/* Runs the server in the forked child; never returns. */
+void mp_mgr_serve(lua_State *L, MgrShared *m) __attribute__((noreturn));
+
+#endif

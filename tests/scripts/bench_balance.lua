@@ -1,0 +1,30 @@
+-- bench_balance.lua — scripts/balance.lua in every mode at a tiny size:
+-- with the lock no update is ever lost (and the final balance is 0);
+-- without it, under the GIL at bytecodes:1, updates are lost and the
+-- count is consistent with the final balance; sequential loses none.
+-- timeout: 120
+
+local T = dofile("tests/report/benchtest.lua")
+
+local K = 3000
+for _, mode in ipairs(T.modes) do
+  for _, lock in ipairs({1, 0}) do
+    local v = T.run(T.argv(mode, "bytecodes:1", "scripts/balance.lua",
+                           {"--mode=" .. mode, "--workers=2", "--iters=" .. K, "--lock=" .. lock}))
+    T.check_common(v, "balance", mode, 2)
+    assert(v.ops == 2 * K * 2 and v.lock == (lock == 1))
+    assert(math.type(v.lost_updates) == "integer" and v.lost_updates >= 0 and v.lost_updates <= v.ops)
+    -- each lost update takes away its own amount (5 or 8) from the balance
+    assert(math.abs(v.final_balance) <= 8 * v.lost_updates, "final balance bounded by the lost updates")
+    if lock == 1 or mode == "sequential" then
+      assert(v.lost_updates == 0, mode .. " lock=" .. lock .. ": lost " .. v.lost_updates)
+      assert(v.final_balance == 0)
+    end
+    if mode == "gil" and lock == 0 then
+      -- one instruction per turn: the read and the write of `balance` are
+      -- split between the threads all the time
+      assert(v.lost_updates > 0, "bytecodes:1 without a lock loses updates")
+    end
+  end
+end
+print("balance ok")

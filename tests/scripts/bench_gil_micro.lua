@@ -1,0 +1,40 @@
+-- bench_gil_micro.lua — the GIL microbenchmarks (scripts/bench_gil_*.lua)
+-- each run once, briefly, under both switch policies: their JSON lines
+-- carry the figures the report reads, with consistent values.
+-- timeout: 120
+
+local T = dofile("tests/report/benchtest.lua")
+
+local function micro(script, switch, args)
+  local v = T.run(T.argv("gil", switch, "scripts/" .. script, args))
+  assert(v.impl == "gillua" and v.switch == switch, script .. ": impl/switch")
+  assert(v.wall_s > 0 and v.cpu_s >= 0 and math.type(v.switches) == "integer")
+  return v
+end
+
+-- each script once, the policies spread over them (keeps the test short)
+do
+  local h = micro("bench_gil_handoff.lua", "bytecodes:100", {"--seconds=0.1"})
+  assert(h.bench == "gil_handoff" and math.type(h.samples) == "integer")
+  if h.samples > 0 then
+    assert(h.p50_us >= 0 and h.p50_us <= h.p99_us and h.p99_us <= h.max_us, "percentiles ordered")
+  end
+
+  local f = micro("bench_gil_fairness.lua", "interval:1", {"--seconds=0.1"})
+  assert(f.bench == "gil_fairness" and #f.shares_pct == 4)
+  local sum = 0
+  for _, s in ipairs(f.shares_pct) do assert(s >= 0 and s <= 100); sum = sum + s end
+  assert(math.abs(sum - 100) < 1e-6, "shares add up to 100%")
+  assert(f.max_dev_pct >= 0 and f.max_dev_pct <= 75)
+
+  local k = micro("bench_gil_hook.lua", "interval:1", {"--iters=200000"})
+  assert(k.bench == "gil_hook" and k.alone_ops_per_s > 0 and k.hook_armed_ops_per_s > 0 and k.two_threads_ops_per_s > 0)
+  assert(math.abs(k.hook_ratio - k.hook_armed_ops_per_s / k.alone_ops_per_s) < 1e-9)
+
+  for ch, p in pairs({queue = "interval:1", pipe = "bytecodes:100"}) do
+    local c = micro("bench_gil_convoy.lua", p, {"--seconds=0.05", "--channel=" .. ch})
+    assert(c.bench == "gil_convoy" and c.channel == ch)
+    assert(c.alone_trips_per_s > 0 and c.beside_trips_per_s > 0 and c.slowdown > 0)
+  end
+end
+print("micro ok")

@@ -1,0 +1,128 @@
+-- bench_report.lua — the report writers (bench/report_*.lua) on a small
+-- fixed fake result set: report.json parses back to the same shape,
+-- report.md has the tables and the acceptance lines, report.html is
+-- self-contained (no URL, no external resource) with the SVG charts and
+-- the timelines. Also checks bench/json.lua round trips.
+
+local json = dofile("bench/json.lua")
+local write_json = dofile("bench/report_json.lua")
+local write_md = dofile("bench/report_md.lua")
+local write_html = dofile("bench/report_html.lua")
+
+-- json.lua round trip and errors
+local v = json.decode('{"a":[1,2.5,null,"x\\u00e9\\n"],"b":{"c":true},"e":[],"f":-0.001}')
+assert(v.a[1] == 1 and math.type(v.a[1]) == "integer" and v.a[2] == 2.5 and v.a[3] == json.null)
+assert(v.a[4] == "x\u{e9}\n" and v.b.c == true and #v.e == 0 and v.f == -0.001)
+assert(json.decode(json.encode(v)).a[4] == v.a[4])
+assert(json.encode({1, 2, {x = 0.1}}) == '[1,2,{"x":0.1}]')
+for _, bad in ipairs({"[1,", "{\"a\" 1}", "tru", "\"abc", "[1] x", ""}) do
+  local ok, err = pcall(json.decode, bad)
+  assert(not ok and err:match("^json: .* at byte %d+"), bad .. " -> " .. tostring(err))
+end
+
+local function run(bench, impl, mode, switch, w, wall, cpu, extra)
+  local r = {bench = bench, impl = impl, mode = mode, switch = switch, workers = w, repeats = 3,
+             wall_s = wall, wall_best = wall * 0.95, spread = 0.1, cpu_s = cpu, cores_used = cpu / wall,
+             ops = 1000 * w, ops_per_s = 1000 * w / wall, switches = mode == "gil" and 500 or 0}
+  for k, x in pairs(extra or {}) do r[k] = x end
+  return r
+end
+
+local runs, peers = {}, {}
+for _, w in ipairs({1, 2}) do
+  runs[#runs + 1] = run("dead_loop", "gillua", "sequential", nil, w, 0.1 * w, 0.1 * w)
+  runs[#runs + 1] = run("dead_loop", "gillua", "gil", "bytecodes:100", w, 0.1 * w, 0.1 * w)
+  runs[#runs + 1] = run("dead_loop", "gillua", "gil", "interval:5", w, 0.1 * w, 0.1 * w)
+  runs[#runs + 1] = run("dead_loop", "gillua", "nogil", nil, w, 0.1, 0.1 * w)
+  runs[#runs + 1] = {bench = "dead_loop", impl = "gillua", mode = "processes", workers = w, repeats = 0,
+                     unavailable = "unavailable: multiprocessing module not available"}
+  for _, lock in ipairs({false, true}) do
+    runs[#runs + 1] = run("balance", "gillua", "sequential", nil, w, 0.05 * w, 0.05 * w, {lock = lock, lost_updates = 0, lost_updates_max = 0, final_balance = 0})
+    runs[#runs + 1] = run("balance", "gillua", "gil", "bytecodes:100", w, 0.06 * w, 0.06 * w,
+                          {lock = lock, lost_updates = lock and 0 or 17, lost_updates_max = lock and 0 or 20, final_balance = lock and 0 or -85})
+  end
+  runs[#runs + 1] = run("multi_process", "gillua", "sequential", nil, w, 0.2 * w, 0.2 * w)
+  runs[#runs + 1] = run("multi_process", "gillua", "processes", nil, w, 0.2, 0.2 * w)
+  peers[#peers + 1] = run("dead_loop", "cpython-3.11", "sequential", nil, w, 1.0 * w, 1.0 * w)
+  peers[#peers + 1] = run("dead_loop", "cpython-3.11", "gil", "interval:5", w, 1.0 * w, 1.0 * w)
+  peers[#peers + 1] = run("dead_loop", "cpython-3.11", "processes", nil, w, 1.0, 1.0 * w)
+end
+runs[#runs + 1] = run("balance", "gillua", "gil", "bytecodes:3", 2, 0.3, 0.3, {lock = false, sweep = true, lost_updates = 900, lost_updates_max = 1000})
+runs[#runs + 1] = run("balance", "gillua", "gil", "bytecodes:3", 2, 0.3, 0.3, {lock = true, sweep = true, lost_updates = 0, lost_updates_max = 0})
+local dofile_agg = dofile("bench/aggregate.lua")
+dofile_agg.speedups(runs, 2)
+dofile_agg.speedups(peers, 2)
+for _, r in ipairs(runs) do
+  if r.mode == "sequential" and r.wall_best then assert(math.abs(r.speedup - 1) < 1e-12, "sequential speedup is 1") end
+end
+
+local tl = {switch = "bytecodes:100", window_ms = 20, dropped = 0, file = "trace-bytecodes_100.json", lanes = {
+  {name = "MainThread", spans = {{0, 20000, "blocked"}}, instants = {}},
+  {name = "worker-1", spans = {{0, 100, "holding"}, {100, 150, "waiting"}, {150, 300, "holding"}}, instants = {120}},
+  {name = "worker-2", spans = {{0, 100, "waiting"}, {100, 150, "holding"}, {150, 300, "waiting"}}, instants = {10}},
+}}
+tl.shares = dofile("bench/timeline.lua").shares(tl)
+
+local report = {
+  machine = {cpus = 2, cpu_model = "Fake CPU <test> & co", os = "Debian", lua = "Lua 5.4.4", gillua = "0.1.0",
+             commit = "abc123", date = "2026-01-01T00:00:00Z"},
+  config = {profile = "quick", repeats = 3, workers = {1, 2}, switch = {"bytecodes:100", "interval:5"},
+            benches = {"dead_loop", "balance", "multi_process"}, python = "python3 3.11",
+            sizes = {dead_loop = {iters = 1000}, balance = {iters = 100}, multi_process = {tasks = 2, size = 100}, sweep_iters = 50},
+            speedup = "best", cpu_measure = "getrusage"},
+  runs = runs, peers = peers,
+  baseline = {run("dead_loop", "lua5.4", "sequential", nil, 1, 0.1, 0.1), run("dead_loop", "gillua", "sequential", nil, 1, 0.101, 0.101)},
+  micro = {
+    {bench = "gil_handoff", switch = "bytecodes:100", p50_us = 5.5, p99_us = 40.1, max_us = 90, handoffs_per_s = 20000, samples = 5000},
+    {bench = "gil_fairness", switch = "interval:5", shares_pct = {24, 26, 25, 25}, max_dev_pct = 1, switches = 400},
+    {bench = "gil_hook", switch = "interval:5", alone_ops_per_s = 3e8, hook_armed_ops_per_s = 1.3e8, hook_ratio = 0.43,
+     two_threads_ops_per_s = 2.9e8, two_threads_ratio = 0.97},
+    {bench = "gil_convoy", switch = "interval:5", channel = "queue", alone_trips_per_s = 50000, beside_trips_per_s = 150, slowdown = 333},
+    {bench = "gil_convoy", switch = "bytecodes:100", channel = "queue", alone_trips_per_s = 50000, beside_trips_per_s = 30000, slowdown = 1.7},
+    {bench = "gil_handoff", switch = "interval:5", unavailable = "failed: exit 1: boom"},
+  },
+  timelines = {tl, {switch = "interval:5", unavailable = "unavailable: no trace"}},
+  errors = {{what = "x", error = "exit 1: boom"}},
+}
+
+-- report.json
+local js = write_json(report)
+local back = json.decode(js)
+for _, k in ipairs({"machine", "config", "runs", "peers"}) do assert(back[k], "report.json has " .. k) end
+for _, k in ipairs({"cpus", "cpu_model", "os", "lua", "gillua", "commit", "date"}) do
+  assert(back.machine[k] ~= nil, "machine." .. k)
+end
+assert(#back.runs == #runs and #back.peers == #peers)
+for _, r in ipairs(back.runs) do
+  assert(r.bench and r.impl == "gillua" and r.mode and r.workers, "run row shape")
+  if not r.unavailable then
+    for _, k in ipairs({"wall_s", "cpu_s", "cores_used", "ops", "ops_per_s", "speedup", "efficiency", "repeats", "spread"}) do
+      assert(r[k] ~= nil, "run row has " .. k .. " (" .. r.bench .. " " .. r.mode .. ")")
+    end
+  end
+end
+for _, r in ipairs(back.peers) do assert(r.impl == "cpython-3.11") end
+
+-- report.md
+local md = write_md(report)
+assert(md:find("# gillua benchmark report", 1, true))
+assert(md:find("| impl | mode | workers |", 1, true), "dead loop table header")
+assert(md:find("unavailable: multiprocessing module not available", 1, true), "unavailable row shown")
+assert(md:find("**PASS** balance with lock", 1, true) or md:find("**N/A** balance with lock", 1, true))
+assert(md:find("**PASS** balance without lock at bytecodes:3", 1, true))
+assert(md:find("cpython-3.11", 1, true) and md:find("## GIL timeline", 1, true))
+assert(write_md.dead_loop_table(report):find("gil bytecodes:100", 1, true))
+
+-- report.html
+local html = write_html(report)
+assert(html:match("^<!DOCTYPE html>"))
+local charts = select(2, html:gsub('<svg class="chart', ""))
+assert(charts >= 9, "expected >= 9 charts, got " .. charts)   -- 6 bench + sweep + convoy + timeline
+assert(html:find('class="chart timeline"', 1, true), "timeline drawn")
+assert(not html:find("https?://"), "no URL in a self-contained page")
+assert(not html:find("<link", 1, true) and not html:find(" src=", 1, true), "no external resource")
+assert(html:find("Fake CPU &lt;test&gt; &amp; co", 1, true), "text is escaped")
+assert(not html:find("Fake CPU <test>", 1, true))
+assert(html:find("unavailable: no trace", 1, true))
+assert(select(2, html:gsub("<svg", "")) == select(2, html:gsub("</svg>", "")), "balanced svg tags")
+print("report writers ok:", #js, #md, #html, charts .. " charts")

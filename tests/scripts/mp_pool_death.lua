@@ -1,0 +1,44 @@
+-- Better than Python: a worker that dies (killed, crashed, os._exit) fails
+-- the task it held within 1 s, with an error naming its pid and the
+-- signal; the pool replaces it and keeps working.
+local mp = require "multiprocessing"
+local time = require "time"
+
+-- made before the pool, as a global: the workers have it in their copy
+-- of the program (runtime objects cannot travel inside a task yet)
+STARTED = mp.Queue()
+local started = STARTED
+local pool = mp.Pool(2)
+
+-- a worker killed by SIGKILL while running a task
+local victim = pool:apply_async(function()
+  STARTED:put(os.getpid())
+  while true do time.sleep(1) end
+end)
+local wpid = started:get(true, 10)
+local t0 = time.monotonic()
+os.kill(wpid, "KILL")
+local ok, e = pcall(victim.get, victim, 10)
+local dt = time.monotonic() - t0
+assert(not ok, "the task must fail")
+assert(e:find("worker process " .. wpid .. " died") and e:find("signal 9"), e)
+assert(dt < 1.0, "failed after " .. dt .. " s")
+
+-- a worker that leaves with os._exit
+local r = pool:apply_async(function() os._exit(4) end)
+ok, e = pcall(r.get, r, 10)
+assert(not ok and e:find("exited with code 4"), e)
+
+-- a crash (SIGSEGV raised at itself)
+r = pool:apply_async(function() os.kill(os.getpid(), "SEGV"); time.sleep(5) end)
+ok, e = pcall(r.get, r, 10)
+assert(not ok and e:find("signal 11"), e)
+
+-- the pool still has two live workers and works
+local pids = pool.pids
+assert(#pids == 2 and pids[1] > 0 and pids[2] > 0 and pids[1] ~= wpid and pids[2] ~= wpid)
+local sq = pool:map(function(x) return x * x end, {1, 2, 3, 4})
+assert(sq[4] == 16)
+pool:close()
+pool:join()
+print("ok")

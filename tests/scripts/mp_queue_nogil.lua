@@ -1,0 +1,31 @@
+-- A multiprocessing.Queue and Value shared by GIL-off threads and a
+-- process at once: items are copied, nothing is lost.
+-- run: --gil=off
+-- run: --gil=on
+local mp = require "multiprocessing"
+local threading = require "threading"
+
+local q = mp.Queue()
+local total = mp.Value("q", 0)
+local threads = {}
+for k = 1, 3 do
+  threads[k] = threading.Thread{target = function(q, k)
+    for i = 1, 500 do q:put(k * 1000 + i) end
+  end, args = {q, k}}
+  threads[k]:start()
+end
+local p = mp.Process{target = function()
+  for i = 1, 500 do q:put(4000 + i) end
+end}
+p:start()
+local seen = {}
+for _ = 1, 2000 do
+  local v = q:get(true, 10)
+  assert(not seen[v])
+  seen[v] = true
+  total.value = total.value + 1
+end
+for k = 1, 3 do threads[k]:join() end
+p:join()
+assert(total.value == 2000 and q:empty())
+print("ok")

@@ -1,0 +1,57 @@
+-- os extensions: getpid/getppid/fork/waitpid/kill/cpu_count/_exit/getrusage,
+-- and fork from a program with a second thread (the child keeps only the
+-- calling thread: the other Thread object reports not alive there).
+local threading = require "threading"
+
+assert(math.type(os.getpid()) == "integer" and os.getpid() > 1)
+assert(os.getppid() > 0)
+assert(os.cpu_count() >= 1)
+
+-- fork + exit codes
+local pid = os.fork()
+if pid == 0 then os._exit(7) end
+local p, how, code = os.waitpid(pid)
+assert(p == pid and how == "exit" and code == 7, tostring(how) .. tostring(code))
+
+-- killed by a signal, by name and by number
+pid = os.fork()
+if pid == 0 then while true do os.execute("sleep 1") end end
+assert(os.waitpid(pid, true) == 0, "nohang on a running child returns 0")
+assert(os.kill(pid, "KILL") == true)
+p, how, code = os.waitpid(pid)
+assert(p == pid and how == "signal" and code == 9)
+
+-- waiting for nothing fails with a message (Lua's convention)
+local r, msg, errno = os.waitpid(pid)
+assert(r == nil and msg:find("No child processes") and errno > 0, msg)
+assert(os.kill(pid, 0) == nil)
+assert(not pcall(os.kill, 1, "NOSUCHSIG"))
+
+-- fork while another thread runs: only the caller survives in the child
+local ev, stop = threading.Event(), threading.Event()
+local t = threading.Thread{target = function() ev:set(); stop:wait(10) end}
+t:start()
+assert(ev:wait(5))
+pid = os.fork()
+if pid == 0 then
+  local ok = not t:is_alive() and threading.active_count() == 1
+  os._exit(ok and 0 or 1)
+end
+p, how, code = os.waitpid(pid)
+assert(how == "exit" and code == 0, "the other thread must not be alive in the child")
+assert(t:is_alive())
+stop:set()
+t:join()
+
+-- os._exit does not run exit handlers nor flush (as Python's)
+pid = os.fork()
+if pid == 0 then io.write("lost"); os._exit(0) end
+os.waitpid(pid)
+
+-- getrusage
+local ru = os.getrusage("self")
+assert(type(ru.utime) == "number" and type(ru.stime) == "number" and ru.maxrss > 0)
+local rc = os.getrusage("children")
+assert(rc.utime >= 0)
+assert(not pcall(os.getrusage, "nobody"))
+print("ok")
