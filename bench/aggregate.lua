@@ -12,6 +12,7 @@
 --       claims use the best of R (speedup_median is kept beside it)
 --   efficiency: speedup / min(workers, cpus)
 --   lost_updates_max: the worst repetition (lock rows must have 0 here)
+--   others_cores: median CPU load of the rest of the machine meanwhile
 
 local A = {}
 
@@ -69,6 +70,7 @@ function A.row(job, reps, failure)
     row.lost_updates_max = mx
     row.final_balance = median(field(reps, "final_balance"))
   end
+  row.others_cores = median(field(reps, "others_cores"))
   row.cpu_source = reps[1].cpu_source
   row.switch = row.switch or reps[1].switch
   return row

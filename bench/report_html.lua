@@ -181,6 +181,7 @@ local function micro_tables(report)
 end
 
 function M.render(report)
+  report = U.denull(report)
   local m, c = report.machine, report.config
   local o = {}
   local function add(s) o[#o + 1] = s end
@@ -231,6 +232,14 @@ function M.render(report)
     add("<h3>Single thread: gillua vs stock lua5.4</h3>" .. table_html(report.baseline, U.columns))
   end
   add("<h2>The GIL itself</h2>" .. micro_tables(report))
+  local extras = U.extra_rows(report)
+  if #extras > 0 then
+    add("<h3>Other measurements</h3><table><tr><th>benchmark</th><th>mode (flags)</th><th>figures</th></tr>")
+    for _, r in ipairs(extras) do
+      add("<tr><td>" .. esc(r[1]) .. "</td><td>" .. esc(r[2]) .. '</td><td style="text-align:left">' .. esc(r[3]) .. "</td></tr>")
+    end
+    add("</table>")
+  end
   add("<h2>Machine and configuration</h2><table>")
   local keys = {"cpus", "cpu_model", "os", "lua", "gillua", "commit", "date"}
   for _, k in ipairs(keys) do add("<tr><th>" .. k .. "</th><td>" .. esc(m[k]) .. "</td></tr>") end

@@ -112,6 +112,7 @@ local function timeline_md(report)
 end
 
 function M.render(report)
+  report = U.denull(report)
   local m, c = report.machine, report.config
   local out = {}
   local function add(s) out[#out + 1] = s end
@@ -145,6 +146,13 @@ function M.render(report)
   if report.micro and #report.micro > 0 then
     add("## The GIL itself\n")
     add(micro_md(report))
+  end
+  local extras = U.extra_rows(report)
+  if #extras > 0 then
+    add("## Other measurements\n")
+    add("| benchmark | mode (flags) | figures |\n|---|---|---|")
+    for _, r in ipairs(extras) do add("| " .. cell(r[1]) .. " | " .. cell(r[2]) .. " | " .. cell(r[3]) .. " |") end
+    add("")
   end
   if report.baseline and #report.baseline > 0 then
     add("## Single thread: gillua vs stock lua5.4\n")

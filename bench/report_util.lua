@@ -5,6 +5,18 @@
 
 local U = {}
 
+-- A copy of a report decoded from report.json with its JSON nulls (empty
+-- tables whose tostring is "null", from any instance of json.lua) removed,
+-- so the writers can render a saved report again.
+function U.denull(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    if not (type(x) == "table" and next(x) == nil and tostring(x) == "null") then out[k] = U.denull(x) end
+  end
+  return setmetatable(out, getmetatable(v))
+end
+
 function U.fmt(v, digits)
   if v == nil then return "–" end
   if type(v) == "boolean" then return v and "yes" or "no" end
@@ -63,6 +75,8 @@ U.columns = {
   {"speedup", function(r) return U.fmt(r.speedup, 2) end},
   {"efficiency", function(r) return U.fmt(r.efficiency, 2) end},
   {"switches", function(r) return r.switches and U.si(r.switches) end},
+  {"other load", function(r)
+    return r.others_cores and (U.fmt(r.others_cores, 1) .. (r.retries and (" (" .. r.retries .. " rerun)") or "")) end},
 }
 U.balance_columns = {
   U.columns[1], U.columns[2], U.columns[3],
@@ -71,7 +85,7 @@ U.balance_columns = {
   {"lost updates", function(r) return r.lost_updates end},
   {"worst of R", function(r) return r.lost_updates_max end},
   {"final balance", function(r) return r.final_balance and U.fmt(math.tointeger(r.final_balance) or r.final_balance, 0) end},
-  U.columns[12],
+  U.columns[12], U.columns[13],
 }
 
 local mode_order = {sequential = 1, gil = 2, nogil = 3, processes = 4}
@@ -118,6 +132,34 @@ function U.micro(report, bench)
     if m.bench == bench then out[#out + 1] = m end
   end
   return out
+end
+
+-- Generic rows of other measurements (report.extras): the benchmark, how
+-- it ran, and its own figures (numeric fields other than the common ones).
+local common = {wall_s = true, cpu_s = true, cores_used = true, switches = true, workers = true,
+                ops = true, ops_per_s = true}
+function U.extra_rows(report)
+  local rows = {}
+  for _, e in ipairs(report.extras or {}) do
+    local figs = {}
+    if e.unavailable then figs[1] = e.unavailable
+    else
+      local keys = {}
+      for k, v in pairs(e) do
+        if type(v) == "number" and not common[k] then keys[#keys + 1] = k end
+      end
+      table.sort(keys)
+      for _, k in ipairs(keys) do
+        local v = e[k]
+        figs[#figs + 1] = k .. " = " .. (math.abs(v) < 0.1 and v ~= 0 and string.format("%.3g", v) or U.fmt(v, 1))
+      end
+      if e.cores_used then figs[#figs + 1] = "cores used = " .. U.fmt(e.cores_used) end
+    end
+    local how = (e.impl and e.impl ~= "gillua" and (e.impl .. " ") or "") .. (e.mode or "")
+    local flags = (e.flags or ""):gsub("^%s+", "")
+    rows[#rows + 1] = {e.bench or "?", (how .. " (" .. flags .. ")"):gsub("^ ", ""), table.concat(figs, ", ")}
+  end
+  return rows
 end
 
 ------------------------------------------------------------------ checks
@@ -229,7 +271,7 @@ function U.reading(report)
   local gil_rows = {}
   for _, p in ipairs(pol) do
     local r = row({bench = "dead_loop", impl = "gillua", mode = "gil", switch = p, workers = w})
-    if r then gil_rows[#gil_rows + 1] = string.format("%s %s cores (speedup %s)", p, U.fmt(r.cores_used), U.fmt(r.speedup)) end
+    if r then gil_rows[#gil_rows + 1] = string.format("%s cores with %s (speedup %s)", U.fmt(r.cores_used), p, U.fmt(r.speedup)) end
   end
   local ng = row({bench = "dead_loop", impl = "gillua", mode = "nogil", workers = w})
   local pr = row({bench = "dead_loop", impl = "gillua", mode = "processes", workers = w})
@@ -250,8 +292,10 @@ function U.reading(report)
     local gs = row({bench = "dead_loop", impl = "gillua", mode = "sequential", workers = w})
     local cs = row({bench = "dead_loop", impl = impl, mode = "sequential", workers = w})
     if t and p then
+      local same = t.cores_used <= 1.1 and (p.speedup or 0) >= 1.5
       out[#out + 1] = string.format(
-        "**CPython shows the same shape.** %s threads used %s cores (speedup %s); its processes %s cores (speedup %s).%s",
+        "**%s** %s threads used %s cores (speedup %s); its processes %s cores (speedup %s).%s",
+        same and "CPython shows the same shape." or "CPython, measured in the same run:",
         impl, U.fmt(t.cores_used), U.fmt(t.speedup), U.fmt(p.cores_used), U.fmt(p.speedup),
         (gs and cs) and string.format(" Per loop iteration gillua is %sx faster than %s (sequential %s vs %s iterations/s): the GIL costs both the same share, the interpreters differ in speed.",
                                       U.fmt(gs.ops_per_s / cs.ops_per_s, 1), impl, U.si(gs.ops_per_s), U.si(cs.ops_per_s)) or "")
@@ -278,13 +322,28 @@ function U.reading(report)
   local parts = {}
   for _, c in ipairs(conv) do
     if not c.unavailable then
-      parts[#parts + 1] = string.format("%s: %s round trips/s alone, %s beside a CPU-bound thread (%sx slower)",
-                                        U.micro_label(c), U.si(c.alone_trips_per_s), U.si(c.beside_trips_per_s), U.fmt(c.slowdown, 1))
+      parts[#parts + 1] = string.format("%s: %s round trips/s alone, %s beside a CPU-bound thread (%sx slower, %s ms a trip)",
+                                        U.micro_label(c), U.si(c.alone_trips_per_s), U.si(c.beside_trips_per_s),
+                                        U.fmt(c.slowdown, 1), U.fmt(1000 / c.beside_trips_per_s, 2))
     end
   end
   if #parts > 0 then
     out[#out + 1] = "**The convoy effect.** An I/O thread beside a CPU-bound thread: " .. table.concat(parts, "; ")
-      .. ". Under interval switching each wake-up waits for the holder's time slice to run out."
+      .. ". Each time the I/O thread's wait ends it must get the GIL back from the CPU-bound thread; "
+      .. "a trip that costs about one switch interval or more shows that wait."
+  end
+  -- background load: how much of the machine the benchmarks really had
+  local loads = {}
+  for _, r in ipairs(report.runs or {}) do
+    if r.others_cores then loads[#loads + 1] = r.others_cores end
+  end
+  table.sort(loads)
+  local mid = loads[(#loads + 1) // 2]
+  local cpus = report.machine and report.machine.cpus or 2
+  if mid and mid > 0.3 then
+    out[#out + 1] = string.format("**Caution: a busy machine.** While this report ran, other programs kept a median of "
+      .. "%s of the %d cores busy (\"other load\" column), so parallel modes had about %s cores: speedups above that "
+      .. "could not be measured in this run.", U.fmt(mid, 1), cpus, U.fmt(math.max(1, cpus - mid), 1))
   end
   out[#out + 1] = "Speedups use the best of R repetitions: this VM's second core is at times busy with the host's "
     .. "other work (two processes then get 1.1-1.6 cores instead of 2); the spread column shows how much the repetitions varied."

@@ -12,14 +12,14 @@ local esc = S.esc
 S.palette = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
              "#17becf", "#bcbd22"}
 
--- The smallest 4 x step >= v with step in {1, 2, 2.5, 5} x 10^k, so the
--- four grid lines fall on round numbers.
+-- The smallest 4 x step >= v with step a round number (1, 1.25, 1.5, 2,
+-- ... x 10^k), so the four grid lines fall on readable values.
 local function nice_max(v)
   if v <= 0 then return 1 end
   local raw = v / 4
   local p = 10 ^ math.floor(math.log(raw, 10))
-  for _, m in ipairs({1, 2, 2.5, 5, 10}) do
-    if m * p >= raw then return 4 * m * p end
+  for _, m in ipairs({1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8, 10}) do
+    if m * p >= raw * 0.9999 then return 4 * m * p end
   end
   return 40 * p
 end
@@ -97,7 +97,7 @@ end
 function S.bar_chart(opts)
   local ncat, ngrp = #opts.categories, #opts.groups
   local W = math.max(540, 90 + ncat * (ngrp * 18 + 22) + 200)
-  local H, L, T, B = 300, 60, 34, 62
+  local H, L, T, B = 320, 60, 34, 84
   local pw, ph = W - L - 200, H - T - B
   local vmax, vmin = 0, math.huge
   for ci = 1, ncat do
@@ -143,6 +143,10 @@ function S.bar_chart(opts)
         o[#o + 1] = string.format('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s, %s: %s</title></rect>',
                                   x0 + (gi - 1) * bw, y, bw - 1, math.max(0.5, T + ph - y), g.color,
                                   esc(c), esc(g.name), esc(lab))
+        if v == 0 then   -- a zero bar is invisible: say 0
+          o[#o + 1] = string.format('<text x="%.1f" y="%d" class="xl" fill="%s">0</text>',
+                                    x0 + (gi - 0.5) * bw, T + ph - 3, g.color)
+        end
       end
     end
     o[#o + 1] = string.format('<text x="%.1f" y="%d" class="xl" transform="rotate(20 %.1f %d)">%s</text>',

@@ -59,6 +59,10 @@ typedef struct MpRef {
   RtObject rt;
   void *shared;                 /* arena block, one shared reference */
   void (*release)(void *);      /* drops it (default mp_shm_decref) */
+  /* optional: in a forked child for each inherited handle (after its
+  ** reference was taken), and before the reference is dropped */
+  void (*forked)(struct MpRef *r);
+  void (*closing)(struct MpRef *r);
   struct MpRef *prev, *next;    /* per-process list, guarded in mp_shm.c */
 } MpRef;
 
@@ -108,6 +112,8 @@ int mp_is_child(void);
 ** Returns 1 with *status filled (the child is reaped), 0 on timeout, -1
 ** with errno set (ECHILD...), or -2 when interrupted by Ctrl-C. */
 int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline);
+/* Alive and not a zombie (works for processes that are not our children). */
+int mp_pid_alive(pid_t pid);
 /* Python's exit code convention: code, or -signal. */
 int mp_exitcode(int status);
 /* "killed by signal 9 (Killed)" / "exited with code 3" */

@@ -136,7 +136,7 @@ int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
   if (m == NULL) return ENOMEM;
   m->len = hlen + len;
   if (hlen) memcpy(m->data, hdr, hlen);
-  memcpy(m->data + hlen, data, len);
+  if (len) memcpy(m->data + hlen, data, len);
   int rc = 0, blocked = 0;
   mp_lock(&c->mu);
   if (is_full(c)) {

@@ -68,6 +68,21 @@ void mp_set_current_name(const char *name) {
   snprintf(current_name, sizeof current_name, "%s", name);
 }
 
+/* Alive and not a zombie (a zombie is dead, but kill(pid, 0) succeeds
+** until its parent reaps it). */
+int mp_pid_alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return 0;
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return 1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *rp = strrchr(buf, ')');
+  return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
 int mp_exitcode(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return -WTERMSIG(status);

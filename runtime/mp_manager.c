@@ -79,7 +79,7 @@ static int server_alive(MgrShared *m) {
       return 0;
     return 1;
   }
-  return !(kill(m->server, 0) != 0 && errno == ESRCH);
+  return mp_pid_alive(m->server);
 }
 
 /* Waits for the reply (GIL released). 0, EINTR, ESRCH (server gone),

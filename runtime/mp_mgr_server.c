@@ -253,7 +253,7 @@ static void reply(lua_State *L, MgrReply *box, int ok, int first, int n) {
     ok = 0;
     box->len = 0;
   } else {
-    memcpy(msg, b.data, b.len);
+    if (b.len) memcpy(msg, b.data, b.len);
     box->len = b.len;
   }
   mp_encoded_done(&b);

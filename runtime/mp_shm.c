@@ -197,6 +197,8 @@ void mp_ref_init(MpRef *r, const RtType *t, void *shared) {
   rt_init(&r->rt, t);
   r->shared = shared;
   r->release = mp_shm_decref;
+  r->forked = NULL;
+  r->closing = NULL;
   pthread_mutex_lock(&refs_mu);
   r->prev = NULL;
   r->next = refs_head;
@@ -212,7 +214,10 @@ void mp_ref_destroy(MpRef *r) {
   else if (refs_head == r) refs_head = r->next;
   if (r->next) r->next->prev = r->prev;
   pthread_mutex_unlock(&refs_mu);
-  if (r->shared) r->release(r->shared);
+  if (r->shared) {
+    if (r->closing) r->closing(r);
+    r->release(r->shared);
+  }
   free(r);
 }
 
@@ -230,14 +235,21 @@ int mp_ref_eq(lua_State *L) {
 void mp_refs_after_fork(void) {
   pthread_mutex_init(&refs_mu, NULL);
   for (MpRef *r = refs_head; r; r = r->next)
-    if (r->shared) mp_shm_incref(r->shared);
+    if (r->shared) {
+      mp_shm_incref(r->shared);
+      if (r->forked) r->forked(r);
+    }
 }
 
 /* Before a child's _exit: its handles go away without a GC. */
 void mp_refs_release_all(void) {
   pthread_mutex_lock(&refs_mu);
   for (MpRef *r = refs_head; r; r = r->next)
-    if (r->shared) { r->release(r->shared); r->shared = NULL; }
+    if (r->shared) {
+      if (r->closing) r->closing(r);
+      r->release(r->shared);
+      r->shared = NULL;
+    }
   pthread_mutex_unlock(&refs_mu);
 }
 

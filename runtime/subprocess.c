@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -274,8 +275,10 @@ static void set_status(Popen *p, int status) {
 }
 
 static int timeout_error(lua_State *L, Popen *p, double secs) {
-  return luaL_error(L, "subprocess.TimeoutExpired: command '%s' timed out after %g seconds",
-                    p->cmd, secs);
+  char msg[400];
+  snprintf(msg, sizeof msg, "subprocess.TimeoutExpired: command '%s' timed out after %g seconds",
+           p->cmd, secs);
+  return luaL_error(L, "%s", msg);
 }
 
 /* Returns 1 reaped, 0 timeout; raises on Ctrl-C. */
@@ -417,8 +420,10 @@ static void comm_loop(Comm *c, const struct timespec *deadline) {
         size_t left = c->inlen - c->inpos;
         ssize_t w = left ? write_nosigpipe(c->fd[0], c->in + c->inpos, left > 65536 ? 65536 : left) : 0;
         if (w > 0) c->inpos += (size_t)w;
-        if ((w < 0 && errno != EAGAIN && errno != EINTR) || c->inpos == c->inlen)
-          c->fd[0] = -1;                 /* done (or the child closed its stdin) */
+        if ((w < 0 && errno != EAGAIN && errno != EINTR) || c->inpos == c->inlen) {
+          close(c->fd[0]);               /* done (or the child closed its stdin): EOF */
+          c->fd[0] = -1;
+        }
       } else {
         ssize_t rd = read(c->fd[i], chunk, sizeof chunk);
         if (rd > 0) buf_add(&c->out[i - 1], chunk, (size_t)rd);
@@ -451,11 +456,13 @@ static int sp_communicate(lua_State *L) {
     if (s[i]) fflush(s[i]->f);
     c.fd[i] = s[i] ? fileno(s[i]->f) : -1;
   }
-  if (c.fd[0] >= 0 && c.inlen == 0) { close_stream(s[0]); s[0] = NULL; c.fd[0] = -1; }
+  /* stdin: our own descriptor, closed by the loop when all is written */
+  if (c.fd[0] >= 0) c.fd[0] = c.inlen ? dup(c.fd[0]) : -1;
+  close_stream(s[0]);
   gl_block_begin();
   comm_loop(&c, dl);
   gl_block_end();
-  close_stream(s[0]);
+  if (c.fd[0] >= 0) close(c.fd[0]);
   if (c.interrupted || c.timedout) {
     free(c.out[0].p);
     free(c.out[1].p);

@@ -171,6 +171,7 @@ static const char *const stdlibs[] = {
 };
 
 int tr_module_allowed(lua_State *L, const char *name, size_t len) {
+  luaL_checkstack(L, 4, NULL);
   if (strlen(name) != len) return 0;           /* embedded zero */
   for (int i = 0; stdlibs[i]; i++)
     if (strcmp(stdlibs[i], name) == 0) return 1;
@@ -254,6 +255,7 @@ static void names_consider(lua_State *L, int cache, int loaded, int pending,
 }
 
 static void names_build(lua_State *L) {
+  luaL_checkstack(L, 24, NULL);      /* the walk below and luaL_Buffer */
   lua_newtable(L);
   int cache = lua_gettop(L);
   lua_newtable(L);
@@ -298,6 +300,7 @@ void tr_names_push(lua_State *L, int rebuild) {
 ** fields still are, by the check in enc_byname. */
 int tr_names_stale(lua_State *L, int names) {
   int stale = 0;
+  luaL_checkstack(L, 6, NULL);
   names = lua_absindex(L, names);
   if (lua_rawgetp(L, names, &pending_key) != LUA_TTABLE) {
     lua_pop(L, 1);
@@ -319,6 +322,7 @@ int tr_names_stale(lua_State *L, int names) {
 
 /* require's protocol for a preload loader, without searching files. */
 static void load_preloaded(lua_State *L, const char *mod, int loaded) {
+  luaL_checkstack(L, 6, NULL);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   if (lua_getfield(L, -1, mod) != LUA_TFUNCTION) {
     lua_pop(L, 2);
@@ -338,6 +342,7 @@ static void load_preloaded(lua_State *L, const char *mod, int loaded) {
 
 void tr_push_named(lua_State *L, const char *mod, size_t modlen,
                    const char *field, size_t fieldlen, int load) {
+  luaL_checkstack(L, 6, NULL);
   if (modlen == 2 && memcmp(mod, "_G", 2) == 0)
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   else {

@@ -49,6 +49,14 @@ void tr_buffer_free(TrBuffer *b);
 int tr_encode(lua_State *L, int first, int n, const char *what, TrBuffer *b,
               char *err, size_t errlen);
 
+/* tr_encode with options. TR_ENC_NOOBJ refuses runtime objects, for
+** bytes that leave the process ("cannot transfer threading.Lock at item
+** (runtime objects do not cross processes)"): an object travels as its
+** address, which only this process can use (see the docs). */
+#define TR_ENC_NOOBJ 1u
+int tr_encode_opts(lua_State *L, int first, int n, const char *what,
+                   unsigned flags, TrBuffer *b, char *err, size_t errlen);
+
 /* Like tr_encode, but the paths name each value by 'names[i]' (for
 ** Thread targets: {"target", "args"}). */
 int tr_encode_named(lua_State *L, int first, int n, const char *const *names,

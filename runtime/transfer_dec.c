@@ -227,6 +227,7 @@ static void dec_rtobj(Dec *d) {
   RtObject *o = (RtObject *)(uintptr_t)addr;
   if (t == NULL || o->type != t) derror(d, "runtime object type mismatch (%s)", name);
   lua_pop(L, 1);
+  luaL_checkstack(L, 8, NULL);       /* rt_push may load the type's module */
   rt_push(L, o);
   newref(d, lua_gettop(L));
 }

@@ -4,7 +4,7 @@
 **
 ** The encoder runs inside lua_pcall (enc_main), so any failure — a value
 ** that cannot travel, nesting too deep, memory — is a Lua error that
-** tr_encode_named turns into a message, after rolling the buffer back.
+** encode() turns into a message, after rolling the buffer back.
 **
 ** Invariants while encoding:
 **   - 'seen' maps every table, Lua function and runtime handle already
@@ -29,146 +29,6 @@
 #include "rtobject.h"
 #include "transfer_int.h"
 
-/*
-** {==================================================================
-** Paths: where a value sits, for error messages. A Path lives in the C
-** frame of the function that writes the value it names; the chain is
-** rendered only when an error is raised, e.g.
-**   args[2].co     upvalue 'co' of target     (upvalue 't' of target).x
-** ===================================================================
-*/
-
-typedef enum {
-  P_ROOT,     /* a named value: name */
-  P_INDEX,    /* up[i] */
-  P_KEY,      /* up[key], key at stack index 'key' */
-  P_UPVAL,    /* upvalue 'name' (number i) of up */
-  P_META,     /* metatable of up */
-  P_KEYOF     /* a key of up */
-} PathKind;
-
-typedef struct Path {
-  const struct Path *up;
-  PathKind kind;
-  const char *name;
-  lua_Integer i;
-  int key;
-} Path;
-
-typedef struct Out {
-  char s[400];
-  size_t n;
-} Out;
-
-static void out_add(Out *o, const char *s, size_t len) {
-  size_t room = sizeof o->s - 1 - o->n;
-  if (len > room) len = room;
-  memcpy(o->s + o->n, s, len);
-  o->n += len;
-  o->s[o->n] = '\0';
-}
-
-static void out_str(Out *o, const char *s) { out_add(o, s, strlen(s)); }
-
-static int is_prefix_form(PathKind k) {
-  return k == P_UPVAL || k == P_META || k == P_KEYOF;
-}
-
-static int is_identifier(const char *s, size_t len) {
-  static const char *const reserved[] = {
-    "and", "break", "do", "else", "elseif", "end", "false", "for",
-    "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat",
-    "return", "then", "true", "until", "while", NULL
-  };
-  if (len == 0 || len > 40 || (s[0] >= '0' && s[0] <= '9')) return 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9')))
-      return 0;
-  }
-  for (int i = 0; reserved[i]; i++)
-    if (strcmp(s, reserved[i]) == 0) return 0;
-  return 1;
-}
-
-static void render_key(lua_State *L, int k, Out *o) {
-  char tmp[64];
-  switch (lua_type(L, k)) {
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, k))
-        snprintf(tmp, sizeof tmp, "[%lld]", (long long)lua_tointeger(L, k));
-      else
-        snprintf(tmp, sizeof tmp, "[%.14g]", (double)lua_tonumber(L, k));
-      out_str(o, tmp);
-      break;
-    case LUA_TSTRING: {
-      size_t len;
-      const char *s = lua_tolstring(L, k, &len);
-      if (is_identifier(s, len)) {
-        out_str(o, ".");
-        out_add(o, s, len);
-        break;
-      }
-      out_str(o, "[\"");
-      for (size_t i = 0; i < len && i < 24; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') snprintf(tmp, sizeof tmp, "\\%c", c);
-        else if (c < 32 || c >= 127) snprintf(tmp, sizeof tmp, "\\%d", c);
-        else snprintf(tmp, sizeof tmp, "%c", c);
-        out_str(o, tmp);
-      }
-      out_str(o, len > 24 ? "...\"]" : "\"]");
-      break;
-    }
-    case LUA_TBOOLEAN:
-      out_str(o, lua_toboolean(L, k) ? "[true]" : "[false]");
-      break;
-    default:
-      snprintf(tmp, sizeof tmp, "[<%s>]", luaL_typename(L, k));
-      out_str(o, tmp);
-      break;
-  }
-}
-
-static void render(lua_State *L, const Path *p, Out *o) {
-  char tmp[64];
-  switch (p->kind) {
-    case P_ROOT:
-      out_str(o, p->name);
-      return;
-    case P_UPVAL:
-      if (p->name[0] == '\0' || p->name[0] == '(')   /* "(no name)": stripped */
-        snprintf(tmp, sizeof tmp, "upvalue #%d of ", (int)p->i);
-      else
-        snprintf(tmp, sizeof tmp, "upvalue '%.40s' of ", p->name);
-      out_str(o, tmp);
-      render(L, p->up, o);
-      return;
-    case P_META:
-      out_str(o, "metatable of ");
-      render(L, p->up, o);
-      return;
-    case P_KEYOF:
-      out_str(o, "a key of ");
-      render(L, p->up, o);
-      return;
-    case P_INDEX: case P_KEY:
-      if (is_prefix_form(p->up->kind)) out_str(o, "(");
-      render(L, p->up, o);
-      if (is_prefix_form(p->up->kind)) out_str(o, ")");
-      if (p->kind == P_KEY) render_key(L, p->key, o);
-      else {
-        snprintf(tmp, sizeof tmp, "[%lld]", (long long)p->i);
-        out_str(o, tmp);
-      }
-      return;
-  }
-}
-
-/* }================================================================== */
-
-
 typedef struct Enc {
   lua_State *L;
   TrBuffer *b;
@@ -179,18 +39,22 @@ typedef struct Enc {
   int names_rebuilt;   /* names rebuilt once in this call already */
   lua_Integer nrefs;
   int depth;
+  unsigned flags;      /* TR_ENC_* */
 } Enc;
 
 static void enc_value(Enc *e, int idx, const Path *path);
 
-/* Raises the error; does not return. */
-static void refuse(Enc *e, const char *what, const Path *path) {
-  Out o;
-  o.n = 0;
-  o.s[0] = '\0';
-  render(e->L, path, &o);
-  lua_pushfstring(e->L, "cannot transfer %s at %s", what, o.s);
+/* Raises "cannot transfer WHAT at PATH[WHY]"; does not return. */
+static void refuse_because(Enc *e, const char *what, const Path *path,
+                           const char *why) {
+  char where[400];
+  tr_path_render(e->L, path, where, sizeof where);
+  lua_pushfstring(e->L, "cannot transfer %s at %s%s", what, where, why);
   lua_error(e->L);
+}
+
+static void refuse(Enc *e, const char *what, const Path *path) {
+  refuse_because(e, what, path, "");
 }
 
 static void enter(Enc *e, const char *what, const Path *path) {
@@ -447,6 +311,12 @@ static void enc_userdata(Enc *e, int u, const Path *path) {
   lua_State *L = e->L;
   RtObject *o = rt_test(L, u);
   if (o != NULL) {
+    if (e->flags & TR_ENC_NOOBJ) {
+      char what[96];
+      snprintf(what, sizeof what, "%.60s", o->type->name);
+      refuse_because(e, what, path, " (runtime objects do not cross processes)");
+      return;
+    }
     if (enc_seen(e, u)) return;
     enc_newref(e, u);
     rt_incref(o);
@@ -547,10 +417,11 @@ static int enc_main(lua_State *L) {
 }
 
 static int encode(lua_State *L, int first, int n, const char *what,
-                  const char *const *names, TrBuffer *b, char *err,
-                  size_t errlen) {
+                  const char *const *names, unsigned flags, TrBuffer *b,
+                  char *err, size_t errlen) {
   EncCall c;
   memset(&c, 0, sizeof c);
+  c.e.flags = flags;
   c.e.L = L;
   c.e.b = b;
   c.n = n;
@@ -577,10 +448,15 @@ static int encode(lua_State *L, int first, int n, const char *what,
 
 int tr_encode(lua_State *L, int first, int n, const char *what, TrBuffer *b,
               char *err, size_t errlen) {
-  return encode(L, first, n, what, NULL, b, err, errlen);
+  return encode(L, first, n, what, NULL, 0, b, err, errlen);
+}
+
+int tr_encode_opts(lua_State *L, int first, int n, const char *what,
+                   unsigned flags, TrBuffer *b, char *err, size_t errlen) {
+  return encode(L, first, n, what, NULL, flags, b, err, errlen);
 }
 
 int tr_encode_named(lua_State *L, int first, int n, const char *const *names,
                     TrBuffer *b, char *err, size_t errlen) {
-  return encode(L, first, n, NULL, names, b, err, errlen);
+  return encode(L, first, n, NULL, names, 0, b, err, errlen);
 }

@@ -3,6 +3,7 @@
 **   transfer.c        buffers, the by-name table, runtime-object tags
 **   transfer_enc.c    encoder          transfer_dec.c   decoder
 **   transfer_chunk.c  structural check of Lua bytecode before lua_load
+**   transfer_path.c   paths in the encoder's error messages
 ** The byte format itself is specified in docs/transfer-format.md; the tag
 ** numbers below are part of it and never change within a version.
 */
@@ -76,6 +77,27 @@ int tr_module_allowed(lua_State *L, const char *name, size_t len);
 ** does not exist. 'field' NULL means the module itself. */
 void tr_push_named(lua_State *L, const char *mod, size_t modlen,
                    const char *field, size_t fieldlen, int load);
+
+/* Paths for error messages (transfer_path.c). */
+typedef enum {
+  P_ROOT,     /* a named value: name */
+  P_INDEX,    /* up[i] */
+  P_KEY,      /* up[key], key at stack index 'key' */
+  P_UPVAL,    /* upvalue 'name' (number i) of up */
+  P_META,     /* metatable of up */
+  P_KEYOF     /* a key of up */
+} PathKind;
+
+typedef struct Path {
+  const struct Path *up;
+  PathKind kind;
+  const char *name;
+  lua_Integer i;
+  int key;
+} Path;
+
+/* Writes the path into out[0..outlen), zero-terminated, cut if long. */
+void tr_path_render(lua_State *L, const Path *p, char *out, size_t outlen);
 
 /* Structural check of a lua_dump image (transfer_chunk.c): the header is
 ** this build's, every count fits in the image, nesting is bounded, the

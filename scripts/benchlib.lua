@@ -16,6 +16,8 @@
 --           os.getrusage("self"/"children") when gillua has it, otherwise
 --           /proc/self/stat (utime+stime+cutime+cstime, in clock ticks)
 --   switches  gil.stats().switches after - before (GIL runs handed over)
+--   others_cores  CPU used meanwhile by the rest of the machine (/proc/stat
+--           busy time minus ours, per wall second): background load
 
 local B = {}
 
@@ -184,6 +186,20 @@ function B.run_processes(f, argsets)
   end
 end
 
+-- Busy CPU seconds of the whole machine (all programs), from /proc/stat:
+-- user+nice+system+irq+softirq+steal jiffies. nil when unreadable.
+function B.machine_busy()
+  local f = io.open("/proc/stat", "r")
+  if not f then return nil end
+  local line = f:read("l")
+  f:close()
+  local v = {}
+  for n in (line or ""):gmatch("%d+") do v[#v + 1] = tonumber(n) end
+  if #v < 4 then return nil end
+  local busy = v[1] + v[2] + v[3] + (v[6] or 0) + (v[7] or 0) + (v[8] or 0)
+  return busy / CLK_TCK
+end
+
 local function switches()
   if not has.gil then return 0 end
   local ok, s = pcall(has.gil.stats)
@@ -193,15 +209,20 @@ end
 -- Runs work() once and returns the measurements around it.
 function B.measure(work)
   collectgarbage()
-  local s0, c0, w0 = switches(), B.cpu(), B.wall()
+  local s0, c0, b0, w0 = switches(), B.cpu(), B.machine_busy(), B.wall()
   work()
   local w1 = B.wall()
   local c1, source = B.cpu()
+  local b1 = B.machine_busy()
   local s1 = switches()
   local wall = w1 - w0
   local cpu = c1 - c0
+  -- others_cores: CPU the rest of the machine used meanwhile (background
+  -- load that competes with the benchmark), in cores; 10 ms resolution
+  local others = b0 and b1 and wall > 0 and math.max(0, (b1 - b0 - cpu) / wall) or nil
   return {wall_s = wall, cpu_s = cpu, cpu_source = source,
-          cores_used = wall > 0 and cpu / wall or 0, switches = s1 - s0}
+          cores_used = wall > 0 and cpu / wall or 0, switches = s1 - s0,
+          others_cores = others}
 end
 
 -- Prints the one JSON line of a run: the options, the measurements, the

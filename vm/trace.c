@@ -173,10 +173,12 @@ void gl_trace_event (GLThread *t, TrKind kind, uint64_t ts_ns) {
 void gl_trace_thread_exit (GLThread *t) {
   struct GLTrace *b;
   if (!gl_trace_enabled || t == NULL || (b = t->trace) == NULL) return;
+  /* under gt_lock, as gl_trace_close's copy of the names of threads that
+  ** still run: one of the two copies the name, never both at once */
   gt_lock();
   snprintf(b->name, sizeof b->name, "%s", t->name);
-  gt_unlock();
   atomic_store_explicit(&b->exit_ts, now_ns(), memory_order_release);
+  gt_unlock();
 }
 
 
@@ -274,11 +276,15 @@ static uint64_t write_lane (Writer *w, struct GLTrace *b, uint64_t end_ts) {
                                                    : NULL;
         begin_event(w);
         fprintf(w->f, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"gil\",\"name\":"
-                "\"switch request\",\"pid\":%d,\"tid\":%lld,\"ts\":%.3f,"
-                "\"args\":{\"holder\":", w->pid, tid, us(e->ts));
-        if (holder) put_json_string(w->f, holder);
-        else fprintf(w->f, "%lu", (unsigned long)e->about);
-        fputs("}}", w->f);
+                "\"switch request\",\"pid\":%d,\"tid\":%lld,\"ts\":%.3f",
+                w->pid, tid, us(e->ts));
+        if (e->about != (uint32_t)b->serial) {   /* the holder is known */
+          fputs(",\"args\":{\"holder\":", w->f);
+          if (holder) put_json_string(w->f, holder);
+          else fprintf(w->f, "\"#%lu\"", (unsigned long)e->about);
+          fputs("}", w->f);
+        }
+        fputs("}", w->f);
         break;
       }
     }

@@ -77,14 +77,29 @@ def cpu():
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
+def machine_busy():
+    """Busy CPU seconds of the whole machine (/proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    tck = os.sysconf("SC_CLK_TCK")
+    return (v[0] + v[1] + v[2] + sum(v[5:8])) / tck
+
+
 def measure(work):
-    c0, w0 = cpu(), time.perf_counter()
+    c0, b0, w0 = cpu(), machine_busy(), time.perf_counter()
     work()
     w1 = time.perf_counter()
-    c1 = cpu()
+    c1, b1 = cpu(), machine_busy()
     wall, used = w1 - w0, c1 - c0
+    others = None
+    if b0 is not None and b1 is not None and wall > 0:
+        others = max(0.0, (b1 - b0 - used) / wall)
     return {"wall_s": wall, "cpu_s": used, "cpu_source": "getrusage",
-            "cores_used": used / wall if wall > 0 else 0, "switches": None}
+            "cores_used": used / wall if wall > 0 else 0, "switches": None,
+            "others_cores": others}
 
 
 def run_threads(f, argsets):

@@ -23,6 +23,7 @@ local function read(name)
 end
 local r = T.json.decode(read("report.json"))
 assert(r.machine.cpus >= 1 and r.config.profile == "quick" and r.config.scale == 0.001)
+assert(#r.peers == 0 and r.config.peers_note:find("not run"), "the report says why there are no peers")
 local seen = {}
 for _, row in ipairs(r.runs) do
   assert(row.impl == "gillua")

@@ -81,6 +81,8 @@ local report = {
     {bench = "gil_convoy", switch = "bytecodes:100", channel = "queue", alone_trips_per_s = 50000, beside_trips_per_s = 30000, slowdown = 1.7},
     {bench = "gil_handoff", switch = "interval:5", unavailable = "failed: exit 1: boom"},
   },
+  extras = {{bench = "thread_start", mode = "gil", flags = "--gil=on --count=10", us_per_thread = 40.5, cores_used = 0.5},
+            {bench = "transfer", unavailable = "failed: exit 1: x"}},
   timelines = {tl, {switch = "interval:5", unavailable = "unavailable: no trace"}},
   errors = {{what = "x", error = "exit 1: boom"}},
 }
@@ -102,6 +104,17 @@ for _, r in ipairs(back.runs) do
   end
 end
 for _, r in ipairs(back.peers) do assert(r.impl == "cpython-3.11") end
+-- every row has every key of the issue's shape (null where it does not apply)
+for _, set in ipairs({back.runs, back.peers}) do
+  for _, r in ipairs(set) do
+    for _, k in ipairs(write_json.row_keys) do assert(r[k] ~= nil, "key " .. k) end
+    if r.bench == "balance" then assert(r.lock ~= nil and r.lost_updates ~= nil) end
+  end
+end
+assert(back.runs[1].switch == json.null, "sequential switch is null")
+-- a saved report.json renders again (its nulls are not numbers)
+assert(write_md(back):find("# gillua benchmark report", 1, true))
+assert(write_html(back):find('<svg class="chart', 1, true))
 
 -- report.md
 local md = write_md(report)
@@ -111,6 +124,7 @@ assert(md:find("unavailable: multiprocessing module not available", 1, true), "u
 assert(md:find("**PASS** balance with lock", 1, true) or md:find("**N/A** balance with lock", 1, true))
 assert(md:find("**PASS** balance without lock at bytecodes:3", 1, true))
 assert(md:find("cpython-3.11", 1, true) and md:find("## GIL timeline", 1, true))
+assert(md:find("us_per_thread = 40.5", 1, true) and md:find("failed: exit 1: x", 1, true), "other measurements")
 assert(write_md.dead_loop_table(report):find("gil bytecodes:100", 1, true))
 
 -- report.html

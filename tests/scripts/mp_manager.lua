@@ -43,7 +43,12 @@ assert(snap.p == 1 and snap.k3 == 3)
 d[2] = "two"
 assert(d[2] == "two")
 
--- list operations
+-- list operations (the children appended in any order: start afresh)
+local fromkids = {}
+for i = 3, 5 do fromkids[l[i]] = true end
+assert(fromkids[1] and fromkids[2] and fromkids[3])
+l:clear()
+l:extend({10, 20, 1, 2, 3})
 l:insert(1, 5)
 assert(l[1] == 5 and #l == 6)
 assert(l:pop() == 3 and #l == 5)

@@ -59,6 +59,19 @@ local t = {1}
 big:put(t)
 local back = big:get()
 if gil_on then assert(back == t, "GIL on: same table") else assert(back ~= t and back[1] == 1, "GIL off: a copy") end
+-- GIL off: a value the transfer refuses is refused by put, nothing queued;
+-- GIL on: the coroutine itself is queued. Functions keep working.
+local co = coroutine.create(print)
+if gil_on then
+  big:put({co = co})
+  assert(big:get().co == co)
+else
+  expect_error("cannot transfer coroutine at item%.co", big.put, big, {co = co})
+  assert(big:empty())
+end
+local k = 41
+big:put(function() return k + 1 end)
+assert(big:get()() == 42)
 -- runtime objects are shared in both modes
 local inner = queue.Queue()
 big:put({inner})

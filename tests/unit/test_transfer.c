@@ -392,6 +392,22 @@ static void test_runtime_objects(void **state) {
   assert_int_equal(atomic_load(&tobj_destroyed), before + 2);
 }
 
+/* For bytes that leave the process, runtime objects can be refused. */
+static void test_encode_noobj(void **state) {
+  (void)state;
+  lua_State *L = newL();
+  TrBuffer b;
+  char err[TR_ERRMAX];
+  run(L, "return {1, lock = require('testobj').new(1)}", 1);
+  tr_buffer_init(&b);
+  assert_int_equal(tr_encode_opts(L, -1, 1, "item", TR_ENC_NOOBJ, &b, err, sizeof err), -1);
+  assert_string_equal(err, "cannot transfer testobj.Obj at item.lock "
+                           "(runtime objects do not cross processes)");
+  assert_int_equal(b.nobjs, 0);
+  assert_null(b.data);
+  lua_close(L);
+}
+
 /* A failed encode drops the references it took. */
 static void test_refusal_releases_objects(void **state) {
   (void)state;
@@ -820,6 +836,7 @@ int main(void) {
     cmocka_unit_test(test_cfunctions_by_name),
     cmocka_unit_test(test_runtime_objects),
     cmocka_unit_test(test_refusal_releases_objects),
+    cmocka_unit_test(test_encode_noobj),
     cmocka_unit_test(test_names_refresh),
     cmocka_unit_test(test_refusals),
     cmocka_unit_test(test_raising_api),

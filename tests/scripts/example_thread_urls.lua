@@ -1,0 +1,56 @@
+-- scripts/examples/thread_urls.lua and thread_subclass.lua: each thread
+-- prints its lines in order, the main thread first and last; both GIL modes.
+local gillua = assert(os.getenv("GILLUA"), "GILLUA is set by tests/run_scripts.sh")
+
+-- Runs an example with gillua; returns stdout, exit code, stderr.
+local function run(flags, script, args)
+  local errf = os.tmpname()
+  local cmd = string.format("%s %s scripts/examples/%s %s 2>%s; echo \"exit=$?\"",
+                            gillua, flags, script, args or "", errf)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  p:close()
+  local code = tonumber(out:match("exit=(%d+)\n$"))
+  out = out:gsub("exit=%d+\n$", "")
+  local f = assert(io.open(errf))
+  local err = f:read("a")
+  f:close()
+  os.remove(errf)
+  return out, code, err
+end
+
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("[^\n]*") do if l ~= "" then t[#t + 1] = l end end
+  return t
+end
+
+local function expect_ok(flags, script, args)
+  local out, code, err = run(flags, script, args)
+  assert(code == 0, string.format("%s %s: exit %s\n%s%s", script, flags, tostring(code), out, err))
+  return out, err
+end
+
+local function check(out, what)
+  local L = lines(out)
+  assert(#L == 12, what .. ":\n" .. out)
+  assert(L[1] == "MainThread is running..." and L[12] == "MainThread ended.", what .. ":\n" .. out)
+  local per = {Thread_1 = {}, Thread_2 = {}}
+  for i = 2, 11 do
+    local name = L[i]:match("^Current (Thread_%d) is running%.%.%.$") or L[i]:match("^(Thread_%d)")
+    assert(per[name], "unexpected line " .. L[i])
+    table.insert(per[name], L[i])
+  end
+  local urls = {Thread_1 = {1, 2, 3}, Thread_2 = {4, 5, 6}}
+  for name, got in pairs(per) do
+    local want = {"Current " .. name .. " is running..."}
+    for _, u in ipairs(urls[name]) do want[#want + 1] = name .. "---->>> url_" .. u end
+    want[#want + 1] = name .. " ended."
+    assert(table.concat(got, "|") == table.concat(want, "|"), what .. ": " .. table.concat(got, "|"))
+  end
+end
+for _, flags in ipairs{"--gil=on", "--gil=off"} do
+  check(expect_ok(flags, "thread_urls.lua", "0.01"), "thread_urls " .. flags)
+  check(expect_ok(flags, "thread_subclass.lua", "0.01"), "thread_subclass " .. flags)
+end
+print("ok")
