@@ -7,7 +7,7 @@
 --   wall_best: the fastest repetition; spread: (max - min) / median wall
 --   ops_per_s: ops / median wall
 --   speedup: best sequential wall / best wall of this row, where the
---       sequential row has the same bench, impl, workers and lock: this
+--       sequential row has the same bench, impl, workers, lock and ops: this
 --       VM's second core is at times busy with other work, so speedup
 --       claims use the best of R (speedup_median is kept beside it)
 --   efficiency: speedup / min(workers, cpus)
@@ -80,8 +80,8 @@ end
 -- the sequential rows among them.
 function A.speedups(rows, cpus)
   local seq = {}
-  local function skey(r)
-    return table.concat({r.bench, r.impl, tostring(r.workers), tostring(r.lock)}, "|")
+  local function skey(r)   -- the same work: same ops (the sweep's smaller runs have their own)
+    return table.concat({r.bench, r.impl, tostring(r.workers), tostring(r.lock), tostring(r.ops)}, "|")
   end
   for _, r in ipairs(rows) do
     if r.mode == "sequential" and r.wall_best then seq[skey(r)] = r end

@@ -83,14 +83,14 @@ local cpus = machine.cpus
 local sizes = quick and {
   dead_loop = {iters = 20000000},
   balance = {iters = 200000},
-  multi_process = {tasks = 10, size = 30000},
-  sweep_iters = 20000,
+  multi_process = {tasks = 16, size = 30000},
+  sweep_iters = 200000,
   micro_seconds = 0.3, hook_iters = 20000000, timeline_iters = 4000000,
 } or {
   dead_loop = {iters = 60000000},
   balance = {iters = 500000},
   multi_process = {tasks = 24, size = 30000},
-  sweep_iters = 50000,
+  sweep_iters = 1000000,
   micro_seconds = 1.0, hook_iters = 60000000, timeline_iters = 4000000,
 }
 -- --scale=F shrinks (or grows) every size, for tests and quick looks.
@@ -287,7 +287,7 @@ local t_start = os.time()
 
 -- Background load: see the retry below. The budget bounds the whole run's
 -- extra time (quick stays under 90 s on a busy machine).
-local BUSY_LIMIT, MAX_RETRIES = 0.5, quick and 2 or 3
+local BUSY_LIMIT, MAX_RETRIES = 0.25, quick and 2 or 3
 local retry_budget = quick and 10 or 40
 local busy_streak = 0
 

@@ -49,6 +49,8 @@ void *mp_shm_alloc_or_raise(lua_State *L, size_t n, const char *what);
 uint64_t mp_shm_off(const void *p);
 void *mp_shm_ptr(uint64_t off);      /* NULL for 0 or out-of-range offsets */
 size_t mp_shm_used(void);            /* bytes in use (tests) */
+uint64_t mp_shm_secret(void);        /* random per arena */
+void *mp_shm_block_at(uint64_t off); /* a live block's data at off, or NULL */
 
 /* Local handles to arena objects. Every process-local RtObject of the
 ** process modules that owns a shared reference starts with an MpRef; they
@@ -59,9 +61,10 @@ typedef struct MpRef {
   RtObject rt;
   void *shared;                 /* arena block, one shared reference */
   void (*release)(void *);      /* drops it (default mp_shm_decref) */
-  /* optional: in a forked child for each inherited handle (after its
-  ** reference was taken), and before the reference is dropped */
-  void (*forked)(struct MpRef *r);
+  /* optional: before a fork, in the parent, for each handle the child
+  ** will inherit (delta +1; -1 undoes it when the fork failed), and
+  ** before the reference is dropped */
+  void (*forked)(struct MpRef *r, int delta);
   void (*closing)(struct MpRef *r);
   struct MpRef *prev, *next;    /* per-process list, guarded in mp_shm.c */
 } MpRef;
@@ -72,9 +75,15 @@ int mp_ref_eq(lua_State *L);
 /* For destroy(): unlinks, drops the shared ref, frees the local object. */
 void mp_ref_destroy(MpRef *r);
 
-/* In a forked child: take a shared ref for every inherited handle. Before
-** a child's _exit: drop them all (its Lua state is never closed). */
-void mp_refs_after_fork(void);
+/* Around fork (mp_fork): the PARENT takes a shared reference for every
+** handle the child inherits before forking (so the parent cannot drop the
+** last reference while the child still starts up), holding the handle
+** list's lock across the fork; mp_refs_after_fork(pid) releases it (and
+** undoes the references when pid < 0; in the child it re-initialises the
+** lock). Before a child's _exit: drop them all (its Lua state is never
+** closed). */
+void mp_refs_before_fork(void);
+void mp_refs_after_fork(pid_t pid);
 void mp_refs_release_all(void);
 
 /* ---- robust process-shared mutexes and futex waits (mp_shm.c) ---- */
@@ -164,7 +173,29 @@ void mp_chan_decref(MpChan *c);
 /* Raises queue.Empty / queue.Full (the queue module's error objects). */
 int mp_raise_queue_error(lua_State *L, const char *which);
 
-/* ---- the value transfer across processes (mp_xfer.c) ---- */
+/* ---- the value transfer across processes (mp_xfer.c) ----
+** Arena objects (Value, Array, the multiprocessing locks, queues, Manager
+** proxies) inside a message are first replaced by marker tables naming
+** their arena offset (mp_mark, which takes a reference for the message),
+** and turned back into handles by the receiver (mp_unmark, which hands
+** that reference to the new handle). Each module registers its types. */
+typedef struct MpExport {
+  const RtType *type;
+  size_t size;                          /* local object size (MpRef first) */
+  void (*release)(void *);
+  int64_t (*extra)(MpRef *r);           /* type-specific word, may be NULL */
+  void (*set_extra)(MpRef *r, int64_t v);
+} MpExport;
+void mp_exportable(const MpExport *e);
+/* Rewrites the n values at first.. in place; returns how many objects. */
+int mp_mark(lua_State *L, int first, int n);
+/* Whether encoded bytes contain markers (a cheap scan), and rewriting the
+** markers in the n decoded values at first.. into handles. */
+int mp_marked(const void *data, size_t len);
+void mp_unmark(lua_State *L, int first, int n);
+/* The same in protected mode: 0, or -1 with the error message pushed. */
+int mp_mark_p(lua_State *L, int first, int n);
+int mp_unmark_p(lua_State *L, int first, int n);
 #include "transfer.h"
 /* Encodes n values from 'first' (raises on values that cannot travel). */
 void mp_encode(lua_State *L, int first, int n, const char *what, TrBuffer *b);

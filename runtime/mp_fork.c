@@ -42,10 +42,13 @@ pid_t mp_fork(lua_State *L) {
   char err[160];
   if (mp_shm_init(err, sizeof err) != 0) luaL_error(L, "fork: %s", err);
   fflush(NULL);                      /* buffered output must not be written twice */
+  mp_refs_before_fork();
   pid_t pid = gl_fork();
+  int saved = errno;
+  mp_refs_after_fork(pid);
+  errno = saved;
   if (pid == 0) {
     is_child = 1;
-    mp_refs_after_fork();
     mp_children_reset();
     mp_pools_reset();
     mp_managers_reset();

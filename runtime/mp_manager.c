@@ -455,7 +455,26 @@ static const luaL_Reg list_methods[] = {
   {NULL, NULL}
 };
 
+static int64_t proxy_extra(MpRef *r) {
+  Proxy *p = (Proxy *)r;
+  return (int64_t)p->id | (int64_t)p->kind << 32;
+}
+
+static void proxy_set_extra(MpRef *r, int64_t v) {
+  Proxy *p = (Proxy *)r;
+  p->id = (uint32_t)(v & 0xffffffff);
+  p->kind = (int)(v >> 32);
+}
+
+static const MpExport exports[] = {
+  {NULL, 0, NULL, NULL, NULL},
+  {&proxy_types[MK_DICT], sizeof(Proxy), mgr_release, proxy_extra, proxy_set_extra},
+  {&proxy_types[MK_LIST], sizeof(Proxy), mgr_release, proxy_extra, proxy_set_extra},
+  {&proxy_types[MK_NAMESPACE], sizeof(Proxy), mgr_release, proxy_extra, proxy_set_extra},
+};
+
 void mp_open_manager(lua_State *L) {
+  for (int k = MK_DICT; k <= MK_NAMESPACE; k++) mp_exportable(&exports[k]);
   if (luaL_newmetatable(L, MANAGER_MT)) {
     lua_newtable(L);
     luaL_setfuncs(L, mgr_methods, 0);
@@ -471,6 +490,8 @@ void mp_open_manager(lua_State *L) {
   const luaL_Reg *methods[] = {NULL, dict_methods, list_methods, NULL};
   for (int k = MK_DICT; k <= MK_NAMESPACE; k++) {
     rt_newtype(L, &proxy_types[k], methods[k]);
+    lua_pushcfunction(L, mp_ref_eq);
+    lua_setfield(L, -2, "__eq");
     lua_getfield(L, -1, "__index");
     lua_setfield(L, -2, "methods");
     lua_pushcfunction(L, px_index_mm);

@@ -100,9 +100,9 @@ static void uncount(Conn *c) {
   __atomic_fetch_sub(&e->pipe->open[e->side], 1, __ATOMIC_SEQ_CST);
 }
 
-static void conn_forked(MpRef *r) {
+static void conn_forked(MpRef *r, int delta) {
   Conn *c = (Conn *)r;
-  if (c->counted) __atomic_fetch_add(&end_of(c)->pipe->open[end_of(c)->side], 1, __ATOMIC_SEQ_CST);
+  if (c->counted) __atomic_fetch_add(&end_of(c)->pipe->open[end_of(c)->side], delta, __ATOMIC_SEQ_CST);
 }
 
 static void conn_closing(MpRef *r) { uncount((Conn *)r); }
@@ -237,7 +237,7 @@ static int wait_space(Dir *d, int fd, PipeShm *p, int peer, uint64_t need) {
     uint64_t want = need + (contiguous < need ? contiguous : 0);
     if (RING - (d->tail - head) >= want) return 0;
     if (__atomic_load_n(&p->open[peer], __ATOMIC_SEQ_CST) == 0) return EPIPE;
-    if (i < SPIN) { cpu_relax(); continue; }
+    if (i < SPIN) { if ((i & 31) == 31) sched_yield(); else cpu_relax(); continue; }
     if (gl_interrupted()) return EINTR;
     struct pollfd pf = { fd, POLLRDHUP, 0 };
     if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))) return EPIPE;
@@ -347,7 +347,7 @@ static int take(Dir *d, char **out, size_t *outlen) {
 static int wait_data(Dir *d, int fd, const struct timespec *dl) {
   for (int i = 0; i < SPIN; i++) {
     if (__atomic_load_n(&d->tail, __ATOMIC_ACQUIRE) != d->head) return 1;
-    if ((i & 255) == 255) sched_yield(); else cpu_relax();
+    if ((i & 31) == 31) sched_yield(); else cpu_relax();
   }
   for (;;) {
     __atomic_store_n(&d->rsleep, 1, __ATOMIC_SEQ_CST);
@@ -393,6 +393,7 @@ static int c_send(lua_State *L) {
   Conn *c = check_conn(L, 'w');
   luaL_checkany(L, 2);
   TrBuffer b;
+  mp_mark(L, 2, 1);
   mp_encode(L, 2, 1, "obj", &b);
   /* the bytes go into a Lua string, so an error while sending frees them */
   lua_pushlstring(L, (const char *)b.data, b.len);
@@ -411,8 +412,10 @@ static int c_recv(lua_State *L) {
   char err[TR_ERRMAX];
   lua_settop(L, 1);
   int k = tr_decode(L, buf, n, err, sizeof err);
+  int marked = k > 0 && mp_marked(buf, n);
   free(buf);
   if (k < 0) return luaL_error(L, "recv: bad message: %s", err);
+  if (marked) mp_unmark(L, 2, k);
   return k;
 }
 

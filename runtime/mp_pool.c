@@ -114,6 +114,12 @@ static void send_result(lua_State *L, Pool *p, uint64_t job, int ok, int base) {
   tr_buffer_init(&b);
   char err[TR_ERRMAX];
   int n = lua_gettop(L) - base;
+  if (ok && mp_mark_p(L, base + 1, n) != 0) {
+    lua_replace(L, base + 1);               /* the error replaces the results */
+    lua_settop(L, base + 1);
+    n = 1;
+    hdr[8] = 0;
+  }
   if (tr_encode(L, base + 1, n, "result", &b, err, sizeof err) != 0) {
     lua_settop(L, base);
     lua_pushfstring(L, "cannot send the task's result back: %s", err);
@@ -201,8 +207,13 @@ static void worker_main(lua_State *L, int pool_idx, Pool *p, int slot) {
     int base = lua_gettop(L);
     char err[TR_ERRMAX];
     int k = tr_decode(L, (char *)data + 9, len - 9, err, sizeof err);
+    int marked = k > 0 && mp_marked((char *)data + 9, len - 9);
     free(data);
-    if (k != 2) {
+    if (k == 2 && marked && mp_unmark_p(L, base + 1, k) != 0) {
+      lua_replace(L, base + 1);
+      lua_settop(L, base + 1);
+      send_result(L, p, job, 0, base);
+    } else if (k != 2) {
       lua_settop(L, base);
       lua_pushfstring(L, "bad task: %s", k < 0 ? err : "wrong value count");
       send_result(L, p, job, 0, base);
@@ -266,7 +277,8 @@ static void deliver(lua_State *L, int pool_idx, Pool *p, void *data, size_t len)
     lua_pushfstring(L, "cannot decode the task's result: %s", err);
     ok = 0;
     n = 1;
-  }
+  } else if (mp_marked((char *)data + 9, len - 9))
+    mp_unmark(L, lua_gettop(L) - n + 1, n);
   (void)base;
   mp_result_deliver(L, ar, ok, n, off);
   lua_settop(L, jobs - 1);
@@ -389,6 +401,7 @@ static void submit(lua_State *L, int pool_idx, Pool *p, int kind, int fidx, int 
   hdr[8] = (unsigned char)kind;
   lua_pushvalue(L, fidx);
   lua_pushvalue(L, aidx);
+  mp_mark(L, lua_gettop(L), 1);              /* arena objects in the arguments */
   static const char *const names[] = {"func", "args"};
   TrBuffer b;
   tr_buffer_init(&b);

@@ -33,6 +33,12 @@ static const RtType squeue_type = {"multiprocessing.SimpleQueue", "multiprocessi
 
 static void chan_release(void *p) { mp_chan_decref((MpChan *)p); }
 
+static const MpExport exports[] = {
+  {&queue_type, sizeof(MpQueue), chan_release, NULL, NULL},
+  {&jqueue_type, sizeof(MpQueue), chan_release, NULL, NULL},
+  {&squeue_type, sizeof(MpQueue), chan_release, NULL, NULL},
+};
+
 static MpQueue *check_q(lua_State *L) {
   RtObject *o = rt_test(L, 1);
   if (o == NULL || (o->type != &queue_type && o->type != &jqueue_type && o->type != &squeue_type))
@@ -61,6 +67,7 @@ static int mp_SimpleQueue(lua_State *L) { return new_queue(L, &squeue_type); }
 static int do_put(lua_State *L, MpQueue *q, int block, const struct timespec *dl) {
   if (atomic_load(&q->closed)) return luaL_error(L, "Queue is closed");
   TrBuffer b;
+  mp_mark(L, 2, 1);
   mp_encode(L, 2, 1, "item", &b);
   int rc = mp_chan_put(chan(q), b.data, b.len, block, dl);
   mp_encoded_done(&b);
@@ -95,14 +102,15 @@ static int do_get(lua_State *L, MpQueue *q, int block, const struct timespec *dl
   if (rc == EINTR) return gl_raise_interrupt(L);
   /* decode in protected mode so 'data' is freed on a decoding error */
   lua_settop(L, 1);
-  int n = tr_decode(L, data, len, NULL, 0);
+  char err[TR_ERRMAX];
+  int n = tr_decode(L, data, len, err, sizeof err);
   if (n < 0) {
-    char err[200];
-    tr_decode(L, data, len, err, sizeof err);
     free(data);
     return luaL_error(L, "Queue.get: corrupt item: %s", err);
   }
-  free(data);
+  int marked = mp_marked(data, len);
+  free(data);                   /* before mp_unmark, which may raise */
+  if (marked) mp_unmark(L, 2, n);
   return n;
 }
 
@@ -176,12 +184,15 @@ static const luaL_Reg sq_methods[] = {
 };
 
 void mp_open_queue(lua_State *L) {
-  rt_newtype(L, &queue_type, q_methods);
-  lua_pop(L, 1);
-  rt_newtype(L, &jqueue_type, jq_methods);
-  lua_pop(L, 1);
-  rt_newtype(L, &squeue_type, sq_methods);
-  lua_pop(L, 1);
+  for (int i = 0; i < 3; i++) mp_exportable(&exports[i]);
+  const RtType *ts[] = {&queue_type, &jqueue_type, &squeue_type};
+  const luaL_Reg *ms[] = {q_methods, jq_methods, sq_methods};
+  for (int i = 0; i < 3; i++) {
+    rt_newtype(L, ts[i], ms[i]);
+    lua_pushcfunction(L, mp_ref_eq);
+    lua_setfield(L, -2, "__eq");
+    lua_pop(L, 1);
+  }
   lua_pushcfunction(L, mp_Queue);
   lua_setfield(L, -2, "Queue");
   lua_pushcfunction(L, mp_JoinableQueue);

@@ -333,14 +333,25 @@ static void finish_type(lua_State *L, lua_CFunction idx, lua_CFunction nidx) {
   lua_setfield(L, -2, "__newindex");
 }
 
+static const MpExport exports[] = {
+  {&value_type, sizeof(MpRef), arr_release, NULL, NULL},
+  {&array_type, sizeof(MpRef), arr_release, NULL, NULL},
+};
+
 void mp_open_shared(lua_State *L) {
+  mp_exportable(&exports[0]);
+  mp_exportable(&exports[1]);
   rt_newtype(L, &value_type, value_methods);
   finish_type(L, v_index, v_newindex);
+  lua_pushcfunction(L, mp_ref_eq);
+  lua_setfield(L, -2, "__eq");
   lua_pushcfunction(L, v_tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
   rt_newtype(L, &array_type, array_methods);
   finish_type(L, a_index, a_newindex);
+  lua_pushcfunction(L, mp_ref_eq);
+  lua_setfield(L, -2, "__eq");
   lua_pushcfunction(L, a_len);
   lua_setfield(L, -2, "__len");
   lua_pop(L, 1);

@@ -51,6 +51,7 @@ typedef struct ArenaHead {
   uint64_t used;          /* bytes handed out (with heads) */
   uint64_t bins[NCLASSES];/* free lists: offset of a BlockHead, next in data */
   uint64_t large;         /* free list of large blocks */
+  uint64_t secret;        /* random, set once: marks genuine object references */
 } ArenaHead;
 
 static unsigned char *arena;              /* same address in every process of the tree */
@@ -69,6 +70,7 @@ static void arena_map(void) {
   h->magic = ARENA_MAGIC;
   mp_mutex_init(&h->mu, PTHREAD_MUTEX_NORMAL);
   h->top = (sizeof(ArenaHead) + 63) & ~(uint64_t)63;
+  h->secret = (uint64_t)gl_now_ns() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)p;
   arena = (unsigned char *)p;
 }
 
@@ -143,6 +145,20 @@ static BlockHead *block_of(void *p) {
     abort();
   }
   return b;
+}
+
+uint64_t mp_shm_secret(void) {
+  ArenaHead *h = head();
+  return h ? h->secret : 0;
+}
+
+/* The live block whose data starts at offset off, or NULL. */
+void *mp_shm_block_at(uint64_t off) {
+  if (arena == NULL || off < sizeof(ArenaHead) + sizeof(BlockHead) || off >= ARENA_SIZE || off % 16)
+    return NULL;
+  BlockHead *b = (BlockHead *)(arena + off) - 1;
+  if (b->magic != BLOCK_MAGIC || atomic_load(&b->refs) <= 0) return NULL;
+  return arena + off;
 }
 
 void mp_shm_incref(void *p) {
@@ -231,14 +247,28 @@ int mp_ref_eq(lua_State *L) {
   return 1;
 }
 
-/* In a forked child: each inherited handle now holds a reference too. */
-void mp_refs_after_fork(void) {
-  pthread_mutex_init(&refs_mu, NULL);
+/* See mp.h: references for the child are taken in the parent. */
+void mp_refs_before_fork(void) {
+  pthread_mutex_lock(&refs_mu);
   for (MpRef *r = refs_head; r; r = r->next)
     if (r->shared) {
       mp_shm_incref(r->shared);
-      if (r->forked) r->forked(r);
+      if (r->forked) r->forked(r, 1);
     }
+}
+
+void mp_refs_after_fork(pid_t pid) {
+  if (pid == 0) {                    /* child: the list is ours, the lock fresh */
+    pthread_mutex_init(&refs_mu, NULL);
+    return;
+  }
+  if (pid < 0)
+    for (MpRef *r = refs_head; r; r = r->next)
+      if (r->shared) {
+        if (r->forked) r->forked(r, -1);
+        mp_shm_decref(r->shared);
+      }
+  pthread_mutex_unlock(&refs_mu);
 }
 
 /* Before a child's _exit: its handles go away without a GC. */

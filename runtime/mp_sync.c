@@ -576,7 +576,19 @@ static int close_release(lua_State *L) {    /* __close: `local l <close> = lock`
   return l_release(L);
 }
 
+static const MpExport exports[] = {
+  {NULL, 0, NULL, NULL, NULL},
+  {&types[K_LOCK], sizeof(MpRef), mp_shm_decref, NULL, NULL},
+  {&types[K_RLOCK], sizeof(MpRef), mp_shm_decref, NULL, NULL},
+  {&types[K_SEM], sizeof(MpRef), mp_shm_decref, NULL, NULL},
+  {&types[K_BSEM], sizeof(MpRef), mp_shm_decref, NULL, NULL},
+  {&types[K_EVENT], sizeof(MpRef), mp_shm_decref, NULL, NULL},
+  {&types[K_COND], sizeof(MpRef), cond_release, NULL, NULL},
+  {&types[K_BARRIER], sizeof(MpRef), mp_shm_decref, NULL, NULL},
+};
+
 void mp_open_sync(lua_State *L) {
+  for (int k = K_LOCK; k <= K_BARRIER; k++) mp_exportable(&exports[k]);
   const luaL_Reg *methods[] = {NULL, lock_methods, lock_methods, sem_methods, sem_methods,
                                event_methods, cond_methods, barrier_methods};
   for (int k = K_LOCK; k <= K_BARRIER; k++) {

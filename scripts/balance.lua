@@ -37,17 +37,36 @@ B.require_mode("balance", o)
 local SCALE = 1 << 32
 local function amount(i) return 5 + 3 * (i - 1) end
 
+-- All workers start together, so they really run side by side (a thread
+-- the OS schedules late would otherwise find the first one done). Mode
+-- gil: a start line in Lua: each worker marks its slot, then spins until
+-- every slot is marked. Spinning Lua is switched by the GIL like any
+-- code, so once a worker leaves the line all of them are runnable
+-- contenders for the GIL. (A Barrier is not enough under the GIL: the
+-- thread that trips it runs on while the others are still being woken.)
+-- Modes nogil and processes: a threading / multiprocessing Barrier.
+local function start_line(start, i)
+  if not start then return end
+  if start.wait then start:wait(); return end
+  start[i] = true
+  for j = 1, start.n do
+    while not start[j] do end
+  end
+end
+
 -- Workers on the global balance (modes gil and sequential).
-local function run_global(n, k, scale)
+local function run_global(n, k, scale, _, start, i)
   local up, down = n * scale + 1, n * scale - 1
+  start_line(start, i)
   for _ = 1, k do
     balance = balance + up
     balance = balance - down
   end
 end
 
-local function run_global_locked(n, k, scale, lock)
+local function run_global_locked(n, k, scale, lock, start, i)
   local up, down = n * scale + 1, n * scale - 1
+  start_line(start, i)
   for _ = 1, k do
     lock:acquire()
     balance = balance + up
@@ -57,17 +76,19 @@ local function run_global_locked(n, k, scale, lock)
 end
 
 -- Workers on a shared Value (modes nogil and processes).
-local function run_value(n, k, scale, v)
+local function run_value(n, k, scale, v, start)
   local up, down = n * scale + 1, n * scale - 1
+  if start then start:wait() end   -- a Barrier (no upvalue: this travels)
   for _ = 1, k do
     v.value = v.value + up
     v.value = v.value - down
   end
 end
 
-local function run_value_locked(n, k, scale, v)
+local function run_value_locked(n, k, scale, v, start)
   local up, down = n * scale + 1, n * scale - 1
   local lock = v:get_lock()
+  if start then start:wait() end
   for _ = 1, k do
     lock:acquire()
     v.value = v.value + up
@@ -85,11 +106,12 @@ if o.mode == "gil" or o.mode == "sequential" then
     B.require_mode("balance", {mode = "gil", workers = o.workers})   -- reports why
   end
   local f = lock and run_global_locked or run_global
+  local start = o.mode == "gil" and {n = o.workers} or false
   local argsets = {}
-  for i = 1, o.workers do argsets[i] = {amount(i), o.iters, SCALE, lock or nil} end
+  for i = 1, o.workers do argsets[i] = {amount(i), o.iters, SCALE, lock or false, start, i} end
   m = B.measure(function()
     if o.mode == "sequential" then
-      for i = 1, o.workers do f(table.unpack(argsets[i], 1, 4)) end
+      for i = 1, o.workers do f(table.unpack(argsets[i], 1, 6)) end
     else
       B.run_threads(f, argsets)
     end
@@ -99,8 +121,11 @@ else
   local mp = require "multiprocessing"
   local v = mp.Value("l", 0)
   local f = o.lock == 1 and run_value_locked or run_value
+  -- processes start together too: a process-shared barrier when there is one
+  local start = o.mode == "nogil" and B.has.threading.Barrier(o.workers)
+                or (o.mode == "processes" and mp.Barrier and mp.Barrier(o.workers)) or false
   local argsets = {}
-  for i = 1, o.workers do argsets[i] = {amount(i), o.iters, SCALE, v} end
+  for i = 1, o.workers do argsets[i] = {amount(i), o.iters, SCALE, v, start} end
   m = B.measure(function()
     if o.mode == "processes" then B.run_processes(f, argsets)
     else B.run_threads(f, argsets) end

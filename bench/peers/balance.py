@@ -4,6 +4,7 @@ python3 bench/peers/balance.py --mode=gil|processes|sequential --workers=W --ite
 Same exact lost-update count as balance.lua: deposits add n*2**32 + 1,
 withdrawals subtract n*2**32 - 1, so final mod 2**32 counts the updates that
 landed. gil/sequential: a global; processes: multiprocessing.Value('l').
+Thread and process workers start together at a barrier, as in balance.lua.
 """
 import multiprocessing
 import sys
@@ -26,17 +27,21 @@ def amount(i):
     return 5 + 3 * i
 
 
-def run_global(n, k, lock):
+def run_global(n, k, lock, start=None):
     global balance
     up, down = n * SCALE + 1, n * SCALE - 1
+    if start:
+        start.wait()
     for _ in range(k):
         balance = balance + up
         balance = balance - down
 
 
-def run_global_locked(n, k, lock):
+def run_global_locked(n, k, lock, start=None):
     global balance
     up, down = n * SCALE + 1, n * SCALE - 1
+    if start:
+        start.wait()
     for _ in range(k):
         lock.acquire()
         try:
@@ -46,16 +51,20 @@ def run_global_locked(n, k, lock):
             lock.release()
 
 
-def run_value(n, k, v):
+def run_value(n, k, v, start=None):
     up, down = n * SCALE + 1, n * SCALE - 1
+    if start:
+        start.wait()
     for _ in range(k):
         v.value = v.value + up
         v.value = v.value - down
 
 
-def run_value_locked(n, k, v):
+def run_value_locked(n, k, v, start=None):
     up, down = n * SCALE + 1, n * SCALE - 1
     lock = v.get_lock()
+    if start:
+        start.wait()
     for _ in range(k):
         with lock:
             v.value = v.value + up
@@ -67,7 +76,8 @@ if __name__ == "__main__":
     if o["mode"] in ("gil", "sequential"):
         lock = threading.Lock()
         f = run_global_locked if o["lock"] else run_global
-        argsets = [(amount(i), K, lock) for i in range(W)]
+        start = threading.Barrier(W) if o["mode"] == "gil" else None
+        argsets = [(amount(i), K, lock, start) for i in range(W)]
 
         def work():
             if o["mode"] == "sequential":
@@ -80,7 +90,8 @@ if __name__ == "__main__":
     else:
         v = multiprocessing.Value("l", 0)
         f = run_value_locked if o["lock"] else run_value
-        m = measure(lambda: run_processes(f, [(amount(i), K, v) for i in range(W)]))
+        start = multiprocessing.Barrier(W)
+        m = measure(lambda: run_processes(f, [(amount(i), K, v, start) for i in range(W)]))
         final = v.value
     total = 2 * K * W
     emit("balance", o, m, {"ops": total, "iters": K, "lock": bool(o["lock"]),

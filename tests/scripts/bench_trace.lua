@@ -11,7 +11,7 @@ local TL = dofile("bench/timeline.lua")
 
 local file = os.tmpname()
 local v = T.run({T.gillua, "--gil=on", "--switch=bytecodes:100", "--trace=" .. file,
-                 "scripts/dead_loop.lua", "--mode=gil", "--workers=2", "--iters=300000"})
+                 "scripts/dead_loop.lua", "--mode=gil", "--workers=2", "--iters=3000000"})
 assert(v.switches > 0, "two spinning threads switch")
 local f = assert(io.open(file))
 local text = f:read("a")

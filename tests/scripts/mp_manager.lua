@@ -1,5 +1,7 @@
 -- multiprocessing.Manager: dict, list and Namespace proxies shared with
 -- child processes; operations, errors, snapshots, shutdown.
+-- run: --gil=on
+-- run: --gil=off
 local mp = require "multiprocessing"
 
 local mg = mp.Manager()

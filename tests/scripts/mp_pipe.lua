@@ -1,6 +1,8 @@
 -- multiprocessing.Pipe: values both ways, bytes, poll with timeouts, EOF
 -- when the other end is closed (instead of blocking), one-way pipes,
 -- large messages.
+-- run: --gil=on
+-- run: --gil=off
 local mp = require "multiprocessing"
 
 local a, b = mp.Pipe()
@@ -54,6 +56,41 @@ w:send("one way")
 assert(r:recv() == "one way")
 ok, e = pcall(r.send, r, 1)
 assert(not ok and e:find("read%-only"), e)
+
+-- a stream much larger than the ring (wrap-around, writer waiting for
+-- space), mixed sizes, checked by a consumer process
+local r3, w3 = mp.Pipe()
+local sumer = mp.Process{target = function()
+  local total = 0
+  for i = 1, 3000 do
+    local m = w3:recv()
+    assert(#m == (i % 7) * 300 + 1 and m:sub(1, 1) == string.char(65 + i % 26))
+    total = total + #m
+  end
+  w3:send(total)
+end}
+sumer:start()
+local expect = 0
+for i = 1, 3000 do
+  local m = string.rep(string.char(65 + i % 26), (i % 7) * 300 + 1)
+  expect = expect + #m
+  r3:send(m)
+end
+assert(r3:recv() == expect)
+sumer:join()
+assert(sumer.exitcode == 0)
+
+-- the only writer is killed: the reader gets EOF (the kernel closed its end)
+local r4, w4 = mp.Pipe(false)
+local ready = mp.Event()
+local victim = mp.Process{target = function() ready:set(); while true do ready:wait(1) end end}
+victim:start()
+w4:close()
+assert(ready:wait(5))
+victim:kill()
+victim:join()
+ok, e = pcall(r4.recv, r4)
+assert(not ok and e:find("EOFError"), e)
 
 -- maxlength
 w:send_bytes("too long")

@@ -2,6 +2,8 @@
 -- map/starmap/map_async, imap/imap_unordered, a function defined after
 -- the pool started, errors with the worker's traceback, initializer,
 -- maxtasksperchild, close/join/terminate, misuse.
+-- run: --gil=on
+-- run: --gil=off
 local mp = require "multiprocessing"
 
 local parent = os.getpid()

@@ -2,6 +2,8 @@
 -- the error report on stderr, join timeouts, terminate/kill, names,
 -- current_process in the child, active_children, misuse errors.
 -- expect-stderr: Process boom:
+-- run: --gil=on
+-- run: --gil=off
 local mp = require "multiprocessing"
 
 local q = mp.Queue()

@@ -2,6 +2,8 @@
 -- queue.Empty / queue.Full (the queue module's objects), maxsize and
 -- timeouts, task_done/join, nothing lost or duplicated with several
 -- producers that exit right after their last put.
+-- run: --gil=on
+-- run: --gil=off
 local mp = require "multiprocessing"
 local queue = require "queue"
 

@@ -7,6 +7,13 @@ local threading = require "threading"
 
 local q = mp.Queue()
 local total = mp.Value("q", 0)
+-- the process is forked before the threads start: forking while other
+-- threads allocate can leave the child stuck in a sanitizer's allocator
+-- lock (GCC 12's libasan has no fork protection)
+local p = mp.Process{target = function()
+  for i = 1, 500 do q:put(4000 + i) end
+end}
+p:start()
 local threads = {}
 for k = 1, 3 do
   threads[k] = threading.Thread{target = function(q, k)
@@ -14,10 +21,6 @@ for k = 1, 3 do
   end, args = {q, k}}
   threads[k]:start()
 end
-local p = mp.Process{target = function()
-  for i = 1, 500 do q:put(4000 + i) end
-end}
-p:start()
 local seen = {}
 for _ = 1, 2000 do
   local v = q:get(true, 10)

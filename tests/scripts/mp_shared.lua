@@ -1,5 +1,7 @@
 -- multiprocessing.Value / Array: typecodes, 1-based arrays, range errors,
 -- exact counts under the lock across processes, lock=false, a shared lock.
+-- run: --gil=on
+-- run: --gil=off
 local mp = require "multiprocessing"
 
 local v = mp.Value("i", 7)

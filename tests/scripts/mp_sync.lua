@@ -1,6 +1,8 @@
 -- Process-shared Lock, RLock, Semaphore, BoundedSemaphore, Event,
 -- Condition, Barrier; a Lock whose holder process died is recovered by
 -- the next acquirer, who is told.
+-- run: --gil=on
+-- run: --gil=off
 local mp = require "multiprocessing"
 
 local l = mp.Lock()

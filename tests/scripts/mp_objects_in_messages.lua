@@ -1,0 +1,62 @@
+-- Arena objects inside messages: a Value, Queue, Lock and Manager proxy
+-- created AFTER a Pool started travel in task arguments and results, in
+-- Queue items and Pipe messages (cycles kept); the receiver gets a handle
+-- on the same shared object. Forged references are refused.
+-- run: --gil=on
+-- run: --gil=off
+local mp = require "multiprocessing"
+
+local pool = mp.Pool(2)
+local v = mp.Value("i", 0)          -- all made after the pool's workers forked
+local q = mp.Queue()
+local l = mp.Lock()
+local r = pool:apply_async(function(t)
+  for _ = 1, 100 do t.lock:acquire(); t.v.value = t.v.value + 1; t.lock:release() end
+  t.q:put({v = t.v, msg = "hi"})
+  return t.v
+end, {{v = v, q = q, lock = l}})
+assert(r:get(10) == v, "the result is the same Value")
+local item = q:get(true, 10)
+assert(item.v == v and item.msg == "hi")
+assert(v.value == 100)
+local counts = pool:map(function(t) t[1].value = t[1].value + t[2]; return t[1].value >= t[2] end,
+                        {{v, 1}, {v, 2}, {v, 3}})
+assert(counts[1] and counts[3] and v.value == 106, v.value)
+
+-- a Pipe message with a cycle and a shared sub-table
+local a, b = mp.Pipe()
+local cyc = {v = v}
+cyc.self = cyc
+cyc.again = {v}
+local p = mp.Process{target = function()
+  local m = b:recv()
+  assert(m.self == m and m.again[1] == m.v)
+  m.v.value = m.v.value + 1
+  b:send(m.v)
+end}
+p:start()
+a:send(cyc)
+assert(a:recv() == v)
+p:join()
+assert(p.exitcode == 0 and v.value == 107)
+
+-- Manager proxies reach pool workers
+local mg = mp.Manager()
+local d = mg:dict()
+pool:map(function(x) x[1][x[2]] = x[2] * 2 end, {{d, 1}, {d, 2}, {d, 3}})
+assert(d[1] == 2 and d[2] == 4 and d[3] == 6)
+mg:shutdown()
+
+-- as table keys
+q:put({[v] = "value as key"})
+local t = q:get(true, 5)
+local k = next(t)
+assert(k == v and t[k] == "value as key")
+
+-- a forged reference is an error, not a crash
+q:put({["\0gillua.mp\0"] = {"multiprocessing.Value", 12345, 1, 0}})
+local ok, e = pcall(q.get, q)
+assert(not ok and e:find("bad reference"), e)
+pool:close()
+pool:join()
+print("ok")
