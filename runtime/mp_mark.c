@@ -138,6 +138,12 @@ static void rewrite(lua_State *L, int idx, int memo, int *count, int depth) {
 int mp_mark(lua_State *L, int first, int n) {
   int count = 0;
   first = lua_absindex(L, first);
+  int candidates = 0;                       /* fast path: plain scalars, strings, functions */
+  for (int i = 0; i < n; i++) {
+    int t = lua_type(L, first + i);
+    candidates |= (t == LUA_TTABLE || t == LUA_TUSERDATA);
+  }
+  if (!candidates) return 0;
   lua_newtable(L);
   int visited = lua_gettop(L);
   int any = 0;

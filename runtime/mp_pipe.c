@@ -249,13 +249,14 @@ static int wait_space(Dir *d, int fd, PipeShm *p, int peer, uint64_t need) {
   }
 }
 
-static void send_frame(lua_State *L, Conn *c, const void *data, size_t len) {
-  if (len >= MAX_MSG) luaL_error(L, "message too long (%zu bytes)", len);
+/* Sends one frame. 0, EMSGSIZE, ENOMEM, EPIPE or EINTR (nothing raised, so
+** the caller can free its buffer first: see raise_send). */
+static int send_frame(Conn *c, const void *data, size_t len) {
+  if (len >= MAX_MSG) return EMSGSIZE;
   EndRef *e = end_of(c);
   PipeShm *p = e->pipe;
   int peer = 1 - e->side;
-  if (__atomic_load_n(&p->open[peer], __ATOMIC_SEQ_CST) == 0)
-    luaL_error(L, "BrokenPipeError: the other end of the connection is closed");
+  if (__atomic_load_n(&p->open[peer], __ATOMIC_SEQ_CST) == 0) return EPIPE;
   Dir *d = &p->d[e->side];
   uint32_t type = F_INLINE;
   uint64_t off = 0;
@@ -264,7 +265,7 @@ static void send_frame(lua_State *L, Conn *c, const void *data, size_t len) {
   void *blk = NULL;
   if (len > BIG) {                      /* big: the bytes go in their own block */
     blk = mp_shm_alloc(len);
-    if (blk == NULL) luaL_error(L, "send: shared memory exhausted (%zu bytes)", len);
+    if (blk == NULL) return ENOMEM;
     memcpy(blk, data, len);
     off = mp_shm_off(blk);
     payload = &off;
@@ -301,11 +302,15 @@ static void send_frame(lua_State *L, Conn *c, const void *data, size_t len) {
   if (rc == 0 && __atomic_load_n(&d->rsleep, __ATOMIC_SEQ_CST))
     send(c->fd, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (released) gl_block_end();
-  if (rc) {
-    if (blk) mp_shm_decref(blk);
-    if (rc == EINTR) gl_raise_interrupt(L);
-    luaL_error(L, "BrokenPipeError: the other end of the connection is closed");
-  }
+  if (rc && blk) mp_shm_decref(blk);
+  return rc;
+}
+
+static int raise_send(lua_State *L, int rc, size_t len) {
+  if (rc == EINTR) return gl_raise_interrupt(L);
+  if (rc == EMSGSIZE) return luaL_error(L, "message too long (%d bytes)", (int)len);
+  if (rc == ENOMEM) return luaL_error(L, "send: shared memory exhausted (%d bytes)", (int)len);
+  return luaL_error(L, "BrokenPipeError: the other end of the connection is closed");
 }
 
 /* ---- reading ---- */
@@ -395,13 +400,10 @@ static int c_send(lua_State *L) {
   TrBuffer b;
   mp_mark(L, 2, 1);
   mp_encode(L, 2, 1, "obj", &b);
-  /* the bytes go into a Lua string, so an error while sending frees them */
-  lua_pushlstring(L, (const char *)b.data, b.len);
+  size_t len = b.len;
+  int rc = send_frame(c, b.data, len);
   mp_encoded_done(&b);
-  size_t len;
-  const char *s = lua_tolstring(L, -1, &len);
-  send_frame(L, c, s, len);
-  return 0;
+  return rc ? raise_send(L, rc, len) : 0;
 }
 
 static int c_recv(lua_State *L) {
@@ -428,8 +430,8 @@ static int c_send_bytes(lua_State *L) {
   if (off < 0 || (size_t)off > len) return luaL_argerror(L, 3, "offset out of range");
   lua_Integer size = luaL_optinteger(L, 4, (lua_Integer)(len - (size_t)off));
   if (size < 0 || (size_t)(off + size) > len) return luaL_argerror(L, 4, "size out of range");
-  send_frame(L, c, s + off, (size_t)size);
-  return 0;
+  int rc = send_frame(c, s + off, (size_t)size);
+  return rc ? raise_send(L, rc, (size_t)size) : 0;
 }
 
 static int c_recv_bytes(lua_State *L) {

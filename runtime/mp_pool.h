@@ -58,6 +58,9 @@ typedef struct AResult {
 ** deadline). Raises on Ctrl-C. Pool userdata at pool_idx. */
 void mp_pool_drain(lua_State *L, int pool_idx, int block, const struct timespec *deadline);
 
+/* mp_pool_worker.c: the forked worker's loop; never returns. */
+void mp_pool_worker_main(lua_State *L, int pool_idx, Pool *p, int slot) __attribute__((noreturn));
+
 /* mp_result.c */
 AResult *mp_result_new(lua_State *L, int pool_idx, int kind, long chunks, lua_Integer nitems);
 /* Stores a result (values on the stack top, 'nvals' of them; for map

@@ -6,7 +6,8 @@
 ** The encoded bytes are copied out (into shared memory or a socket) and
 ** the TrBuffer's memory is freed at once. Runtime objects inside a value
 ** are encoded by address (transfer.c), which only the encoding process
-** can decode; their references are deliberately KEPT (not dropped with
+** can decode (arena objects are rewritten before, see mp_mark.c); their
+** references are deliberately KEPT (not dropped with
 ** the buffer): the bytes may sit in a queue for any time and a decode by
 ** a GIL-off thread of this process must never see a freed object. The
 ** cost is that such an object is never freed (docs/processes.md,

@@ -35,6 +35,7 @@
 #include "block.h"
 #include "modules.h"
 #include "mp.h"
+#include "subprocess_io.h"
 
 extern char **environ;
 
@@ -334,21 +335,6 @@ static int sp_send_signal(lua_State *L) {
 
 /* ---- communicate ---- */
 
-typedef struct Buf { char *p; size_t n, cap; } Buf;
-
-static void buf_add(Buf *b, const char *s, size_t n) {
-  if (b->n + n > b->cap) {
-    size_t c = b->cap ? b->cap * 2 : 8192;
-    while (c < b->n + n) c *= 2;
-    char *q = realloc(b->p, c);
-    if (q == NULL) abort();
-    b->p = q;
-    b->cap = c;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-}
-
 /* The file handle of stream i ("stdin"...) when open, else NULL. Leaves
 ** nothing on the stack. */
 static luaL_Stream *stream(lua_State *L, int ud, const char *name) {
@@ -361,76 +347,6 @@ static luaL_Stream *stream(lua_State *L, int ud, const char *name) {
 
 static void close_stream(luaL_Stream *s) {
   if (s && s->closef) { fclose(s->f); s->closef = NULL; }
-}
-
-/* Write with SIGPIPE blocked in this thread; a pending SIGPIPE caused by
-** the write is consumed. */
-static ssize_t write_nosigpipe(int fd, const void *p, size_t n) {
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  ssize_t w = write(fd, p, n);
-  int e = errno;
-  if (w < 0 && e == EPIPE) {
-    struct timespec zero = {0, 0};
-    sigtimedwait(&pipe_set, NULL, &zero);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  errno = e;
-  return w;
-}
-
-typedef struct Comm {
-  int fd[3];                 /* -1 when not piped / done */
-  const char *in; size_t inlen, inpos;
-  Buf out[2];
-  int interrupted, timedout, error;
-} Comm;
-
-/* The poll loop, GIL released by the caller. */
-static void comm_loop(Comm *c, const struct timespec *deadline) {
-  if (c->fd[0] >= 0) fcntl(c->fd[0], F_SETFL, fcntl(c->fd[0], F_GETFL) | O_NONBLOCK);
-  char chunk[65536];
-  for (;;) {
-    struct pollfd pf[3];
-    int map[3], n = 0;
-    for (int i = 0; i < 3; i++)
-      if (c->fd[i] >= 0) {
-        pf[n].fd = c->fd[i];
-        pf[n].events = i == 0 ? POLLOUT : POLLIN;
-        pf[n].revents = 0;
-        map[n++] = i;
-      }
-    if (n == 0) return;
-    int ms = 50;
-    if (deadline) {
-      if (mp_expired(deadline)) { c->timedout = 1; return; }
-      uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
-      uint64_t left = (d - gl_now_ns()) / 1000000 + 1;
-      if (left < (uint64_t)ms) ms = (int)left;
-    }
-    int r = poll(pf, (nfds_t)n, ms);
-    if (gl_interrupted()) { c->interrupted = 1; return; }
-    if (r <= 0) continue;
-    for (int k = 0; k < n; k++) {
-      int i = map[k];
-      if (pf[k].revents == 0) continue;
-      if (i == 0) {
-        size_t left = c->inlen - c->inpos;
-        ssize_t w = left ? write_nosigpipe(c->fd[0], c->in + c->inpos, left > 65536 ? 65536 : left) : 0;
-        if (w > 0) c->inpos += (size_t)w;
-        if ((w < 0 && errno != EAGAIN && errno != EINTR) || c->inpos == c->inlen) {
-          close(c->fd[0]);               /* done (or the child closed its stdin): EOF */
-          c->fd[0] = -1;
-        }
-      } else {
-        ssize_t rd = read(c->fd[i], chunk, sizeof chunk);
-        if (rd > 0) buf_add(&c->out[i - 1], chunk, (size_t)rd);
-        else if (rd == 0 || (errno != EAGAIN && errno != EINTR)) c->fd[i] = -1;
-      }
-    }
-  }
 }
 
 static void kill_and_reap(lua_State *L, Popen *p) {
@@ -460,7 +376,7 @@ static int sp_communicate(lua_State *L) {
   if (c.fd[0] >= 0) c.fd[0] = c.inlen ? dup(c.fd[0]) : -1;
   close_stream(s[0]);
   gl_block_begin();
-  comm_loop(&c, dl);
+  sp_comm_loop(&c, dl);
   gl_block_end();
   if (c.fd[0] >= 0) close(c.fd[0]);
   if (c.interrupted || c.timedout) {

@@ -4,8 +4,9 @@
 local mp = require "multiprocessing"
 local time = require "time"
 
--- made before the pool, as a global: the workers have it in their copy
--- of the program (runtime objects cannot travel inside a task yet)
+-- a global made before the pool: the workers have it in their copy of
+-- the program (objects in a function's upvalues are not rewritten for
+-- other processes; in arguments they would be)
 STARTED = mp.Queue()
 local started = STARTED
 local pool = mp.Pool(2)

@@ -63,6 +63,25 @@ for k = 1, 4 do procs[k]:join() end
 assert(counter.value == 8000, counter.value)
 assert(arr[1] == 1 and arr[4] == 16)
 
+-- the same Value from threads (GIL-off threads: separate interpreters
+-- sharing the one object) and a process at once
+local threading = require "threading"
+local shared = mp.Value("q", 0)
+local function bump(v, n)
+  local lock = v:get_lock()
+  for _ = 1, n do lock:acquire(); v.value = v.value + 1; lock:release() end
+end
+local pp = mp.Process{target = bump, args = {shared, 1000}}
+pp:start()                -- forked before the threads exist (see mp_queue_nogil.lua)
+local ts = {}
+for k = 1, 3 do
+  ts[k] = threading.Thread{target = bump, args = {shared, 1000}}
+  ts[k]:start()
+end
+for k = 1, 3 do ts[k]:join() end
+pp:join()
+assert(shared.value == 4000, shared.value)
+
 -- no lock / a given lock
 local nl = mp.Value("i", 0, false)
 ok, e = pcall(nl.get_lock, nl)

@@ -1,0 +1,147 @@
+/*
+** mp_pool_worker.c — the life of a Pool worker process (see mp_pool.c for
+** the protocol): run the initializer, then take tasks from the task
+** channel (recording the job in the worker's slot atomically with the
+** take), run them in protected mode and put the results back, until a
+** job id 0 arrives, maxtasksperchild is reached, or the parent is gone.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "mp_pool.h"
+
+static int parent_gone(void *ud) {
+  return getppid() != *(pid_t *)ud ? ESRCH : 0;
+}
+
+static int msgh(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Sends a result: ok with the values base+1..top, or the error at top. */
+static void send_result(lua_State *L, Pool *p, uint64_t job, int ok, int base) {
+  unsigned char hdr[9];
+  memcpy(hdr, &job, 8);
+  hdr[8] = (unsigned char)ok;
+  TrBuffer b;
+  tr_buffer_init(&b);
+  char err[TR_ERRMAX];
+  int n = lua_gettop(L) - base;
+  if (ok && mp_mark_p(L, base + 1, n) != 0) {
+    lua_replace(L, base + 1);               /* the error replaces the results */
+    lua_settop(L, base + 1);
+    n = 1;
+    hdr[8] = 0;
+  }
+  if (tr_encode(L, base + 1, n, "result", &b, err, sizeof err) != 0) {
+    lua_settop(L, base);
+    lua_pushfstring(L, "cannot send the task's result back: %s", err);
+    hdr[8] = 0;
+    tr_encode(L, base + 1, 1, "error", &b, err, sizeof err);
+  }
+  int rc = mp_chan_put2(p->results, hdr, 9, b.data, b.len, 1, NULL);
+  mp_encoded_done(&b);
+  if (rc) mp_child_exit(1);
+}
+
+/* Runs one task (func and args/chunk decoded at base+1, base+2). */
+static void run_task(lua_State *L, Pool *p, uint64_t job, int kind, int base) {
+  lua_pushcfunction(L, msgh);
+  int h = lua_gettop(L);
+  if (kind == TASK_APPLY) {
+    lua_pushvalue(L, base + 1);
+    lua_Integer n = luaL_len(L, base + 2);
+    luaL_checkstack(L, (int)n + 4, "too many arguments");
+    for (lua_Integer i = 1; i <= n; i++) lua_geti(L, base + 2, i);
+    int rbase = h;
+    if (lua_pcall(L, (int)n, LUA_MULTRET, h) != LUA_OK) {
+      send_result(L, p, job, 0, lua_gettop(L) - 1);
+      return;
+    }
+    send_result(L, p, job, 1, rbase);
+    return;
+  }
+  lua_Integer n = luaL_len(L, base + 2);
+  lua_createtable(L, (int)n, 0);
+  int out = lua_gettop(L);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_pushvalue(L, base + 1);
+    int nargs = 1;
+    lua_geti(L, base + 2, i);
+    if (kind == TASK_STARMAP) {
+      int t = lua_gettop(L);
+      nargs = (int)luaL_len(L, t);
+      luaL_checkstack(L, nargs + 4, "too many arguments");
+      for (int k = 1; k <= nargs; k++) lua_geti(L, t, k);
+      lua_remove(L, t);
+    }
+    if (lua_pcall(L, nargs, 1, h) != LUA_OK) {
+      send_result(L, p, job, 0, lua_gettop(L) - 1);
+      return;
+    }
+    lua_seti(L, out, i);
+  }
+  send_result(L, p, job, 1, out - 1);
+}
+
+void mp_pool_worker_main(lua_State *L, int pool_idx, Pool *p, int slot) {
+  char name[64];
+  snprintf(name, sizeof name, "ForkPoolWorker-%d", p->spawned);
+  mp_set_current_name(name);
+  pid_t parent = p->creator;
+  lua_settop(L, pool_idx);
+  if (lua_getiuservalue(L, pool_idx, 2) != LUA_TNIL) {    /* initializer */
+    lua_pushcfunction(L, msgh);
+    lua_insert(L, -2);
+    int n = 0;
+    if (lua_getiuservalue(L, pool_idx, 3) == LUA_TTABLE) {
+      int t = lua_gettop(L);
+      n = (int)luaL_len(L, t);
+      for (int i = 1; i <= n; i++) lua_geti(L, t, i);
+      lua_remove(L, t);
+    } else lua_pop(L, 1);
+    if (lua_pcall(L, n, 0, pool_idx + 1) != LUA_OK) {
+      fprintf(stderr, "Process %s:\n%s\n", name, lua_tostring(L, -1));
+      mp_child_exit(1);
+    }
+  }
+  lua_settop(L, pool_idx);
+  int done = 0;
+  for (;;) {
+    void *data;
+    size_t len;
+    int rc = mp_chan_get(p->tasks, &data, &len, 1, NULL, &p->slots[slot], parent_gone, &parent);
+    if (rc == ESRCH || rc == EINTR) mp_child_exit(1);
+    if (rc) continue;
+    uint64_t job = 0;
+    if (len >= 9) memcpy(&job, data, 8);
+    if (job == 0) { free(data); mp_child_exit(0); }
+    int kind = ((unsigned char *)data)[8];
+    int base = lua_gettop(L);
+    char err[TR_ERRMAX];
+    int k = tr_decode(L, (char *)data + 9, len - 9, err, sizeof err);
+    int marked = k > 0 && mp_marked((char *)data + 9, len - 9);
+    free(data);
+    if (k == 2 && marked && mp_unmark_p(L, base + 1, k) != 0) {
+      lua_replace(L, base + 1);
+      lua_settop(L, base + 1);
+      send_result(L, p, job, 0, base);
+    } else if (k != 2) {
+      lua_settop(L, base);
+      lua_pushfstring(L, "bad task: %s", k < 0 ? err : "wrong value count");
+      send_result(L, p, job, 0, base);
+    } else run_task(L, p, job, kind, base);
+    lua_settop(L, base);
+    __atomic_store_n(&p->slots[slot], 0, __ATOMIC_RELEASE);
+    if (p->maxtasks > 0 && ++done >= p->maxtasks) mp_child_exit(0);
+  }
+}
+
