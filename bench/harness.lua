@@ -294,46 +294,84 @@ local busy_streak = 0
 -- (bench, impl, mode) that reported unavailable: later points are skipped.
 local unavailable = {}
 
-for i, job in ipairs(jobs) do
-  R.progress(i, #jobs, describe(job))
-  if job.kind == "bench" then
-    local ukey = job.impl .. "|" .. job.bench .. "|" .. job.mode
-    local reps, failure = {}, unavailable[ukey]
-    local retries = 0
-    local rep = 0
-    while not failure and rep < job.reps do
-      rep = rep + 1
-      local v, err, stderr = R.run(bench_argv(job), nil, 600)
-      if not v then
-        failure = "failed: " .. err
-        results.errors[#results.errors + 1] = {what = describe(job), error = err, stderr = stderr}
-        break
-      end
-      if v.unavailable then
-        failure = "unavailable: " .. v.unavailable
-        unavailable[ukey] = failure
-        break
-      end
-      -- A repetition during which other programs kept more than
-      -- BUSY_LIMIT cores busy measured them as much as us: run it again
-      -- (at most MAX_RETRIES times per point); the retries are counted.
-      -- While the load persists (several busy repetitions in a row) retries
-      -- are pointless and stop until a quiet repetition is seen again.
-      local busy = (v.others_cores or 0) > BUSY_LIMIT
-      busy_streak = busy and busy_streak + 1 or 0
-      if busy and retries < MAX_RETRIES and retry_budget > 0 and busy_streak <= 4 then
-        retries = retries + 1
-        retry_budget = retry_budget - 1
-        rep = rep - 1
-      else
-        reps[#reps + 1] = v
-      end
+-- One repetition of a bench job, with the retry for background load.
+-- Sets job.failure ("failed: ..." / "unavailable: ...") or appends the
+-- decoded line to job.data.
+local function run_rep(job)
+  local ukey = job.impl .. "|" .. job.bench .. "|" .. job.mode
+  job.failure = job.failure or unavailable[ukey]
+  if job.failure then return end
+  while true do
+    local v, err, stderr = R.run(bench_argv(job), nil, 600)
+    if not v then
+      job.failure = "failed: " .. err
+      results.errors[#results.errors + 1] = {what = describe(job), error = err, stderr = stderr}
+      return
     end
-    local row = A.row(job, reps, failure)
-    row.retries = retries > 0 and retries or nil
-    if job.baseline then results.baseline[#results.baseline + 1] = row
-    elseif job.impl == "gillua" then results.runs[#results.runs + 1] = row
-    else results.peers[#results.peers + 1] = row end
+    if v.unavailable then
+      job.failure = "unavailable: " .. v.unavailable
+      unavailable[ukey] = job.failure
+      return
+    end
+    -- A repetition during which other programs kept more than BUSY_LIMIT
+    -- cores busy measured them as much as us: run it again (at most
+    -- MAX_RETRIES times per point); the retries are counted. While the
+    -- load persists (several busy repetitions in a row) retries are
+    -- pointless and stop until a quiet repetition is seen again.
+    local busy = (v.others_cores or 0) > BUSY_LIMIT
+    busy_streak = busy and busy_streak + 1 or 0
+    if busy and job.retries < MAX_RETRIES and retry_budget > 0 and busy_streak <= 4 then
+      job.retries = job.retries + 1
+      retry_budget = retry_budget - 1
+    else
+      job.data[#job.data + 1] = v
+      return
+    end
+  end
+end
+
+-- The order of runs: the repetitions of the modes of one (impl, bench,
+-- workers, lock) group are interleaved (rep 1 of every mode, then rep 2,
+-- ...), so a burst of background load hits the modes alike instead of all
+-- the repetitions of one mode; their speedups compare like with like.
+local units = {}
+do
+  local function group_key(j)
+    return table.concat({j.impl, j.bench, tostring(j.workers), tostring(j.lock), tostring(j.sweep),
+                         tostring(j.baseline)}, "|")
+  end
+  local i = 1
+  while i <= #jobs do
+    local j = jobs[i]
+    if j.kind == "bench" then
+      local group, k = {j}, i + 1
+      while k <= #jobs and jobs[k].kind == "bench" and group_key(jobs[k]) == group_key(j) do
+        group[#group + 1] = jobs[k]
+        k = k + 1
+      end
+      local maxr = 0
+      for _, g in ipairs(group) do
+        g.data, g.retries = {}, 0
+        maxr = math.max(maxr, g.reps)
+      end
+      for rep = 1, maxr do
+        for _, g in ipairs(group) do
+          if rep <= g.reps then units[#units + 1] = {job = g, rep = rep} end
+        end
+      end
+      i = k
+    else
+      units[#units + 1] = {job = j}
+      i = i + 1
+    end
+  end
+end
+
+for i, unit in ipairs(units) do
+  local job = unit.job
+  R.progress(i, #units, describe(job) .. (unit.rep and (" rep " .. unit.rep .. "/" .. job.reps) or ""))
+  if job.kind == "bench" then
+    run_rep(job)
   elseif job.kind == "micro" then
     local argv = {gillua, "--gil=on", "--switch=" .. job.switch, root .. "/scripts/" .. job.script}
     if job.peer then argv = {opt.python, root .. "/bench/peers/" .. job.script, "--switch=" .. job.switch} end
@@ -385,6 +423,16 @@ for i, job in ipairs(jobs) do
 end
 R.progress_done()
 
+for _, job in ipairs(jobs) do
+  if job.kind == "bench" then
+    local row = A.row(job, job.data, job.failure)
+    row.retries = job.retries > 0 and job.retries or nil
+    if job.baseline then results.baseline[#results.baseline + 1] = row
+    elseif job.impl == "gillua" then results.runs[#results.runs + 1] = row
+    else results.peers[#results.peers + 1] = row end
+  end
+end
+
 A.speedups(results.runs, cpus)
 A.speedups(results.peers, cpus)
 A.speedups(results.baseline, cpus)
@@ -425,8 +473,8 @@ for _, w in ipairs(writers) do
 end
 os.execute("ln -sfn " .. R.quote(stamp) .. " " .. R.quote(opt.out .. "/latest"))
 
-io.stderr:write(string.format("harness: %d points, %d errors, %ds; report in %s (and %s/latest)\n",
-                              #jobs, #results.errors, os.time() - t_start, outdir, opt.out))
+io.stderr:write(string.format("harness: %d points (%d runs), %d errors, %ds; report in %s (and %s/latest)\n",
+                              #jobs, #units, #results.errors, os.time() - t_start, outdir, opt.out))
 for _, e in ipairs(results.errors) do
   io.stderr:write("  error: ", e.what, ": ", e.error, "\n")
 end

@@ -79,19 +79,14 @@ long mp_chan_maxsize(MpChan *c) { return c->maxsize; }
 
 static int is_full(MpChan *c) { return c->maxsize > 0 && c->count >= c->maxsize; }
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 /* Brief spin (GIL released): until items are there (want_items) or room. */
 static void spin(MpChan *c, int want_items) {
   for (int i = 0; i < SPIN_ROUNDS; i++) {
     long n = load_count(c);
     if (want_items ? n > 0 : (c->maxsize == 0 || n < c->maxsize)) return;
-    if ((i & 31) == 31) sched_yield();
-    else cpu_relax();
+    if ((i & 7) == 7) sched_yield();       /* see mp_pipe.c: no pause */
+    else __asm__ __volatile__("" ::: "memory");
   }
 }
 

@@ -87,7 +87,7 @@ static int server_alive(MgrShared *m) {
 static int wait_reply(MgrShared *m, MgrReply *box, const struct timespec *dl) {
   for (int i = 0; i < 200; i++) {
     if (__atomic_load_n(&box->done, __ATOMIC_ACQUIRE)) return 0;
-    if ((i & 31) == 31) sched_yield();
+    if ((i & 7) == 7) sched_yield();
   }
   int rc = 0;
   gl_block_begin();
@@ -121,7 +121,7 @@ static int request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, i
   TrBuffer b;
   tr_buffer_init(&b);
   char err[TR_ERRMAX];
-  if (n > 0 && tr_encode(L, first, n, "value", &b, err, sizeof err) != 0) {
+  if (n > 0 && tr_encode_opts(L, first, n, "value", TR_ENC_NOOBJ, &b, err, sizeof err) != 0) {
     mp_shm_decref(box);
     return luaL_error(L, "%s", err);
   }

@@ -243,10 +243,10 @@ static void reply(lua_State *L, MgrReply *box, int ok, int first, int n) {
   TrBuffer b;
   tr_buffer_init(&b);
   char err[TR_ERRMAX];
-  if (n > 0 && tr_encode(L, first, n, "result", &b, err, sizeof err) != 0) {
+  if (n > 0 && tr_encode_opts(L, first, n, "result", TR_ENC_NOOBJ, &b, err, sizeof err) != 0) {
     lua_pushfstring(L, "cannot send the result back: %s", err);
     ok = 0;
-    tr_encode(L, lua_gettop(L), 1, "error", &b, err, sizeof err);
+    tr_encode_opts(L, lua_gettop(L), 1, "error", TR_ENC_NOOBJ, &b, err, sizeof err);
   }
   void *msg = mp_shm_alloc(b.len ? b.len : 1);
   if (msg == NULL) {

@@ -274,7 +274,7 @@ static void submit(lua_State *L, int pool_idx, Pool *p, int kind, int fidx, int 
   TrBuffer b;
   tr_buffer_init(&b);
   char err[TR_ERRMAX];
-  if (tr_encode_named(L, lua_gettop(L) - 1, 2, names, &b, err, sizeof err) != 0)
+  if (tr_encode_named_opts(L, lua_gettop(L) - 1, 2, names, TR_ENC_NOOBJ, &b, err, sizeof err) != 0)
     luaL_error(L, "%s", err);
   lua_pop(L, 2);
   int rc = mp_chan_put2(p->tasks, hdr, 9, b.data, b.len, 1, NULL);

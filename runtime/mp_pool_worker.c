@@ -41,11 +41,11 @@ static void send_result(lua_State *L, Pool *p, uint64_t job, int ok, int base) {
     n = 1;
     hdr[8] = 0;
   }
-  if (tr_encode(L, base + 1, n, "result", &b, err, sizeof err) != 0) {
+  if (tr_encode_opts(L, base + 1, n, "result", TR_ENC_NOOBJ, &b, err, sizeof err) != 0) {
     lua_settop(L, base);
     lua_pushfstring(L, "cannot send the task's result back: %s", err);
     hdr[8] = 0;
-    tr_encode(L, base + 1, 1, "error", &b, err, sizeof err);
+    tr_encode_opts(L, base + 1, 1, "error", TR_ENC_NOOBJ, &b, err, sizeof err);
   }
   int rc = mp_chan_put2(p->results, hdr, 9, b.data, b.len, 1, NULL);
   mp_encoded_done(&b);

@@ -186,7 +186,8 @@ static void run_child(lua_State *L, Process *p) {
     lua_remove(L, 4);
   } else lua_pop(L, 1);
   int code = 0;
-  if (lua_pcall(L, nargs, 0, 2) != LUA_OK) {
+  if (lua_isnil(L, 3)) lua_settop(L, 2);          /* no target: nothing to run */
+  else if (lua_pcall(L, nargs, 0, 2) != LUA_OK) {
     fprintf(stderr, "Process %s:\n%s\n", p->name, lua_tostring(L, -1));
     code = 1;
   }

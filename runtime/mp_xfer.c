@@ -4,15 +4,14 @@
 ** Queue items, Pipe messages, Pool tasks and results, Manager values.
 **
 ** The encoded bytes are copied out (into shared memory or a socket) and
-** the TrBuffer's memory is freed at once. Runtime objects inside a value
-** are encoded by address (transfer.c), which only the encoding process
-** can decode (arena objects are rewritten before, see mp_mark.c); their
-** references are deliberately KEPT (not dropped with
-** the buffer): the bytes may sit in a queue for any time and a decode by
-** a GIL-off thread of this process must never see a freed object. The
-** cost is that such an object is never freed (docs/processes.md,
-** "runtime objects inside messages"). Another process decoding them gets
-** the transfer's clear error ("... was not encoded by this process").
+** the TrBuffer is freed at once. Objects of the shared arena (Value,
+** Array, the process-shared locks, queues, Manager proxies) were rewritten
+** into markers before (mp_mark.c). Any other runtime object (a
+** threading.Lock, a queue.Queue) lives in one process only and travels by
+** address, which no other process can use, and nothing would keep it alive
+** while the bytes wait in shared memory: so it is refused at encode time
+** (TR_ENC_NOOBJ), with the path to it, as Python refuses to pickle a
+** threading lock. Within one process, queue.Queue carries such objects.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +21,14 @@
 #include "mp.h"
 
 void mp_encode(lua_State *L, int first, int n, const char *what, TrBuffer *b) {
+  char err[TR_ERRMAX];
   tr_buffer_init(b);
-  tr_check_encode(L, first, n, what, b);
+  if (tr_encode_opts(L, first, n, what, TR_ENC_NOOBJ, b, err, sizeof err) != 0)
+    luaL_error(L, "%s", err);
 }
 
 void mp_encoded_done(TrBuffer *b) {
-  free(b->objs);           /* the references themselves are kept: see above */
-  free(b->data);
-  memset(b, 0, sizeof *b);
+  tr_buffer_free(b);       /* holds no object references: TR_ENC_NOOBJ */
 }
 
 int mp_decode(lua_State *L, const void *data, size_t len) {

@@ -61,6 +61,8 @@ int tr_encode_opts(lua_State *L, int first, int n, const char *what,
 ** Thread targets: {"target", "args"}). */
 int tr_encode_named(lua_State *L, int first, int n, const char *const *names,
                     TrBuffer *b, char *err, size_t errlen);
+int tr_encode_named_opts(lua_State *L, int first, int n, const char *const *names,
+                         unsigned flags, TrBuffer *b, char *err, size_t errlen);
 
 /* Decodes the values in data[0..len) and pushes them on L. Returns the
 ** number of values pushed, or -1 with a message in err (nothing pushed)

@@ -460,3 +460,8 @@ int tr_encode_named(lua_State *L, int first, int n, const char *const *names,
                     TrBuffer *b, char *err, size_t errlen) {
   return encode(L, first, n, NULL, names, 0, b, err, errlen);
 }
+
+int tr_encode_named_opts(lua_State *L, int first, int n, const char *const *names,
+                         unsigned flags, TrBuffer *b, char *err, size_t errlen) {
+  return encode(L, first, n, NULL, names, flags, b, err, errlen);
+}

@@ -13,7 +13,7 @@ local cmd = string.format("%s bench/harness.lua --quick --scale=0.001 --repeats=
 local p = io.popen(cmd, "r")
 local log = p:read("a")
 assert(p:close(), "harness failed:\n" .. log)
-assert(log:find("harness: %d+ points, 0 errors"), "no errors:\n" .. log)
+assert(log:find("harness: %d+ points %(%d+ runs%), 0 errors"), "no errors:\n" .. log)
 
 local function read(name)
   local f = assert(io.open(out .. "/latest/" .. name), "missing " .. name)

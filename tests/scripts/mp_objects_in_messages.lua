@@ -57,6 +57,13 @@ assert(k == v and t[k] == "value as key")
 q:put({["\0gillua.mp\0"] = {"multiprocessing.Value", 12345, 1, 0}})
 local ok, e = pcall(q.get, q)
 assert(not ok and e:find("bad reference"), e)
+-- process-local runtime objects are refused when sent, naming where they sit
+local th = require "threading"
+ok, e = pcall(q.put, q, {lock = th.Lock()})
+assert(not ok and e:find("cannot transfer threading.Lock at item.lock", 1, true), e)
+ok, e = pcall(pool.apply, pool, function(x) return x end, {require("queue").Queue()})
+assert(not ok and e:find("cannot transfer queue.Queue", 1, true), e)
+assert(q:empty())
 pool:close()
 pool:join()
 print("ok")
