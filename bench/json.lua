@@ -45,6 +45,7 @@ local function encode(v, out, depth)
     else
       local s = string.format("%.14g", v)
       if tonumber(s) ~= v then s = string.format("%.17g", v) end
+      if s:match("^-?%d+$") then s = s .. ".0" end   -- a float stays a float
       out[#out + 1] = s
     end
   elseif ty == "string" then out[#out + 1] = encode_string(v)

@@ -137,7 +137,7 @@ end
 -- Generic rows of other measurements (report.extras): the benchmark, how
 -- it ran, and its own figures (numeric fields other than the common ones).
 local common = {wall_s = true, cpu_s = true, cores_used = true, switches = true, workers = true,
-                ops = true, ops_per_s = true}
+                ops = true, ops_per_s = true, others_cores = true}
 function U.extra_rows(report)
   local rows = {}
   for _, e in ipairs(report.extras or {}) do
@@ -331,7 +331,7 @@ function U.reading(report)
     if iv and not any_lost and (iv.switches or 0) > 0 then
       out[#out] = out[#out] .. string.format(" Under interval switching no run lost anything (%s: %s switches, 0 lost): the drop it asks for "
         .. "from a signal handler is taken where Lua's VM looks at its hook flag again (most likely a loop back-edge "
-        .. "or a call), never inside `balance = balance + n`, much as CPython 3.10+ only switches at such points. "
+        .. "or a call), which is seldom if ever inside `balance = balance + n`, much as CPython 3.10+ only switches at such points. "
         .. "The race is still there; the counted policy (bytecodes:N), whose hook fires at any instruction, shows it.",
         iv.switch, U.fmt(iv.switches))
     end
