@@ -34,39 +34,40 @@
 **   runs at stock Lua speed.
 **
 ** - Two switching policies, as --switch says:
-**     bytecodes:N  a thread that starts waiting arms the holder's hook
-**                  with count N: every N instructions the holder offers
-**                  the GIL to the head of the queue. After every
-**                  hand-over, if threads are still queued, the new holder
-**                  is armed too. So with two CPU-bound threads the hook
-**                  stays armed, and its per-instruction cost is part of
-**                  the price of this policy.
+**     bytecodes:N  the head of the queue lets the holder run for a
+**                  minimum turn (MIN_TURN_NS), then asks it to drop with
+**                  count N and spins briefly; the holder gives the GIL up
+**                  within about 2N instructions, at any instruction
+**                  boundary (see "where the switch lands" below).
 **     interval:MS  like CPython 3.2+: a waiter sleeps MS on its condition;
 **                  if no switch happened meanwhile it asks the holder to
 **                  drop by arming a one-shot hook (count 1). The holder
 **                  runs unhooked, at full speed, between requests.
 **
-** - Waking ahead (bytecodes policy). Waking a thread that sleeps on
-**   another core takes the OS ~16 us on the 2-core VM this was measured
-**   on (1.9 us on the same core): far longer than 100 bytecodes (~0.3 us).
-**   A plain hand-over every N bytecodes would leave both cores idle
-**   during each wake-up (measured: two threads at bytecodes:100 ran 95x
-**   slower than one). So the offer goes in two steps: at the first hook
-**   point the holder only wakes the head waiter ("ahead") and keeps
-**   running; the waiter, once awake, marks itself ready and spins
-**   briefly; at the next hook point that finds it ready, the holder hands
-**   over and the waiter runs at once, with no wake-up in between. If the
-**   waiter is not ready within WAKE_AHEAD_NS (busy machine, or hook points
-**   far apart with a large N) the holder hands over the plain way. The
-**   spin is bounded (SPIN_NS) and short in practice (at most N
-**   bytecodes), so a waiting thread uses next to no CPU.
+** - Why a minimum turn (bytecodes policy). Measured on the 2-core VM this
+**   was built on: waking a thread that sleeps on the other core takes
+**   ~16 us (1.9 us on the same core), and every switch costs the OS
+**   30-50 us of CPU (signal, futex wait and wake, timers), while 100
+**   bytecodes take ~0.3 us. A literal hand-over every 100 bytecodes ran
+**   two threads 95x slower than one. Keeping the count hook armed while
+**   both threads want the GIL costs ~2x by itself (every instruction then
+**   traps into luaG_traceexec). So the holder runs unhooked for at least
+**   MIN_TURN_NS (0.5 ms); only then does the head waiter arm it and spin
+**   for the hand-over, so the hook is on for a few microseconds per turn
+**   and the waiter's spin is short. Measured with two CPU-bound threads:
+**   MIN_TURN 0.1 ms: 1.14-1.22 cores; 0.3 ms: 1.08-1.13; 0.5 ms: 1.03-1.08
+**   cores, 0.93-0.97 of one thread's throughput (an always-armed hook gave
+**   0.42). A spin that sees no hand-over within SPIN_NS (the holder is in
+**   a long C call, or N is large) ends; the holder then hands over the
+**   plain way (wake-up) at its next hook point.
 **
-**   Each switch still costs the OS ~30 us of CPU (futex wait and wake,
-**   scheduling), whoever pays it. With turns as short as a wake-up, two
-**   CPU-bound threads used 1.14-1.17 cores and ran at 0.35 of one thread.
-**   So a turn lasts at least MIN_TURN_NS (100 us) before the holder wakes
-**   anyone ahead: measured 1.03-1.06 cores and 0.43 of one thread, which
-**   is the count hook's own cost (an armed hook alone gives ~0.5).
+** - Where the switch lands. luaV_execute reloads its "trap" flag only at
+**   calls, returns and jumps, so a hook armed by a signal first fires at
+**   such a point. The holder lets that first fire pass and hands over at
+**   the next one, a random 1..N instructions later: under bytecodes:N a
+**   switch can land between any two instructions (the unlocked balance
+**   example loses updates), while under interval:MS it lands at calls and
+**   jumps.
 **
 ** - Decisions about the hook are made under gil.mu: a waiter sets
 **   drop_request and signals under gil.mu, and the holder decides to keep
@@ -105,10 +106,9 @@
 #include "trace.h"
 
 #define SLICE_NS 50000000ull   /* waiters re-check (Ctrl-C, lost signal) this often */
-#define WAKE_AHEAD_NS 200000ull /* a waiter woken ahead must be ready within this */
-#define SPIN_NS 50000ull        /* a woken-ahead waiter spins at most this long */
+#define SPIN_NS 50000ull        /* a waiter that asked spins at most this long */
 #ifndef MIN_TURN_NS
-#define MIN_TURN_NS 100000ull   /* bytecodes policy: no wake-ahead before a turn is this old */
+#define MIN_TURN_NS 500000ull   /* bytecodes policy: a turn lasts at least this */
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -125,6 +125,7 @@ static struct {
   GLThread *last_holder;       /* for counting switches between threads */
   GLThread *head, *tail;       /* FIFO of waiters */
   unsigned long switch_number; /* changes whenever the holder changes */
+  uint64_t turn_start;         /* when the holder got it */
   GILStats stats;
 } gil = { .mu = PTHREAD_MUTEX_INITIALIZER, .enabled = 1,
           .policy = { GIL_BYTECODES, 100 } };
@@ -193,8 +194,6 @@ void gil_set_policy(GILPolicy p) {
 
 static void enqueue(GLThread *t, int front) {
   atomic_store(&t->gil_granted, 0);
-  t->ahead_at = 0;
-  t->ahead_seen = 0;
   t->gil_next = NULL;
   if (gil.head == NULL) gil.head = gil.tail = t;
   else if (front) { t->gil_next = gil.head; gil.head = t; }
@@ -235,14 +234,8 @@ static void request_drop(GLThread *h, int count, int resend) {
   gl_arm_thread(h);
 }
 
-/* Arms the hook of a thread that is about to wake up holding the GIL: it
-** arms its own hook when it wakes (see arm_self), no signal needed. */
-static void set_drop(GLThread *h, int count) {
-  atomic_store(&h->hook_count, count);
-  atomic_store(&h->drop_request, 1);
-}
-
-/* On the thread that just got the GIL: arm the hook on what it runs. */
+/* On the thread that just got the GIL: arm the hook on what it runs when
+** a request came in while it was waking up. */
 static void arm_self(GLThread *t) {
   lua_State *L = atomic_load_explicit(&t->running, memory_order_relaxed);
   if (L && atomic_load(&t->drop_request))
@@ -253,10 +246,10 @@ static int bytecode_count(void) {
   return gil.policy.kind == GIL_BYTECODES ? (int)gil.policy.n : 1;
 }
 
-/* Makes t the holder and wakes it. */
+/* Makes t the holder and wakes it; a new turn starts. */
 static void grant(GLThread *t) {
   gil.holder = t;
-  t->ahead_at = 0;
+  gil.turn_start = gl_now_ns();
   atomic_store(&t->gil_granted, 1);
   if (t != gil.last_holder) {
     gil.switch_number++;
@@ -264,29 +257,23 @@ static void grant(GLThread *t) {
     gil.last_holder = t;
   }
   pthread_cond_signal(&t->gil_cv);
-  if (gil.head && gil.policy.kind == GIL_BYTECODES)
-    set_drop(t, bytecode_count());
+  if (gil.head && gil.head != gl_self)
+    pthread_cond_signal(&gil.head->gil_cv);   /* a new head: let it time the new turn */
 }
 
-/* Bytecodes policy, at a hook point of the holder: should it hand over to
-** h now? Yes if h is awake and spinning, or if h was woken ahead long ago
-** and never became ready; otherwise wake h ahead (once) and go on. */
-static int ready_to_hand_over(GLThread *t, GLThread *h, uint64_t now) {
-  if (atomic_load(&h->gil_ready)) return 1;
-  if (h->ahead_at == 0) {
-    h->ahead_at = now;
-    t->offered_to = h;
-    t->offered_at = now;
-    h->ahead_seen = 0;
-    pthread_cond_signal(&h->gil_cv);
-    return 0;
-  }
-  return now - h->ahead_at > WAKE_AHEAD_NS;
+/* xorshift32 on the holder's own state (owner-only field). */
+static uint32_t next_random(GLThread *t) {
+  uint32_t x = t->rng ? t->rng : (uint32_t)(t->serial * 2654435761u + 0x9e3779b9u);
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return t->rng = x;
 }
 
-/* A waiter woken ahead: spin (without gil.mu) for the hand-over. */
+/* Bytecodes policy: the head waiter, once the holder's turn is due, has
+** asked for the GIL; it spins (without gil.mu) for the hand-over, which
+** comes within about 2N bytecodes. Returns with gil.mu held again. */
 static void spin_for_hand_over(GLThread *t) {
-  t->ahead_seen = 1;
   atomic_store(&t->gil_ready, 1);
   pthread_mutex_unlock(&gil.mu);
   uint64_t until = gl_now_ns() + SPIN_NS;
@@ -309,6 +296,22 @@ static void end_holding(GLThread *t, uint64_t now) {
   GL_TRACE(t, TR_HOLD_END, now);
 }
 
+/* Bytecodes policy, head waiter: if the holder's turn is due, ask it to
+** drop (count N) and spin for the hand-over. Returns the time to sleep
+** until otherwise. */
+static uint64_t bytecodes_turn(GLThread *t, uint64_t now, int *asked) {
+  uint64_t due = gil.turn_start + MIN_TURN_NS;
+  if (now < due) return due;
+  if (!*asked) {
+    *asked = 1;
+    gil.holder->hook_fires = 0;
+    request_drop(gil.holder, bytecode_count(), 1);
+  }
+  spin_for_hand_over(t);
+  if (!atomic_load(&t->gil_granted)) *asked = 0;   /* holder busy in C: ask again later */
+  return gl_now_ns() + SLICE_NS;
+}
+
 /* Sleeps until t is granted the GIL; t is queued. */
 static void wait_granted(GLThread *t) {
   uint64_t since = gl_now_ns();
@@ -316,36 +319,39 @@ static void wait_granted(GLThread *t) {
   GL_TRACE(t, TR_WAIT_BEGIN, since);
   unsigned long seen = gil.switch_number;
   uint64_t last_change = since;   /* when the holder last changed, as seen by t */
+  int asked = 0;                  /* bytecodes: this turn's request was sent */
   while (!atomic_load(&t->gil_granted)) {
     int interval = gil.policy.kind == GIL_INTERVAL;
-    uint64_t slice = interval ? (uint64_t)gil.policy.n * 1000ull : SLICE_NS;
-    if (slice > SLICE_NS) slice = SLICE_NS;
-    uint64_t until = gl_now_ns() + slice;
+    uint64_t now = gl_now_ns(), until;
+    if (!interval && gil.holder && gil.head == t) {
+      until = bytecodes_turn(t, now, &asked);
+      if (atomic_load(&t->gil_granted)) break;
+    } else {
+      uint64_t slice = interval ? (uint64_t)gil.policy.n * 1000ull : SLICE_NS;
+      until = now + (slice < SLICE_NS ? slice : SLICE_NS);
+    }
     struct timespec ts = { (time_t)(until / 1000000000ull), (long)(until % 1000000000ull) };
     int rc = pthread_cond_timedwait(&t->gil_cv, &gil.mu, &ts);
     if (atomic_load(&t->gil_granted)) break;
-    if (t->ahead_at && !t->ahead_seen) {   /* woken ahead: the hand-over is near */
-      spin_for_hand_over(t);
-      continue;
-    }
     if (t->is_main && gl_interrupt_pending() && gil.head != t) {
       unqueue(t);            /* Ctrl-C: the main thread goes first */
       enqueue(t, 1);
       if (gil.holder) request_drop(gil.holder, 1, 1);
       continue;
     }
-    if (rc != ETIMEDOUT || gil.holder == NULL) continue;
-    uint64_t now = gl_now_ns();
-    if (gil.switch_number != seen) {   /* a switch happened: wait a full interval again */
+    now = gl_now_ns();
+    if (gil.switch_number != seen) {   /* a switch happened: a new turn */
       seen = gil.switch_number;
       last_change = now;
+      asked = 0;
       continue;
     }
+    if (rc != ETIMEDOUT || gil.holder == NULL) continue;
     if (interval) {
       if (now - last_change + 1000 >= (uint64_t)gil.policy.n * 1000ull)
         request_drop(gil.holder, 1, 1);
-    } else
-      request_drop(gil.holder, bytecode_count(), 1);
+    } else if (gil.head != t)
+      continue;              /* bytecodes: only the head asks (above) */
   }
   uint64_t now = gl_now_ns();
   t->wait_ns += now - t->wait_since;
@@ -365,6 +371,7 @@ void gil_acquire(GLThread *t) {
   assert(gil.holder != t);
   if (gil.holder == NULL && gil.head == NULL) {
     gil.holder = t;
+    gil.turn_start = gl_now_ns();
     atomic_store(&t->gil_granted, 1);
     if (t != gil.last_holder) {
       gil.switch_number++;
@@ -376,8 +383,6 @@ void gil_acquire(GLThread *t) {
     return;
   }
   enqueue(t, 0);
-  if (gil.holder && gil.policy.kind == GIL_BYTECODES)
-    request_drop(gil.holder, bytecode_count(), 0);
   wait_granted(t);
   assert(gil.holder == t);
   arm_self(t);
@@ -394,7 +399,6 @@ void gil_release(GLThread *t) {
   end_holding(t, gl_now_ns());
   atomic_store(&t->drop_request, 0);
   atomic_store(&t->gil_granted, 0);
-  t->offered_to = NULL;
   GLThread *next = dequeue();
   if (next) grant(next);
   else gil.holder = NULL;
@@ -403,26 +407,24 @@ void gil_release(GLThread *t) {
 
 void gil_hook_point(GLThread *t, lua_State *L) {
   if (GL_POLL_COUNT && !atomic_load(&t->drop_request)) return;   /* TSan poll: nothing asked */
-  /* Fast path while a woken-ahead waiter is still waking up: nothing to
-  ** decide, so do not touch gil.mu (the waiter needs it to get ready).
-  ** offered_to is queued and blocked until this thread grants it. */
-  GLThread *h = t->offered_to;
-  uint64_t now = gl_now_ns();
-  if (h && atomic_load(&t->drop_request) && !atomic_load(&h->gil_ready) &&
-      now - t->offered_at < WAKE_AHEAD_NS)
-    return;
-  if (h == NULL && now - t->held_since < MIN_TURN_NS && atomic_load(&t->drop_request) &&
-      atomic_load(&bytecodes_policy))
-    return;   /* too early in the turn to wake anyone: see "Waking ahead" */
-  t->offered_to = NULL;
   pthread_mutex_lock(&gil.mu);
   assert(!gil.enabled || gil.holder == t);   /* only the holder runs Lua */
   if (gil.enabled && gil.holder == t && atomic_load(&t->drop_request)) {
-    if (gil.head == NULL)
+    GLThread *h = gil.head;
+    if (h == NULL)
       atomic_store(&t->drop_request, 0);
-    else if (gil.policy.kind == GIL_BYTECODES && !ready_to_hand_over(t, gil.head, gl_now_ns()))
-      ;                        /* keep running, hook stays armed */
-    else {                     /* forced hand-over to the longest waiter */
+    else if (gil.policy.kind == GIL_BYTECODES && atomic_load(&h->gil_ready) &&
+             t->hook_fires++ == 0) {
+      /* First fire after the request: it came where Lua's VM reloads its
+      ** hook flag (a call, a jump). Hand over after a number of
+      ** instructions drawn from 1..N, so that the switch can land on any
+      ** instruction, as a preemptive switch would (a fixed N would always
+      ** land at the same place of a loop). */
+      lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, 1 + (int)(next_random(t) % (uint32_t)bytecode_count()));
+      pthread_mutex_unlock(&gil.mu);
+      return;
+    }
+    else {                     /* hand over to the longest waiter */
       atomic_store(&t->drop_request, 0);
       gil.stats.forced_switches++;
       end_holding(t, gl_now_ns());

@@ -10,10 +10,9 @@
 **   immutable after start:  is_main, tid, ident, native_id, serial
 **   owner thread only:      L, universe, running (written by the owner;
 **                           read by the owner's own signal handler),
-**                           held_since, wait_since, blocked_since, offered_to,
-**                           offered_at, trace;
+**                           held_since, wait_since, blocked_since, rng, trace;
 **                           blocked_ns (atomic, read by anyone)
-**   gil.mu:                 gil_next, gil_granted, gil_ready, ahead_at, ahead_seen,
+**   gil.mu:                 gil_next, gil_granted, gil_ready, hook_fires,
 **                           gil_cv, drop_request
 **                           (also written atomically, read lock-free by
 **                           the owner), hook_count, held_ns, wait_ns,
@@ -47,8 +46,7 @@ struct GLThread {
   lua_State *universe;           /* main state of its universe */
   _Atomic(lua_State *) running;  /* innermost running coroutine (signal handler reads it) */
   uint64_t held_since, wait_since, blocked_since;
-  GLThread *offered_to;          /* as holder: the waiter it woke ahead, or NULL */
-  uint64_t offered_at;
+  uint32_t rng;                  /* where a bytecodes switch lands (gil.c) */
   _Atomic uint64_t blocked_ns;   /* time in blocking calls (atomic: read by stats) */
   struct GLTrace *trace;
 
@@ -56,8 +54,7 @@ struct GLThread {
   GLThread *gil_next;
   atomic_int gil_granted;        /* written under gil.mu; a spinning waiter reads it lock-free */
   atomic_int gil_ready;          /* waiter is awake and spinning for a hand-over */
-  uint64_t ahead_at;             /* when the holder woke this waiter ahead (0: not yet) */
-  int ahead_seen;                /* the waiter has spun for that wake-up */
+  int hook_fires;                /* as holder: hook fires since the last request */
   pthread_cond_t gil_cv;
   atomic_int drop_request;       /* a waiter asked this holder to drop the GIL */
   atomic_int hook_count;         /* count the signal handler arms the hook with */

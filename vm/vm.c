@@ -38,6 +38,7 @@ lua_State *gl_universe_new(int no_env) {
   luaL_openlibs(L);
   lua_gc(L, LUA_GCGEN, 0, 0);   /* as lua5.4's interpreter runs: it matters for speed */
   gl_coroutine_patch(L);
+  gl_open_print(L);
   gl_runtime_open(L);
   lua_getglobal(L, "os");
   gl_os_extend(L);

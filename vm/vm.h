@@ -24,6 +24,9 @@ typedef struct GLConfig {
 ** (e.g. trace file cannot be opened). */
 lua_State *gl_vm_start(const GLConfig *cfg, char *err, size_t errlen);
 
+/* Replaces the global print by one that writes each line in one piece. */
+void gl_open_print(lua_State *L);
+
 /* The configuration the process started with. */
 const GLConfig *gl_config(void);
 
