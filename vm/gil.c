@@ -413,8 +413,7 @@ void gil_hook_point(GLThread *t, lua_State *L) {
     GLThread *h = gil.head;
     if (h == NULL)
       atomic_store(&t->drop_request, 0);
-    else if (gil.policy.kind == GIL_BYTECODES && atomic_load(&h->gil_ready) &&
-             t->hook_fires++ == 0) {
+    else if (gil.policy.kind == GIL_BYTECODES && t->hook_fires++ == 0) {
       /* First fire after the request: it came where Lua's VM reloads its
       ** hook flag (a call, a jump). Hand over after a number of
       ** instructions drawn from 1..N, so that the switch can land on any
