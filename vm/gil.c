@@ -22,8 +22,8 @@
 **
 ** - Asking the holder to drop: Lua runs a count hook only when one is set
 **   on the running lua_State, and an active count hook makes every
-**   instruction trap into luaG_traceexec (measured: ~2.3x slower on a
-**   tight loop whatever the count). So the hook is set only while
+**   instruction trap into luaG_traceexec (measured: a tight loop runs at
+**   about half its speed, whatever the count). So the hook is set only while
 **   somebody waits. A waiter cannot set it directly: lua_sethook on a
 **   state another OS thread is running is a data race. Instead the waiter
 **   sets holder->drop_request and sends the holder a signal
@@ -130,8 +130,6 @@ static struct {
 } gil = { .mu = PTHREAD_MUTEX_INITIALIZER, .enabled = 1,
           .policy = { GIL_BYTECODES, 100 } };
 
-/* gil.policy.kind == GIL_BYTECODES, readable without gil.mu (hook fast path). */
-static atomic_int bytecodes_policy = 1;
 
 int gil_parse_policy(const char *s, GILPolicy *out, char *err, size_t errlen) {
   const char *colon = strchr(s, ':');
@@ -171,7 +169,6 @@ int gil_parse_policy(const char *s, GILPolicy *out, char *err, size_t errlen) {
 void gil_setup(int enabled, GILPolicy policy) {
   gil.enabled = enabled;
   gil.policy = policy;
-  atomic_store(&bytecodes_policy, policy.kind == GIL_BYTECODES);
 }
 
 int gil_enabled(void) { return gil.enabled; }
@@ -186,7 +183,6 @@ GILPolicy gil_policy(void) {
 void gil_set_policy(GILPolicy p) {
   pthread_mutex_lock(&gil.mu);
   gil.policy = p;
-  atomic_store(&bytecodes_policy, p.kind == GIL_BYTECODES);
   pthread_mutex_unlock(&gil.mu);
 }
 
@@ -246,8 +242,9 @@ static int bytecode_count(void) {
   return gil.policy.kind == GIL_BYTECODES ? (int)gil.policy.n : 1;
 }
 
-/* Makes t the holder and wakes it; a new turn starts. */
-static void grant(GLThread *t) {
+/* Makes t the holder; a new turn starts (a switch if t is not the last
+** holder). */
+static void make_holder(GLThread *t) {
   gil.holder = t;
   gil.turn_start = gl_now_ns();
   atomic_store(&t->gil_granted, 1);
@@ -256,6 +253,11 @@ static void grant(GLThread *t) {
     if (gil.last_holder) gil.stats.switches++;
     gil.last_holder = t;
   }
+}
+
+/* Makes the waiter t the holder and wakes it. */
+static void grant(GLThread *t) {
+  make_holder(t);
   pthread_cond_signal(&t->gil_cv);
   if (gil.head && gil.head != gl_self)
     pthread_cond_signal(&gil.head->gil_cv);   /* a new head: let it time the new turn */
@@ -274,7 +276,6 @@ static uint32_t next_random(GLThread *t) {
 ** asked for the GIL; it spins (without gil.mu) for the hand-over, which
 ** comes within about 2N bytecodes. Returns with gil.mu held again. */
 static void spin_for_hand_over(GLThread *t) {
-  atomic_store(&t->gil_ready, 1);
   pthread_mutex_unlock(&gil.mu);
   uint64_t until = gl_now_ns() + SPIN_NS;
   for (int i = 0; !atomic_load(&t->gil_granted); i++) {
@@ -282,7 +283,6 @@ static void spin_for_hand_over(GLThread *t) {
     if ((i & 63) == 0 && gl_now_ns() > until) break;
   }
   pthread_mutex_lock(&gil.mu);
-  atomic_store(&t->gil_ready, 0);
 }
 
 static void begin_holding(GLThread *t, uint64_t now) {
@@ -369,15 +369,8 @@ void gil_acquire(GLThread *t) {
     return;
   }
   assert(gil.holder != t);
-  if (gil.holder == NULL && gil.head == NULL) {
-    gil.holder = t;
-    gil.turn_start = gl_now_ns();
-    atomic_store(&t->gil_granted, 1);
-    if (t != gil.last_holder) {
-      gil.switch_number++;
-      if (gil.last_holder) gil.stats.switches++;
-      gil.last_holder = t;
-    }
+  if (gil.holder == NULL && gil.head == NULL) {   /* free: take it */
+    make_holder(t);
     begin_holding(t, gl_now_ns());
     pthread_mutex_unlock(&gil.mu);
     return;

@@ -12,7 +12,7 @@
 **                           read by the owner's own signal handler),
 **                           held_since, wait_since, blocked_since, rng, trace;
 **                           blocked_ns (atomic, read by anyone)
-**   gil.mu:                 gil_next, gil_granted, gil_ready, hook_fires,
+**   gil.mu:                 gil_next, gil_granted, hook_fires,
 **                           gil_cv, drop_request
 **                           (also written atomically, read lock-free by
 **                           the owner), hook_count, held_ns, wait_ns,
@@ -53,7 +53,6 @@ struct GLThread {
   /* gil.mu */
   GLThread *gil_next;
   atomic_int gil_granted;        /* written under gil.mu; a spinning waiter reads it lock-free */
-  atomic_int gil_ready;          /* waiter is awake and spinning for a hand-over */
   int hook_fires;                /* as holder: hook fires since the last request */
   pthread_cond_t gil_cv;
   atomic_int drop_request;       /* a waiter asked this holder to drop the GIL */
