@@ -41,7 +41,10 @@ void mp_shm_incref(void *p);
 /* Frees the block when the count reaches 0. */
 void mp_shm_decref(void *p);
 /* Drops a reference; returns 1 when it was the last (the caller then
-** cleans up the block's contents and calls mp_shm_free). */
+** cleans up the block's contents and calls mp_shm_free). Misuse that would
+** corrupt the arena shared by all processes (a reference dropped too
+** often, a double free, a write into a freed block) aborts the process at
+** once with a message naming it ("shared-memory arena corrupted"). */
 int mp_shm_unref(void *p);
 void mp_shm_free(void *p);
 /* Allocation that raises a Lua error naming 'what' when the arena is full. */

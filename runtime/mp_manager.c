@@ -106,13 +106,33 @@ static int wait_reply(MgrShared *m, MgrReply *box, const struct timespec *dl) {
   return rc;
 }
 
+void mp_mgr_box_release(MgrReply *box) {
+  if (!mp_shm_unref(box)) return;
+  void *msg = mp_shm_ptr(box->msg);
+  if (msg) mp_shm_decref(msg);
+  mp_shm_free(box);
+}
+
+/* A new reply box with its two references (see mp_manager.h). */
+static MgrReply *new_box(lua_State *L) {
+  MgrReply *box = L ? (MgrReply *)mp_shm_alloc_or_raise(L, sizeof(MgrReply), "Manager")
+                    : (MgrReply *)mp_shm_alloc(sizeof(MgrReply));
+  if (box) mp_shm_incref(box);
+  return box;
+}
+
+static void drop_box_unsent(MgrReply *box) {   /* the request never left */
+  mp_mgr_box_release(box);
+  mp_mgr_box_release(box);
+}
+
 /* Sends op with the n values at first.. and pushes the results. Raises
 ** the server's error. 'dl' limits the wait (NULL: none). */
 static int request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, int n,
                    const struct timespec *dl) {
   if (__atomic_load_n(&m->stopped, __ATOMIC_ACQUIRE))
     return luaL_error(L, "the Manager has been shut down");
-  MgrReply *box = (MgrReply *)mp_shm_alloc_or_raise(L, sizeof(MgrReply), "Manager");
+  MgrReply *box = new_box(L);
   unsigned char hdr[13];
   uint64_t off = mp_shm_off(box);
   memcpy(hdr, &off, 8);
@@ -122,23 +142,25 @@ static int request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, i
   tr_buffer_init(&b);
   char err[TR_ERRMAX];
   if (n > 0 && tr_encode_opts(L, first, n, "value", TR_ENC_NOOBJ, &b, err, sizeof err) != 0) {
-    mp_shm_decref(box);
+    drop_box_unsent(box);
     return luaL_error(L, "%s", err);
   }
   int rc = mp_chan_put2(m->req, hdr, 13, b.data, b.len, 1, NULL);
   mp_encoded_done(&b);
-  if (rc) { mp_shm_decref(box); return luaL_error(L, "Manager: cannot send the request (%s)", strerror(rc)); }
+  if (rc) { drop_box_unsent(box); return luaL_error(L, "Manager: cannot send the request (%s)", strerror(rc)); }
   rc = wait_reply(m, box, dl);
-  if (rc == EINTR) return gl_raise_interrupt(L);        /* the box is left to the server */
-  if (rc == ESRCH) return luaL_error(L, "the Manager's server process (%d) is gone", (int)m->server);
-  if (rc == ETIMEDOUT) return luaL_error(L, "the Manager did not answer in time");
+  if (rc) {                      /* the server (if alive) still drops its reference */
+    mp_mgr_box_release(box);
+    if (rc == EINTR) return gl_raise_interrupt(L);
+    if (rc == ESRCH) return luaL_error(L, "the Manager's server process (%d) is gone", (int)m->server);
+    return luaL_error(L, "the Manager did not answer in time");
+  }
   int ok = box->ok;
   void *msg = mp_shm_ptr(box->msg);
   size_t len = (size_t)box->len;
   int top = lua_gettop(L);
   int k = msg ? (len ? tr_decode(L, msg, len, err, sizeof err) : 0) : -1;
-  if (msg) mp_shm_decref(msg);
-  mp_shm_decref(box);
+  mp_mgr_box_release(box);       /* frees the reply bytes too, if last */
   if (k < 0) return luaL_error(L, "Manager: bad reply: %s", msg ? err : "server out of memory");
   if (!ok) {
     lua_settop(L, top + 1);
@@ -354,14 +376,15 @@ static int mp_Manager(lua_State *L) {
 
 /* Asks the server to stop (at most 'grace' s), then kills; reaps it. */
 static void stop_server(MgrShared *m, double grace) {
+  MgrReply *box = NULL;
   if (!__atomic_load_n(&m->stopped, __ATOMIC_ACQUIRE)) {
-    MgrReply *box = (MgrReply *)mp_shm_alloc(sizeof(MgrReply));
+    box = new_box(NULL);
     if (box) {
       unsigned char hdr[13] = {0};
       uint64_t off = mp_shm_off(box);
       memcpy(hdr, &off, 8);
       hdr[12] = MOP_SHUTDOWN;
-      mp_chan_put(m->req, hdr, 13, 1, NULL);
+      if (mp_chan_put(m->req, hdr, 13, 1, NULL) != 0) { drop_box_unsent(box); box = NULL; }
     }
   }
   int st;
@@ -370,6 +393,7 @@ static void stop_server(MgrShared *m, double grace) {
     kill(m->server, SIGKILL);
     mp_wait_pid(m->server, &st, NULL);
   }
+  if (box) mp_mgr_box_release(box);     /* ours; the server dropped its own if it replied */
   __atomic_store_n(&m->stopped, 1, __ATOMIC_RELEASE);
 }
 

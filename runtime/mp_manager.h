@@ -7,6 +7,15 @@
 ** Reply: the server allocates an arena block, fills it with
 **   transfer(results...)  (or, ok = 0, transfer(error message))
 ** and publishes it in the client's reply box, then wakes it.
+**
+** A reply box has two shared references: the client's and the request's
+** (the server's). The server keeps its own until it has published the
+** reply AND woken the client (the wake-up writes the futex word in the
+** box, after 'done' is set: a client that sees 'done' early reads the
+** reply and drops its reference meanwhile, so with a single reference that
+** write would land in a freed block and corrupt the arena's free list).
+** The box owns the reply bytes: mp_mgr_box_release frees both with the
+** last reference, so a client that gave up (Ctrl-C) leaks nothing.
 */
 #ifndef mp_manager_h
 #define mp_manager_h
@@ -41,6 +50,9 @@ typedef struct MgrReply {    /* one per request, in the arena */
   uint64_t msg;              /* offset of the reply bytes (an arena block) */
   uint64_t len;
 } MgrReply;
+
+/* Drops one reference to a reply box; the last frees the reply too. */
+void mp_mgr_box_release(MgrReply *box);
 
 /* Runs the server in the forked child; never returns. */
 void mp_mgr_serve(lua_State *L, MgrShared *m) __attribute__((noreturn));

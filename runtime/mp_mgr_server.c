@@ -239,6 +239,7 @@ static int do_op(lua_State *L) {
   return luaL_error(L, "unknown manager operation %d", op);
 }
 
+/* Publishes the reply, wakes the client, drops the request's reference. */
 static void reply(lua_State *L, MgrReply *box, int ok, int first, int n) {
   TrBuffer b;
   tr_buffer_init(&b);
@@ -260,7 +261,8 @@ static void reply(lua_State *L, MgrReply *box, int ok, int first, int n) {
   box->msg = mp_shm_off(msg);
   box->ok = ok;
   __atomic_store_n(&box->done, 1, __ATOMIC_RELEASE);
-  mp_futex_wake(&box->seq, 1);
+  mp_futex_wake(&box->seq, 1);     /* writes the box: our reference keeps it alive */
+  mp_mgr_box_release(box);
 }
 
 static int creator_gone(void *ud) {
@@ -284,7 +286,7 @@ void mp_mgr_serve(lua_State *L, MgrShared *m) {
     memcpy(&boxoff, data, 8);
     memcpy(&id, (char *)data + 8, 4);
     int op = ((unsigned char *)data)[12];
-    MgrReply *box = (MgrReply *)mp_shm_ptr(boxoff);
+    MgrReply *box = (MgrReply *)mp_shm_block_at(boxoff);   /* the request's reference */
     if (box == NULL) { free(data); continue; }
     lua_settop(L, KINDS);
     if (op == MOP_SHUTDOWN) {

@@ -11,6 +11,16 @@
 ** robust, process-shared mutex). A block's refcount is atomic and shared
 ** by every process (see MpRef in mp.h).
 **
+** Defences: the arena is shared by every process of the program, so one
+** buggy writer corrupts it for all. A live block's head says BLOCK_MAGIC,
+** a free one FREE_MAGIC (set under mu). A free block's data starts with
+** its free-list link and a check word (link ^ LINK_KEY ^ own offset), and
+** small free blocks are filled with POISON. Before a link is followed,
+** the block it names is validated (inside the used part of the arena,
+** aligned, FREE_MAGIC, right size, check word, poison intact): a double
+** free, a refcount going below zero or a write into a freed block aborts
+** at once with a message naming it, instead of a wild read much later.
+**
 ** Limits (documented in docs/processes.md): the arena has a fixed size
 ** (ARENA_SIZE, reserved lazily: only touched pages use memory); a process
 ** that was forked BEFORE the arena was mapped does not share it.
@@ -30,9 +40,34 @@
 #include "block.h"
 #include "mp.h"
 
+/*
+** ThreadSanitizer sees the synchronisation of one process only. When a
+** thread here writes an arena block (under a process-shared mutex, or
+** holding a reference) and another process frees it, after which another
+** thread here gets the same memory back (a new block from the free list,
+** or a block another process allocated and sent us by offset), the real
+** ordering runs through the other process and TSan reports a false race.
+** It is modelled by one per-process token: publishing (mp_unlock, dropping
+** a reference) releases it; adopting arena memory (alloc from a free list,
+** free, offset -> pointer) acquires it. No code at all in other builds.
+*/
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+static char tsan_token;
+#define TSAN_PUBLISH()  __tsan_release(&tsan_token)
+#define TSAN_ADOPT()    __tsan_acquire(&tsan_token)
+#else
+#define TSAN_PUBLISH()  ((void)0)
+#define TSAN_ADOPT()    ((void)0)
+#endif
+
 #define ARENA_SIZE   ((size_t)512 << 20)
 #define ARENA_MAGIC  0x474c4d50u          /* "GLMP" */
-#define BLOCK_MAGIC  0x424c4b21u
+#define BLOCK_MAGIC  0x424c4b21u          /* live block */
+#define FREE_MAGIC   0x46524545u          /* "FREE": on a free list */
+#define LINK_KEY     0x5bd1e9955bd1e995ull
+#define POISON       0xdb                 /* fills small free blocks */
+#define POISON_MAX   1024                 /* blocks up to this size are poisoned */
 #define MIN_SHIFT    5                    /* 32 bytes */
 #define MAX_SHIFT    20                   /* 1 MiB: larger blocks are "large" */
 #define NCLASSES     (MAX_SHIFT - MIN_SHIFT + 1)
@@ -55,6 +90,7 @@ typedef struct ArenaHead {
 } ArenaHead;
 
 static unsigned char *arena;              /* same address in every process of the tree */
+static unsigned char poison[POISON_MAX];  /* POISON bytes, set with the mapping */
 static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 static char arena_err[128];
 
@@ -66,6 +102,7 @@ static void arena_map(void) {
              ARENA_SIZE >> 20, strerror(errno));
     return;
   }
+  memset(poison, POISON, sizeof poison);
   ArenaHead *h = (ArenaHead *)p;
   h->magic = ARENA_MAGIC;
   mp_mutex_init(&h->mu, PTHREAD_MUTEX_NORMAL);
@@ -96,6 +133,43 @@ static uint64_t *next_of(uint64_t off) {     /* free-list link inside the data *
   return (uint64_t *)(arena + off + sizeof(BlockHead));
 }
 
+static void arena_corrupt(const char *what, uint64_t off) __attribute__((noreturn));
+static void arena_corrupt(const char *what, uint64_t off) {
+  fprintf(stderr, "gillua: shared-memory arena corrupted (pid %d): %s (block at offset %#llx)\n",
+          (int)getpid(), what, (unsigned long long)off);
+  abort();
+}
+
+/* Puts the block at off (head already FREE_MAGIC) in front of *list. mu held. */
+static void push_free(uint64_t *list, uint64_t off, uint64_t size) {
+  if (size <= POISON_MAX) memset(arena + off + sizeof(BlockHead), POISON, size);
+  uint64_t *w = next_of(off);
+  w[0] = *list;
+  w[1] = *list ^ LINK_KEY ^ off;
+  *list = off;
+}
+
+/* Checks that off (taken from a free list) names an intact free block of
+** 'size' bytes (0: any large size) before anything follows its link. mu held. */
+static void check_free(ArenaHead *h, uint64_t off, uint64_t size) {
+  uint64_t first = (sizeof(ArenaHead) + 63) & ~(uint64_t)63;
+  if (off < first || off % 16 || off >= h->top || h->top - off < sizeof(BlockHead) + 32)
+    arena_corrupt("a free-list link points outside the allocated arena", off);
+  BlockHead *b = (BlockHead *)(arena + off);
+  if (b->magic == BLOCK_MAGIC)
+    arena_corrupt("a block on a free list is in use (freed twice, or reused while listed)", off);
+  if (b->magic != FREE_MAGIC) arena_corrupt("a free-list link points to no block", off);
+  if (size ? b->size != size : (b->size <= ((uint64_t)1 << MAX_SHIFT) || b->size % 4096))
+    arena_corrupt("a free block has the wrong size", off);
+  if (h->top - off - sizeof(BlockHead) < b->size)
+    arena_corrupt("a free block runs past the allocated arena", off);
+  uint64_t *w = next_of(off);
+  if (w[1] != (w[0] ^ LINK_KEY ^ off))
+    arena_corrupt("a freed block was written to (use after free): its free-list link is damaged", off);
+  if (b->size <= POISON_MAX && memcmp(w + 2, poison, b->size - 16) != 0)
+    arena_corrupt("a freed block was written to (use after free)", off);
+}
+
 void *mp_shm_alloc(size_t n) {
   ArenaHead *h = head();
   if (h == NULL || n > ARENA_SIZE / 2) return NULL;
@@ -104,13 +178,28 @@ void *mp_shm_alloc(size_t n) {
                            : ((uint64_t)n + 4095) & ~(uint64_t)4095;
   uint64_t off = 0;
   mp_lock(&h->mu);
+  TSAN_ADOPT();
   if (cls >= 0 && h->bins[cls]) {
     off = h->bins[cls];
+    check_free(h, off, size);
     h->bins[cls] = *next_of(off);
   } else if (cls < 0) {                        /* first fit among large blocks */
-    uint64_t *link = &h->large;
-    while (*link && ((BlockHead *)(arena + *link))->size < size) link = next_of(*link);
-    if (*link) { off = *link; *link = *next_of(off); size = ((BlockHead *)(arena + off))->size; }
+    uint64_t prev = 0, cur = h->large;
+    while (cur) {
+      check_free(h, cur, 0);
+      if (((BlockHead *)(arena + cur))->size >= size) break;
+      prev = cur;
+      cur = *next_of(cur);
+    }
+    if (cur) {
+      uint64_t next = *next_of(cur);
+      if (prev) {                              /* relink, with the check word */
+        next_of(prev)[0] = next;
+        next_of(prev)[1] = next ^ LINK_KEY ^ prev;
+      } else h->large = next;
+      off = cur;
+      size = ((BlockHead *)(arena + off))->size;
+    }
   }
   if (off == 0 && h->top + sizeof(BlockHead) + size <= ARENA_SIZE) {
     off = h->top;
@@ -121,8 +210,8 @@ void *mp_shm_alloc(size_t n) {
   if (off == 0) return NULL;
   BlockHead *b = (BlockHead *)(arena + off);
   b->size = size;
-  b->magic = BLOCK_MAGIC;
   atomic_store(&b->refs, 1);
+  __atomic_store_n(&b->magic, BLOCK_MAGIC, __ATOMIC_RELEASE);
   void *data = b + 1;
   memset(data, 0, n < size ? n : size);
   return data;
@@ -140,10 +229,10 @@ void *mp_shm_alloc_or_raise(lua_State *L, size_t n, const char *what) {
 
 static BlockHead *block_of(void *p) {
   BlockHead *b = (BlockHead *)p - 1;
-  if (b->magic != BLOCK_MAGIC) {
-    fprintf(stderr, "gillua: corrupted shared-memory block %p\n", p);
-    abort();
-  }
+  uint32_t magic = __atomic_load_n(&b->magic, __ATOMIC_ACQUIRE);
+  if (magic != BLOCK_MAGIC)
+    arena_corrupt(magic == FREE_MAGIC ? "use of a freed block (a reference was dropped too often)"
+                                      : "not a block of the arena", mp_shm_off(b));
   return b;
 }
 
@@ -156,29 +245,45 @@ uint64_t mp_shm_secret(void) {
 void *mp_shm_block_at(uint64_t off) {
   if (arena == NULL || off < sizeof(ArenaHead) + sizeof(BlockHead) || off >= ARENA_SIZE || off % 16)
     return NULL;
+  TSAN_ADOPT();
   BlockHead *b = (BlockHead *)(arena + off) - 1;
-  if (b->magic != BLOCK_MAGIC || atomic_load(&b->refs) <= 0) return NULL;
+  if (__atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) != BLOCK_MAGIC || atomic_load(&b->refs) <= 0)
+    return NULL;
   return arena + off;
 }
 
 void mp_shm_incref(void *p) {
-  atomic_fetch_add(&block_of(p)->refs, 1);
+  BlockHead *b = block_of(p);
+  if (atomic_fetch_add(&b->refs, 1) <= 0)
+    arena_corrupt("reference taken on a block whose last reference was dropped", mp_shm_off(b));
 }
 
 int mp_shm_unref(void *p) {
-  return atomic_fetch_sub(&block_of(p)->refs, 1) == 1;
+  BlockHead *b = block_of(p);
+  TSAN_PUBLISH();
+  int32_t was = atomic_fetch_sub(&b->refs, 1);
+  if (was <= 0) arena_corrupt("reference dropped twice (count below zero)", mp_shm_off(b));
+  return was == 1;
 }
 
+/* Called once, after the last reference was dropped (mp_shm_unref). The
+** magic is checked and changed under mu, so of two frees of one block the
+** second always sees FREE_MAGIC (or BLOCK_MAGIC again once reused: then
+** the refcount check of the second unref has already caught it). */
 void mp_shm_free(void *p) {
-  BlockHead *b = block_of(p);
+  BlockHead *b = (BlockHead *)p - 1;
   ArenaHead *h = head();
-  uint64_t off = (uint64_t)((unsigned char *)b - arena);
-  int cls = b->size <= ((uint64_t)1 << MAX_SHIFT) ? size_class(b->size) : -1;
+  uint64_t off = mp_shm_off(b);
   mp_lock(&h->mu);
+  TSAN_ADOPT();
+  uint32_t magic = __atomic_load_n(&b->magic, __ATOMIC_RELAXED);
+  if (magic == FREE_MAGIC) arena_corrupt("block freed twice", off);
+  if (magic != BLOCK_MAGIC) arena_corrupt("freeing something that is not a block of the arena", off);
+  if (atomic_load(&b->refs) != 0) arena_corrupt("block freed while still referenced", off);
+  int cls = b->size <= ((uint64_t)1 << MAX_SHIFT) ? size_class(b->size) : -1;
   h->used -= sizeof(BlockHead) + b->size;
-  uint64_t *list = cls >= 0 ? &h->bins[cls] : &h->large;
-  *next_of(off) = *list;
-  *list = off;
+  __atomic_store_n(&b->magic, FREE_MAGIC, __ATOMIC_RELEASE);
+  push_free(cls >= 0 ? &h->bins[cls] : &h->large, off, b->size);
   mp_unlock(&h->mu);
 }
 
@@ -192,6 +297,7 @@ uint64_t mp_shm_off(const void *p) {
 
 void *mp_shm_ptr(uint64_t off) {
   if (arena == NULL || off < sizeof(ArenaHead) || off >= ARENA_SIZE) return NULL;
+  TSAN_ADOPT();
   return arena + off;
 }
 
@@ -304,7 +410,10 @@ int mp_lock(pthread_mutex_t *mu) {
   return 0;
 }
 
-void mp_unlock(pthread_mutex_t *mu) { pthread_mutex_unlock(mu); }
+void mp_unlock(pthread_mutex_t *mu) {
+  TSAN_PUBLISH();
+  pthread_mutex_unlock(mu);
+}
 
 int mp_expired(const struct timespec *deadline) {
   if (deadline == NULL) return 0;

@@ -19,8 +19,12 @@ assert(r:get(10) == v, "the result is the same Value")
 local item = q:get(true, 10)
 assert(item.v == v and item.msg == "hi")
 assert(v.value == 100)
-local counts = pool:map(function(t) t[1].value = t[1].value + t[2]; return t[1].value >= t[2] end,
-                        {{v, 1}, {v, 2}, {v, 3}})
+-- two workers update v at once: the read-modify-write takes v's own lock
+local counts = pool:map(function(t)
+                          local lk = t[1]:get_lock()
+                          lk:acquire(); t[1].value = t[1].value + t[2]; lk:release()
+                          return t[1].value >= t[2]
+                        end, {{v, 1}, {v, 2}, {v, 3}})
 assert(counts[1] and counts[3] and v.value == 106, v.value)
 
 -- a Pipe message with a cycle and a shared sub-table
