@@ -401,22 +401,20 @@ static int pool_apply(lua_State *L) {
   return get_result(L) - top + 1;
 }
 
-/* imap(f, list[, chunksize]) -> iterator over results in order */
-static int pool_imap(lua_State *L) {
+/* Submits a map of kind 'kind' and returns its iterator and state. */
+static int imap_kind(lua_State *L, int kind) {
   lua_settop(L, 4);
-  submit_map(L, AR_IMAP, TASK_MAP, 4, 0, 0);
+  submit_map(L, kind, TASK_MAP, 4, 0, 0);
   lua_getfield(L, -1, "_iter");
   lua_insert(L, -2);
   return 2;
 }
 
-static int pool_imap_unordered(lua_State *L) {
-  lua_settop(L, 4);
-  submit_map(L, AR_IMAP_UNORDERED, TASK_MAP, 4, 0, 0);
-  lua_getfield(L, -1, "_iter");
-  lua_insert(L, -2);
-  return 2;
-}
+/* imap(f, list[, chunksize]) -> iterator over results in order */
+static int pool_imap(lua_State *L) { return imap_kind(L, AR_IMAP); }
+
+/* imap_unordered(f, list[, chunksize]) -> iterator, results as they come */
+static int pool_imap_unordered(lua_State *L) { return imap_kind(L, AR_IMAP_UNORDERED); }
 
 static int pool_close(lua_State *L) {
   Pool *p = check_pool(L, 1);

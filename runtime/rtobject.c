@@ -60,18 +60,25 @@ void rt_decref(RtObject *o, lua_State *L) {
     o->type->destroy(o, L);
 }
 
-/* Pushes the registry's handle cache, creating it on first use. */
-static void pushcache(lua_State *L) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, RT_CACHE) == LUA_TTABLE) return;
-  lua_pop(L, 1);
+void rt_newweak(lua_State *L, const char *mode) {
   lua_newtable(L);
-  lua_newtable(L);
-  lua_pushliteral(L, "v");
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, mode);
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, RT_CACHE);
 }
+
+void rt_registry_table(lua_State *L, const char *key, const char *mode) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  if (mode) rt_newweak(L, mode);
+  else lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, key);
+}
+
+/* Pushes the registry's handle cache, creating it on first use. */
+static void pushcache(lua_State *L) { rt_registry_table(L, RT_CACHE, "v"); }
 
 /* Pushes the metatable of type t, loading its module when needed. */
 static void pushmeta(lua_State *L, const RtType *t) {

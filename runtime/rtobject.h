@@ -75,6 +75,14 @@ RtObject *rt_test(lua_State *L, int idx);
 ** stack so the caller may add or replace fields (__index, __newindex...). */
 void rt_newtype(lua_State *L, const RtType *t, const luaL_Reg *methods);
 
+/* Pushes a new empty table whose keys or values are weak ('mode' is "k",
+** "v" or "kv"). */
+void rt_newweak(lua_State *L, const char *mode);
+
+/* Pushes registry[key], creating it on first use: a weak table with 'mode',
+** or a plain table when mode is NULL. */
+void rt_registry_table(lua_State *L, const char *key, const char *mode);
+
 /* Process-wide list of types, so a decoder can find a type by name.
 ** rt_newtype registers its type; registering twice is harmless. */
 void rt_register_type(const RtType *t);

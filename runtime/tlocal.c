@@ -52,14 +52,6 @@ static void push_thread_key(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
 }
 
-static void newweak(lua_State *L) {
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-}
-
 /* Pushes the calling thread's data table of the local at idx; creates it
 ** when 'create', else may push nil. */
 static void push_data(lua_State *L, int idx, int create) {
@@ -68,7 +60,7 @@ static void push_data(lua_State *L, int idx, int create) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, TLOCAL_TABLE) != LUA_TTABLE) {
     lua_pop(L, 1);
     if (!create) { lua_pushnil(L); return; }
-    newweak(L);
+    rt_newweak(L, "k");
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, TLOCAL_TABLE);
   }
@@ -76,7 +68,7 @@ static void push_data(lua_State *L, int idx, int create) {
   if (lua_rawget(L, -2) != LUA_TTABLE) {      /* per-local table */
     lua_pop(L, 1);
     if (!create) { lua_pop(L, 1); lua_pushnil(L); return; }
-    newweak(L);
+    rt_newweak(L, "k");
     lua_pushvalue(L, idx);
     lua_pushvalue(L, -2);
     lua_rawset(L, -4);

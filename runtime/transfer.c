@@ -256,12 +256,8 @@ static void names_consider(lua_State *L, int cache, int loaded, int pending,
 
 static void names_build(lua_State *L) {
   luaL_checkstack(L, 24, NULL);      /* the walk below and luaL_Buffer */
-  lua_newtable(L);
+  rt_newweak(L, "k");
   int cache = lua_gettop(L);
-  lua_newtable(L);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, cache);
   lua_newtable(L);
   int pending = lua_gettop(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

@@ -51,25 +51,11 @@ static atomic_ulong unnamed_counter;   /* "Thread-N" */
 
 /* ---- handles ---- */
 
-static void push_weak_table(lua_State *L, const char *key, const char *mode) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE) return;
-  lua_pop(L, 1);
-  lua_newtable(L);
-  if (mode) {
-    lua_newtable(L);
-    lua_pushstring(L, mode);
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-  }
-  lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, key);
-}
-
 /* Pushes this interpreter's handle for t (creating it with 'fields' at
 ** stack index 'fields', or an empty table when fields == 0). */
 static void push_thread_with(lua_State *L, GLThread *t, int fields) {
   if (fields) fields = lua_absindex(L, fields);
-  push_weak_table(L, THREAD_CACHE, "v");
+  rt_registry_table(L, THREAD_CACHE, "v");
   if (lua_rawgetp(L, -1, t) != LUA_TNIL) {
     lua_remove(L, -2);
     return;
@@ -163,7 +149,7 @@ static int thread_new(lua_State *L) {
   }
   if (t->name[0] == '\0')
     snprintf(t->name, sizeof t->name, "Thread-%lu", atomic_fetch_add(&unnamed_counter, 1) + 1);
-  push_weak_table(L, THREAD_CACHE, "v");
+  rt_registry_table(L, THREAD_CACHE, "v");
   lua_pushvalue(L, -2);
   lua_rawsetp(L, -2, t);
   lua_pop(L, 1);
@@ -219,7 +205,7 @@ static void run_body(lua_State *L, GLThread *t) {
 }
 
 static void unanchor(lua_State *universe, GLThread *t) {
-  push_weak_table(universe, THREAD_ANCHOR, NULL);
+  rt_registry_table(universe, THREAD_ANCHOR, NULL);
   lua_pushnil(universe);
   lua_rawsetp(universe, -2, t);
   lua_pop(universe, 1);
@@ -305,7 +291,7 @@ static int thread_start(lua_State *L) {
   tr_buffer_init(&si->payload);
   if (gil_enabled()) {
     si->L1 = lua_newthread(L);
-    push_weak_table(L, THREAD_ANCHOR, NULL);
+    rt_registry_table(L, THREAD_ANCHOR, NULL);
     lua_pushvalue(L, -2);
     lua_rawsetp(L, -2, t);                 /* anchored until the thread ends */
     lua_pop(L, 2);
