@@ -12,10 +12,14 @@
 ** ends the interpreter, as it does lua's (exit status 130 through
 ** gl_vm_finish). For that the read must not be restarted after SIGINT:
 ** the vm's SIGINT handler is kept but SA_RESTART is cleared around the
-** read only.
+** read only, and the wait for input is a ppoll that unblocks SIGINT
+** atomically, so a ^C can never fall between "check" and "block".
 */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,12 +33,45 @@
 static int repl_stop;   /* Ctrl-C at the prompt (main thread only) */
 
 /*
+** True when stdin's stdio buffer already holds input, so that getline
+** will not block. Only glibc exposes this (its FILE fields are public);
+** elsewhere the answer is "no" and the REPL waits on the descriptor,
+** which is only wrong if a script read part of a line with io.read.
+*/
+static int stdin_buffered(void) {
+#ifdef __GLIBC__
+  return stdin->_IO_read_ptr < stdin->_IO_read_end;
+#else
+  return 0;
+#endif
+}
+
+/*
+** Waits until stdin has input or Ctrl-C arrives; returns 0 on Ctrl-C.
+** SIGINT is blocked by the caller and only unblocked inside ppoll, which
+** swaps the mask atomically: a ^C that arrived after the caller checked
+** gl_interrupted() is pending, so ppoll returns EINTR at once instead of
+** the read sleeping through it (the race a plain check-then-read has).
+*/
+static int wait_for_input(const sigset_t *unblocked) {
+  if (stdin_buffered()) return 1;
+  struct pollfd in = { .fd = fileno(stdin), .events = POLLIN };
+  for (;;) {
+    if (gl_interrupted()) return 0;
+    if (ppoll(&in, 1, NULL, unblocked) >= 0 || errno != EINTR) return 1;
+  }
+}
+
+/*
 ** Reads one line (any length) with the GIL released. Returns the line
 ** (malloc'ed, caller frees) or NULL at end of input or on Ctrl-C (then
-** repl_stop is set).
+** repl_stop is set). Once input is there, SIGINT is unblocked again with
+** SA_RESTART cleared, so a ^C in the middle of a partial line still
+** interrupts the read.
 */
 static char *read_line(const char *prompt) {
   struct sigaction old, brk;
+  sigset_t intr, oldmask;
   char *buf = NULL;
   size_t cap = 0;
   ssize_t n = -1;
@@ -44,8 +81,13 @@ static char *read_line(const char *prompt) {
   brk = old;
   brk.sa_flags &= ~SA_RESTART;
   sigaction(SIGINT, &brk, NULL);
+  sigemptyset(&intr);
+  sigaddset(&intr, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &intr, &oldmask);
   gl_block_begin();
-  if (!gl_interrupted()) {
+  int ready = wait_for_input(&oldmask);
+  pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+  if (ready && !gl_interrupted()) {
     errno = 0;
     n = getline(&buf, &cap, stdin);
     while (n < 0 && errno == EINTR && !gl_interrupted()) {  /* another signal */

@@ -56,18 +56,23 @@ T.main(function()
     return
   end
   local out = T.shell([=[
-rm -f ready ready2 done
+rm -f ready done tty.log
 {
   printf '%s\n' "io.open('ready', 'w'):close() $SPIN"
   while [ ! -e ready ]; do sleep 0.01; done
   printf '\003'
-  printf '%s\n' "print('after') io.open('ready2', 'w'):close()"
-  while [ ! -e ready2 ]; do sleep 0.01; done
+  printf '%s\n' "print('after')"
+  # the second ^C goes only once the prompt after "after" is on the
+  # terminal: sent while the line still ran, it would stop that line
+  n=0
+  until awk '/after\r?$/ { a = 1; next } a && /^> \r?$/ { f = 1 } END { exit !f }' tty.log 2>/dev/null ||
+        [ $n -ge 1500 ]; do sleep 0.01; n=$((n + 1)); done
   printf '\003'
   # keep the terminal open until gillua is gone: it must end on ^C, not
   # on end of input
   n=0; while [ ! -e done ] && [ $n -lt 1500 ]; do sleep 0.01; n=$((n + 1)); done
-} | timeout 20 script -qec '"$GILLUA"; echo "status=$?"; : >done' /dev/null
+} | timeout 20 script -qec '"$GILLUA"; echo "status=$?"; : >done' /dev/null >tty.log
+cat tty.log
 ]=], { SPIN = SPIN })
   out = out:gsub("\r", "")
   if not out:find("interrupted\nstack traceback:", 1, true) then
