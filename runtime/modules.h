@@ -20,4 +20,8 @@ int luaopen_subprocess(lua_State *L);
 /* Adds os.fork, os.getpid... to the table on top of the stack. */
 void gl_os_extend(lua_State *L);
 
+/* Makes io's reads, io.popen's close and os.execute release the GIL
+** while they wait (lio.c). */
+void gl_io_patch(lua_State *L);
+
 #endif

@@ -2,6 +2,7 @@
 ** block.c — clocks, deadlines and interruptible waits. See block.h.
 */
 #include <math.h>
+#include <poll.h>
 
 #include <lauxlib.h>
 
@@ -71,6 +72,24 @@ int gl_sleep(double seconds) {
     if (left > SLICE_NS) left = SLICE_NS;
     struct timespec ts = ns_to_ts(left);
     nanosleep(&ts, NULL);   /* EINTR (a GIL signal) just loops */
+  }
+}
+
+int gl_file_buffered(FILE *f) {
+#ifdef __GLIBC__
+  return f->_IO_read_ptr < f->_IO_read_end;   /* glibc's FILE fields are public */
+#else
+  (void)f;
+  return 0;
+#endif
+}
+
+int gl_wait_readable(int fd) {
+  struct pollfd pf = { .fd = fd, .events = POLLIN };
+  for (;;) {
+    if (gl_interrupted()) return EINTR;
+    int r = poll(&pf, 1, (int)(SLICE_NS / 1000000));
+    if (r > 0 || (r < 0 && errno != EINTR)) return 0;   /* EINTR: a GIL signal */
   }
 }
 

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <lua.h>
@@ -44,6 +45,14 @@ int gl_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
 
 /* Sleeps 'seconds' (GIL released by the caller); returns 0 or EINTR. */
 int gl_sleep(double seconds);
+
+/* True when stdio already holds unread input for f (a read will not
+** block). Known on glibc only; elsewhere always false. */
+int gl_file_buffered(FILE *f);
+
+/* Waits (GIL released by the caller) until fd is readable, at end of
+** file or in error; returns 0, or EINTR on Ctrl-C. */
+int gl_wait_readable(int fd);
 
 /* Release / re-acquire the calling thread's GIL around a blocking wait. */
 void gl_block_begin(void);

@@ -33,28 +33,16 @@
 static int repl_stop;   /* Ctrl-C at the prompt (main thread only) */
 
 /*
-** True when stdin's stdio buffer already holds input, so that getline
-** will not block. Only glibc exposes this (its FILE fields are public);
-** elsewhere the answer is "no" and the REPL waits on the descriptor,
-** which is only wrong if a script read part of a line with io.read.
-*/
-static int stdin_buffered(void) {
-#ifdef __GLIBC__
-  return stdin->_IO_read_ptr < stdin->_IO_read_end;
-#else
-  return 0;
-#endif
-}
-
-/*
 ** Waits until stdin has input or Ctrl-C arrives; returns 0 on Ctrl-C.
 ** SIGINT is blocked by the caller and only unblocked inside ppoll, which
 ** swaps the mask atomically: a ^C that arrived after the caller checked
 ** gl_interrupted() is pending, so ppoll returns EINTR at once instead of
 ** the read sleeping through it (the race a plain check-then-read has).
+** Input already in stdio's buffer needs no wait: polling the descriptor
+** would block on a line that has been read ahead (say by io.read).
 */
 static int wait_for_input(const sigset_t *unblocked) {
-  if (stdin_buffered()) return 1;
+  if (gl_file_buffered(stdin)) return 1;
   struct pollfd in = { .fd = fileno(stdin), .events = POLLIN };
   for (;;) {
     if (gl_interrupted()) return 0;

@@ -1,24 +1,28 @@
 -- Ctrl-C: SIGINT makes the program stop with "gillua: interrupted" and exit
--- status 130, whether the main thread runs Lua code, sleeps, or waits for
--- a stuck thread; in the REPL it interrupts the running line, and at the
+-- status 130, whether the main thread runs Lua code, sleeps, reads a pipe,
+-- or waits for a stuck thread; in the REPL it interrupts the running line, and at the
 -- prompt it ends the interpreter.
 -- Deterministic: the program creates a file when it is about to loop or
 -- block, and only then does the shell send the signal.
 local T = dofile("tests/lib/cli.lua")
 
 -- Runs `gillua ARGS` in the background, waits for the file "ready", sends
--- SIGINT, and returns the exit status and stderr.
-local function interrupt(args)
+-- SIGINT, and returns the exit status and stderr. Standard input is
+-- /dev/null, or with 'open_pipe' a FIFO that stays open and never has data.
+local function interrupt(args, open_pipe)
   local quoted = {}
   for i, a in ipairs(args) do quoted[i] = T.q(a) end
   local out = T.shell(string.format([[
-rm -f ready err
-"$GILLUA" %s >out 2>err </dev/null & pid=$!
+rm -f ready err fifo
+stdin=/dev/null
+if [ %s = yes ]; then mkfifo fifo; exec 3<>fifo; stdin=fifo; fi
+"$GILLUA" %s >out 2>err <$stdin & pid=$!
 while [ ! -e ready ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
 kill -INT $pid 2>/dev/null
 wait $pid
 echo "status=$?"
-]], table.concat(quoted, " ")))
+exec 3>&-
+]], open_pipe and "yes" or "no", table.concat(quoted, " ")))
   local status = tonumber(out:match("status=(%d+)"))
   return { code = status, err = T.read(T.dir() .. "/err") or "", out = T.read(T.dir() .. "/out") or "",
            cmd = "gillua " .. table.concat(args, " ") }
@@ -42,6 +46,10 @@ T.main(function()
   -- blocked in a sleep
   r = interrupt({ "-e", READY .. "require('time').sleep(60) print('woke')" })
   T.expect(r, { code = 130, out = "", err_match = "^gillua: interrupted" }, "sleep")
+
+  -- blocked in io.read on a pipe with no data
+  r = interrupt({ "-e", READY .. "print(io.read())" }, true)
+  T.expect(r, { code = 130, out = "", err_match = "^gillua: interrupted" }, "io.read on a pipe")
 
   -- main waits in join for a non-daemon thread that never ends: no hang at exit
   r = interrupt({ "-e", "local th = require 'threading' " ..

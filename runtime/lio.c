@@ -1,0 +1,248 @@
+/*
+** lio.c — Lua's blocking io and os calls, made to let go of the GIL.
+**
+** Lua's io library blocks inside stdio (fgets, fread), and os.execute
+** and closing an io.popen file block in waitpid. Done with the GIL held,
+** one thread reading a pipe would stop every other thread of its
+** universe. So, per interpreter:
+**
+**   io.read, file:read and the iterators of io.lines / file:lines first
+**     wait, without the GIL, until the file has input (stdio's buffer is
+**     not empty, or poll says the descriptor is readable or at its end);
+**     then Lua's own function reads, with the GIL. The wait sees Ctrl-C.
+**   io.popen files get a close function (luaL_Stream.closef) that runs
+**     pclose with the GIL released; f:close(), io.close(f) and the
+**     file's __gc all go through it.
+**   os.execute runs system() with the GIL released.
+**
+** Lua's own functions are kept and called from the wrappers, so results
+** and messages are theirs. Two things keep the messages identical:
+**   - an error raised by the original carries no position (its level 1
+**     is our C wrapper), so call_original adds the caller's position,
+**     as the original would have had;
+**   - argument errors name the function they come from, and an original
+**     called from C has no name; so the wrappers check the arguments
+**     first (formats, the file, popen's mode), raising from the wrapper,
+**     which has the name. One difference remains: Lua stops checking
+**     formats after one that fails to read (io.read("l", "x") at end of
+**     file returns nil); here every format is checked first.
+**
+** What still blocks with the GIL held: a read that has part of its input
+** (a line whose end has not arrived), writes to a full pipe, and opening
+** a FIFO.
+*/
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "block.h"
+#include "modules.h"
+
+#define IO_INPUT "_IO_input"   /* lua 5.4's registry key of io.input() */
+#define MAX_LINE_FORMATS 250   /* as io.lines: more is "too many arguments" */
+
+/*
+** Calls the function below the top 'nargs' values, leaving its results.
+** An error string gets the position of our caller: the original's own
+** level 1 is this C wrapper, so it could not put one there itself.
+*/
+static void call_keeping_position(lua_State *L, int nargs) {
+  if (lua_pcall(L, nargs, LUA_MULTRET, 0) == LUA_OK) return;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  lua_error(L);
+}
+
+/* Calls the original function (upvalue 1) with the arguments on the
+** stack; returns its results. */
+static int call_original(lua_State *L) {
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  call_keeping_position(L, n);
+  return lua_gettop(L);
+}
+
+/* Waits without the GIL until the stream has input; nothing to do for a
+** closed stream (the original reports it) or one with buffered input. */
+static void wait_input(lua_State *L, luaL_Stream *p) {
+  if (p == NULL || p->closef == NULL || p->f == NULL) return;
+  if (gl_file_buffered(p->f)) return;
+  int fd = fileno(p->f);
+  if (fd < 0) return;
+  struct pollfd pf = { .fd = fd, .events = POLLIN };
+  if (poll(&pf, 1, 0) != 0) return;   /* ready now: keep the GIL */
+  gl_block_begin();
+  int rc = gl_wait_readable(fd);
+  gl_block_end();
+  if (rc == EINTR) gl_raise_interrupt(L);
+}
+
+/* The formats at first..last, checked as Lua's read checks them. */
+static void check_formats(lua_State *L, int first, int last) {
+  for (int i = first; i <= last; i++) {
+    if (lua_type(L, i) == LUA_TNUMBER) {
+      luaL_checkinteger(L, i);
+      continue;
+    }
+    const char *f = luaL_checkstring(L, i);
+    if (*f == '*') f++;   /* 5.3's "*l" */
+    if (strchr("nlLa", *f) == NULL || *f == '\0')
+      luaL_argerror(L, i, "invalid format");
+  }
+}
+
+/* The default input file, or NULL (the original reports a closed one). */
+static luaL_Stream *default_input(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);
+  luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, -1, LUA_FILEHANDLE);
+  lua_pop(L, 1);
+  return p;
+}
+
+/* io.read(...) */
+static int io_read(lua_State *L) {
+  check_formats(L, 1, lua_gettop(L));
+  wait_input(L, default_input(L));
+  return call_original(L);
+}
+
+/* file:read(...) */
+static int file_read(lua_State *L) {
+  luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  check_formats(L, 2, lua_gettop(L));
+  wait_input(L, p);
+  return call_original(L);
+}
+
+/*
+** The iterator of io.lines / file:lines: upvalues are Lua's iterator, the
+** file and the formats. The formats are checked where Lua's iterator
+** checks them (each call, as arguments 2...).
+*/
+static int lines_step(lua_State *L) {
+  int n = 0;
+  lua_settop(L, 1);
+  while (lua_type(L, lua_upvalueindex(3 + n)) != LUA_TNONE) {
+    lua_pushvalue(L, lua_upvalueindex(3 + n));
+    n++;
+  }
+  check_formats(L, 2, 1 + n);
+  lua_settop(L, 1);
+  wait_input(L, (luaL_Stream *)luaL_testudata(L, lua_upvalueindex(2), LUA_FILEHANDLE));
+  return call_original(L);
+}
+
+/* Where the file an iterator reads is found. */
+enum lines_file { FILE_ARG1, FILE_RESULT4, FILE_DEFAULT };
+
+/*
+** Calls the original lines (upvalue 1) and wraps the iterator it returns
+** (its first result) in lines_step, with the file it reads and the
+** formats (arguments 2...).
+*/
+static int wrap_lines(lua_State *L, enum lines_file where) {
+  int nargs = lua_gettop(L);
+  int nformats = nargs > 1 ? nargs - 1 : 0;
+  if (nformats > MAX_LINE_FORMATS)
+    luaL_argerror(L, MAX_LINE_FORMATS + 2, "too many arguments");
+  luaL_checkstack(L, nargs + 4, "too many arguments");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  for (int i = 1; i <= nargs; i++) lua_pushvalue(L, i);   /* the args stay below */
+  call_keeping_position(L, nargs);
+  int iter = nargs + 1, nres = lua_gettop(L) - nargs;   /* iterator [, nil, nil, file] */
+  lua_pushvalue(L, iter);
+  if (where == FILE_ARG1) lua_pushvalue(L, 1);
+  else if (where == FILE_RESULT4 && nres >= 4) lua_pushvalue(L, iter + 3);
+  else lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);
+  for (int i = 2; i <= nargs; i++) lua_pushvalue(L, i);
+  lua_pushcclosure(L, lines_step, 2 + nformats);
+  lua_replace(L, iter);
+  return nres;
+}
+
+/* io.lines([filename, ...]) */
+static int io_lines(lua_State *L) {
+  return wrap_lines(L, lua_isnoneornil(L, 1) ? FILE_DEFAULT : FILE_RESULT4);
+}
+
+/* file:lines(...) */
+static int file_lines(lua_State *L) {
+  luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  return wrap_lines(L, FILE_ARG1);
+}
+
+/* The close function of io.popen files: pclose without the GIL. Lua's
+** aux_close has already marked the stream closed (closef = NULL), so
+** another thread meanwhile gets "attempt to use a closed file". */
+static int popen_close(lua_State *L) {
+  luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  gl_block_begin();
+  errno = 0;
+  int stat = pclose(p->f);
+  int err = errno;
+  gl_block_end();
+  errno = err;
+  return luaL_execresult(L, stat);
+}
+
+/* io.popen(prog [, mode]) */
+static int io_popen(lua_State *L) {
+  luaL_checkstring(L, 1);
+  const char *mode = luaL_optstring(L, 2, "r");
+  luaL_argcheck(L, (mode[0] == 'r' || mode[0] == 'w') && mode[1] == '\0', 2, "invalid mode");
+  int n = call_original(L);
+  luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, 1, LUA_FILEHANDLE);
+  if (p != NULL && p->closef != NULL) p->closef = popen_close;
+  return n;
+}
+
+/* os.execute([command]): as Lua's, with system() outside the GIL. */
+static int os_execute(lua_State *L) {
+  const char *cmd = luaL_optstring(L, 1, NULL);
+  gl_block_begin();
+  errno = 0;
+  int stat = system(cmd);
+  int err = errno;
+  gl_block_end();
+  errno = err;
+  if (cmd != NULL) return luaL_execresult(L, stat);
+  lua_pushboolean(L, stat);
+  return 1;
+}
+
+/* Replaces t[name] (t on top) by 'fn' with the old value as upvalue 1. */
+static void wrap(lua_State *L, const char *name, lua_CFunction fn) {
+  lua_getfield(L, -1, name);
+  lua_pushcclosure(L, fn, 1);
+  lua_setfield(L, -2, name);
+}
+
+void gl_io_patch(lua_State *L) {
+  lua_getglobal(L, LUA_IOLIBNAME);
+  if (lua_istable(L, -1)) {
+    wrap(L, "read", io_read);
+    wrap(L, "lines", io_lines);
+    wrap(L, "popen", io_popen);
+  }
+  lua_pop(L, 1);
+  if (luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TTABLE &&
+      lua_getfield(L, -1, "__index") == LUA_TTABLE) {
+    wrap(L, "read", file_read);
+    wrap(L, "lines", file_lines);
+  }
+  lua_settop(L, lua_gettop(L) - 2);
+  lua_getglobal(L, LUA_OSLIBNAME);
+  if (lua_istable(L, -1)) {
+    lua_pushcfunction(L, os_execute);
+    lua_setfield(L, -2, "execute");
+  }
+  lua_pop(L, 1);
+}

@@ -1,0 +1,119 @@
+-- Lua's blocking io and os calls let go of the GIL while they wait
+-- (runtime/lio.c): a thread blocked in a pipe read, a lines loop, a popen
+-- close or os.execute does not stop the main thread.
+-- Each case starts a child that waits (at most 5 s) for a flag file; only
+-- the main thread creates the flag, after the reader says it is about to
+-- block. Had the reader kept the GIL, main could not run, the child would
+-- give up and print "gate timed out": the assertions name that outcome.
+-- run: --gil=on
+-- run: --gil=on --switch=interval:1
+-- run: --gil=off
+local threading = require "threading"
+local queue = require "queue"
+
+local function gated(flag, body)
+  return string.format(
+    "i=0; while [ ! -e %s ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; " ..
+    "if [ -e %s ]; then %s; else echo 'gate timed out'; exit 7; fi", flag, flag, body)
+end
+
+-- Runs block(cmd, about_to_block) in a thread; returns what it put in the queue.
+local function case(name, body, block)
+  local flag = os.tmpname()
+  os.remove(flag)
+  local ready, results = threading.Event(), queue.Queue()
+  local t = threading.Thread{ target = function(cmd)
+    results:put(table.pack(pcall(block, cmd, function() ready:set() end)))
+  end, args = { gated(flag, body) } }
+  t:start()
+  assert(ready:wait(10), name .. ": the reader never got to its blocking call")
+  local f = assert(io.open(flag, "w"))   -- needs the GIL: the reader must have let go
+  f:close()
+  assert(t:join(15), name .. ": the reader did not finish")
+  os.remove(flag)
+  local r = results:get(false)
+  assert(r[1], name .. ": " .. tostring(r[2]))
+  return table.unpack(r, 2, r.n)
+end
+
+-- file:read("a") on a pipe
+local out = case("popen read", "echo hello; echo world", function(cmd, about)
+  local p = assert(io.popen(cmd))
+  about()
+  local s = p:read("a")
+  p:close()
+  return s
+end)
+assert(out == "hello\nworld\n", "popen read returned " .. string.format("%q", out))
+
+-- a lines loop over a pipe, with formats
+local lines = case("popen lines", "echo 1 one; echo 2 two", function(cmd, about)
+  local p = assert(io.popen(cmd))
+  about()
+  local got = {}
+  for n, rest in p:lines("n", "l") do got[#got + 1] = n .. "=" .. rest end
+  p:close()
+  return table.concat(got, ",")
+end)
+assert(lines == "1= one,2= two", "popen lines returned " .. lines)
+
+-- io.lines on the default input, redirected to a pipe
+local first = case("io.lines on io.input", "echo first", function(cmd, about)
+  io.input(assert(io.popen(cmd)))
+  about()
+  local got
+  for l in io.lines() do got = got or l end
+  io.input():close()
+  return got
+end)
+assert(first == "first", "io.lines returned " .. tostring(first))
+
+-- io.read on the default input
+local word = case("io.read", "echo 42", function(cmd, about)
+  io.input(assert(io.popen(cmd)))
+  about()
+  local n = io.read("n")
+  io.input():close()
+  return n
+end)
+assert(word == 42, "io.read returned " .. tostring(word))
+
+-- close of a popen'ed file waits for the child
+local ok, how, code = case("popen close", "exit 0", function(cmd, about)
+  local p = assert(io.popen(cmd))
+  about()
+  return p:close()
+end)
+assert(ok == true and how == "exit" and code == 0,
+  "popen close returned " .. tostring(ok) .. " " .. tostring(how) .. " " .. tostring(code))
+
+-- the same close, run by the garbage collector: the child leaves a mark
+-- only if it saw the flag
+local mark = os.tmpname()
+os.remove(mark)
+case("popen close by __gc", "echo seen > " .. mark, function(cmd, about)
+  local p = assert(io.popen(cmd))
+  about()
+  p = nil
+  collectgarbage()
+  collectgarbage()
+end)
+local m = io.open(mark)
+assert(m and m:read("l") == "seen", "popen close by __gc: the child did not see the flag")
+m:close()
+os.remove(mark)
+
+-- os.execute
+ok, how, code = case("os.execute", "exit 5", function(cmd, about)
+  about()
+  return os.execute(cmd)
+end)
+assert(ok == nil and how == "exit" and code == 5,
+  "os.execute returned " .. tostring(ok) .. " " .. tostring(how) .. " " .. tostring(code))
+
+-- a reader on a closed file still gets Lua's own error
+local f = assert(io.popen("true"))
+f:close()
+local okr, err = pcall(f.read, f)
+assert(not okr and err:find("attempt to use a closed file", 1, true), tostring(err))
+print("ok")
