@@ -6,12 +6,7 @@ local queue = require "queue"
 local time = require "time"
 local gil_on = require("gil").enabled()
 
-local function expect_error(pat, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error matching " .. pat)
-  assert(tostring(err):find(pat), "error '" .. tostring(err) .. "' does not match " .. pat)
-  return err
-end
+local expect_error = dofile("tests/lib/expect.lua").error
 
 -- the error objects
 assert(tostring(queue.Empty) == "queue.Empty" and tostring(queue.Full) == "queue.Full")

@@ -4,12 +4,7 @@
 local threading = require "threading"
 local queue = require "queue"
 
-local function expect_error(pat, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error matching " .. pat)
-  assert(tostring(err):find(pat), "error '" .. tostring(err) .. "' does not match " .. pat)
-  return err
-end
+local expect_error = dofile("tests/lib/expect.lua").error
 local function check_join(t)
   assert(t:join(20), "thread did not finish")
   assert(t.error == nil, t.error)

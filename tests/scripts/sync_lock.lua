@@ -5,11 +5,7 @@
 local threading = require "threading"
 local time = require "time"
 
-local function expect_error(pat, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error matching " .. pat)
-  assert(tostring(err):find(pat), "error '" .. tostring(err) .. "' does not match " .. pat)
-end
+local expect_error = dofile("tests/lib/expect.lua").error
 
 local function run(f, ...)
   local t = threading.Thread{target = f, args = {...}}

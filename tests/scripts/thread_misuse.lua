@@ -3,11 +3,7 @@
 -- Misusing a Thread raises clear errors and never crashes.
 local threading = require "threading"
 
-local function fails(pattern, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error matching " .. pattern)
-  assert(tostring(err):match(pattern), "got: " .. tostring(err))
-end
+local fails = dofile("tests/lib/expect.lua").error
 
 local t = threading.Thread{target = function() end}
 fails("cannot join thread before it is started", t.join, t)
