@@ -7,10 +7,8 @@
 local threading = require "threading"
 local queue = require "queue"
 
-local function check_join(t)
-  assert(t:join(30), "thread did not finish")
-  assert(t.error == nil, t.error)
-end
+local joined = dofile("tests/lib/expect.lua").joined
+local function check_join(t) joined(t, 30) end
 
 local NP, NC, PER = 3, 2, 400
 local work, results = queue.Queue(5), queue.Queue()

@@ -5,10 +5,7 @@ local threading = require "threading"
 local time = require "time"
 
 local expect_error = dofile("tests/lib/expect.lua").error
-local function check_join(t)
-  assert(t:join(20), "thread did not finish")
-  assert(t.error == nil, t.error)
-end
+local check_join = dofile("tests/lib/expect.lua").joined
 
 -- Semaphore
 local s = threading.Semaphore(2)

@@ -7,10 +7,7 @@
 local threading = require "threading"
 local queue = require "queue"
 
-local function check_join(t)
-  assert(t:join(20), "thread did not finish")
-  assert(t.error == nil, t.error)
-end
+local check_join = dofile("tests/lib/expect.lua").joined
 
 assert(threading["local"] == threading.Local, "Local is an alias of local")
 local data = threading["local"]()
