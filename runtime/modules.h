@@ -24,4 +24,8 @@ void gl_os_extend(lua_State *L);
 ** while they wait (lio.c). */
 void gl_io_patch(lua_State *L);
 
+/* Replaces debug.sethook and debug.gethook by versions whose hooks share
+** the state with the GIL's (ldbhook.c). */
+void gl_debug_patch(lua_State *L);
+
 #endif

@@ -4,6 +4,8 @@
 --   hook_armed   one thread with a count hook installed that never fires
 --                (debug.sethook with a huge count): every instruction traps,
 --                which is what an armed GIL hook costs before any switch
+--                (gillua's debug.sethook also serves the GIL every 1000
+--                instructions: 0.1% more hook calls)
 --   two_threads  two threads sharing the GIL under the current policy:
 --                aggregate throughput (hook + handoffs)
 -- and the ratios hook_armed/alone and two_threads/alone.

@@ -235,7 +235,7 @@ static void request_drop(GLThread *h, int count, int resend) {
 static void arm_self(GLThread *t) {
   lua_State *L = atomic_load_explicit(&t->running, memory_order_relaxed);
   if (L && atomic_load(&t->drop_request))
-    lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, atomic_load(&t->hook_count));
+    gl_hook_arm(L, atomic_load(&t->hook_count));
 }
 
 static int bytecode_count(void) {
@@ -412,7 +412,7 @@ void gil_hook_point(GLThread *t, lua_State *L) {
       ** instructions drawn from 1..N, so that the switch can land on any
       ** instruction, as a preemptive switch would (a fixed N would always
       ** land at the same place of a loop). */
-      lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, 1 + (int)(next_random(t) % (uint32_t)bytecode_count()));
+      gl_hook_arm(L, 1 + (int)(next_random(t) % (uint32_t)bytecode_count()));
       pthread_mutex_unlock(&gil.mu);
       return;
     }
@@ -427,7 +427,7 @@ void gil_hook_point(GLThread *t, lua_State *L) {
     }
   }
   if (gil.enabled && atomic_load(&t->drop_request))
-    lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, atomic_load(&t->hook_count));
+    gl_hook_arm(L, atomic_load(&t->hook_count));
   else
     gl_hook_idle(L);
   pthread_mutex_unlock(&gil.mu);
@@ -435,7 +435,7 @@ void gil_hook_point(GLThread *t, lua_State *L) {
 
 void gil_rearm(GLThread *t, lua_State *L) {
   if (atomic_load(&t->drop_request))
-    lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, 1);
+    gl_hook_arm(L, 1);
 }
 
 void gil_note_blocked(GLThread *t, uint64_t ns) {

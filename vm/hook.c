@@ -34,7 +34,7 @@ static void on_arm(int sig) {
   GLThread *t = gl_self;
   if (t == NULL) return;
   lua_State *L = atomic_load_explicit(&t->running, memory_order_relaxed);
-  if (L) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, atomic_load(&t->hook_count));
+  if (L) gl_hook_arm(L, atomic_load(&t->hook_count));
 }
 
 static void on_sigint(int sig) {
@@ -44,7 +44,7 @@ static void on_sigint(int sig) {
   GLThread *m = gl_self;   /* SIGINT is only unblocked on the main thread */
   if (m == NULL || !m->is_main) return;
   lua_State *L = atomic_load_explicit(&m->running, memory_order_relaxed);
-  if (L) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, 1);
+  if (L) gl_hook_arm(L, 1);
 }
 
 void gl_hooks_install(void) {
@@ -58,7 +58,19 @@ void gl_hooks_install(void) {
   sigaction(SIGINT, &sa, NULL);
 }
 
+/* A state whose hook is somebody else's (debug.sethook's dispatcher,
+** see runtime/ldbhook.c) polls for the GIL by itself: leave it alone. */
+static int hook_is_ours(lua_State *L) {
+  lua_Hook h = lua_gethook(L);
+  return h == NULL || h == gl_count_hook;
+}
+
+void gl_hook_arm(lua_State *L, int count) {
+  if (hook_is_ours(L)) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
+}
+
 void gl_hook_idle(lua_State *L) {
+  if (!hook_is_ours(L)) return;
   if (GL_POLL_COUNT) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, GL_POLL_COUNT);
   else lua_sethook(L, NULL, 0, 0);
 }
@@ -78,8 +90,13 @@ void gl_interrupt_forget(void) {
 
 void gl_count_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
+  if (gl_self == NULL) { lua_sethook(L, NULL, 0, 0); return; }
+  gl_hook_service(L);
+}
+
+void gl_hook_service(lua_State *L) {
   GLThread *t = gl_self;
-  if (t == NULL) { lua_sethook(L, NULL, 0, 0); return; }
+  if (t == NULL) return;
   if (t->is_main && gl_interrupt_pending()) {
     gl_interrupt_consume();
     gl_hook_idle(L);

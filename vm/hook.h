@@ -27,7 +27,12 @@
 #define GL_POLL_COUNT 0
 #endif
 
-/* Puts L's hook in its resting state: none, or the TSan polling hook. */
+/* Installs the count hook on L with 'count', unless L carries a hook that
+** is not the GIL's (set by debug.sethook): such a state polls instead. */
+void gl_hook_arm(lua_State *L, int count);
+
+/* Puts L's hook in its resting state: none, or the TSan polling hook
+** (again, only when L's hook is the GIL's or none). */
 void gl_hook_idle(lua_State *L);
 
 /* Installs the arm-signal and SIGINT handlers (once, at start-up). */
@@ -39,6 +44,11 @@ void gl_arm_thread(GLThread *t);
 
 /* The count hook: drops the GIL when asked, raises "interrupted". */
 void gl_count_hook(lua_State *L, lua_Debug *ar);
+
+/* What the count hook does, for another hook that serves the GIL too:
+** raises "interrupted" on a pending Ctrl-C (main thread), hands the GIL
+** over when asked. */
+void gl_hook_service(lua_State *L);
 
 /* Ctrl-C state: pending (delivered, not yet raised as an error) and
 ** seen (delivered at least once during the run). */

@@ -41,6 +41,7 @@ lua_State *gl_universe_new(int no_env) {
   gl_open_print(L);
   gl_runtime_open(L);
   gl_io_patch(L);
+  gl_debug_patch(L);
   lua_getglobal(L, "os");
   gl_os_extend(L);
   lua_pop(L, 1);

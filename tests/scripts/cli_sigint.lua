@@ -47,6 +47,10 @@ T.main(function()
   r = interrupt({ "-e", READY .. "require('time').sleep(60) print('woke')" })
   T.expect(r, { code = 130, out = "", err_match = "^gillua: interrupted" }, "sleep")
 
+  -- a busy loop under the script's own line hook (debug.sethook)
+  r = interrupt({ "-e", READY .. "debug.sethook(function() end, 'l') " .. SPIN })
+  T.expect(r, { code = 130, err_match = "^gillua: interrupted\n" }, "busy loop with a debug hook")
+
   -- blocked in io.read on a pipe with no data
   r = interrupt({ "-e", READY .. "print(io.read())" }, true)
   T.expect(r, { code = 130, out = "", err_match = "^gillua: interrupted" }, "io.read on a pipe")
