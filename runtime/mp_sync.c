@@ -1,6 +1,7 @@
 /*
 ** mp_sync.c — process-shared synchronization: multiprocessing.Lock,
-** RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier.
+** RLock and Condition, and the types and registration of all the sync
+** objects (Semaphore, BoundedSemaphore, Event, Barrier are in mp_sem.c).
 **
 ** Each object is a block in the shared arena (mp_shm.c) seen through a
 ** local MpRef handle, so it works across forked processes and across
@@ -16,9 +17,8 @@
 ** Acquiring a Lock the caller already holds would deadlock: without a
 ** timeout it raises, with one it waits it out and returns false.
 **
-** The other objects keep their state under a short robust mutex ('mu')
-** and sleep on a futex sequence word ('seq'), see mp.h. Waits release the
-** GIL and look at Ctrl-C every 50 ms.
+** Condition sleeps on a futex sequence word ('seq', see mp.h) bumped by
+** notify. Waits release the GIL and look at Ctrl-C every 50 ms.
 **
 ** Fields of each block are guarded by its 'mu' (Lock/RLock: owner_tid and
 ** count are written only by the owning thread while it holds the lock).
@@ -34,8 +34,7 @@
 
 #include "block.h"
 #include "mp.h"
-
-enum { K_LOCK = 1, K_RLOCK, K_SEM, K_BSEM, K_EVENT, K_COND, K_BARRIER };
+#include "mp_sync.h"
 
 typedef struct SLock {
   int kind;
@@ -44,16 +43,6 @@ typedef struct SLock {
   pid_t owner_tid;
   int count;                 /* RLock recursion, owner only */
 } SLock;
-
-typedef struct SState {      /* Semaphore, Event, Barrier */
-  int kind;
-  pthread_mutex_t mu;
-  uint32_t seq;              /* futex word */
-  int waiters;
-  long value, max;           /* semaphore value / bound; event flag */
-  long parties, count, generation;   /* barrier */
-  int broken;
-} SState;
 
 typedef struct SCond {
   int kind;
@@ -104,12 +93,14 @@ void mp_sync_push(lua_State *L, void *block) {
   rt_push_owned(L, &r->rt);
 }
 
-static void push_new(lua_State *L, void *block) {
+void mp_sync_push_new(lua_State *L, void *block) {
   mp_sync_push(L, block);
   mp_shm_decref(block);            /* the handle holds it now */
 }
 
-static void *check_kind(lua_State *L, int idx, int k1, int k2) {
+const char *mp_sync_kind_name(int kind) { return kind_names[kind]; }
+
+void *mp_sync_check(lua_State *L, int idx, int k1, int k2) {
   RtObject *o = rt_test(L, idx);
   if (o == NULL || (o->type != &types[k1] && o->type != &types[k2]))
     luaL_argerror(L, idx, lua_pushfstring(L, "%s expected, got %s", kind_names[k1],
@@ -200,7 +191,7 @@ static int push_acquired(lua_State *L, int rc, const struct timespec *dl) {
 
 /* acquire([block[, timeout]]) -> bool[, "owner died"] */
 static int l_acquire(lua_State *L) {
-  SLock *l = (SLock *)check_kind(L, 1, K_LOCK, K_RLOCK);
+  SLock *l = (SLock *)mp_sync_check(L, 1, K_LOCK, K_RLOCK);
   int block = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
   struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts) : NULL;
   int rc = lock_take(l, block, dl);
@@ -209,7 +200,7 @@ static int l_acquire(lua_State *L) {
 }
 
 static int l_release(lua_State *L) {
-  SLock *l = (SLock *)check_kind(L, 1, K_LOCK, K_RLOCK);
+  SLock *l = (SLock *)mp_sync_check(L, 1, K_LOCK, K_RLOCK);
   if (lock_give(l) != 0)
     return luaL_error(L, l->kind == K_LOCK ? "cannot release un-acquired lock"
                                            : "cannot release un-acquired lock (RLock is owned by another thread)");
@@ -217,236 +208,13 @@ static int l_release(lua_State *L) {
 }
 
 static int l_locked(lua_State *L) {
-  SLock *l = (SLock *)check_kind(L, 1, K_LOCK, K_RLOCK);
+  SLock *l = (SLock *)mp_sync_check(L, 1, K_LOCK, K_RLOCK);
   lua_pushboolean(L, __atomic_load_n(&l->owner_tid, __ATOMIC_RELAXED) != 0);
   return 1;
 }
 
-static int mp_Lock(lua_State *L) { push_new(L, mp_sync_new_lock(L, 0)); return 1; }
-static int mp_RLock(lua_State *L) { push_new(L, mp_sync_new_lock(L, 1)); return 1; }
-
-/* ---- state objects: waiting on seq ---- */
-
-static SState *new_state(lua_State *L, int kind) {
-  SState *s = (SState *)mp_shm_alloc_or_raise(L, sizeof(SState), kind_names[kind]);
-  s->kind = kind;
-  mp_mutex_init(&s->mu, PTHREAD_MUTEX_NORMAL);
-  return s;
-}
-
-/* With s->mu held: waits until ready(s) holds. Returns 0 (ready), EINTR
-** or ETIMEDOUT, with s->mu held. */
-static int state_wait(SState *s, int (*ready)(SState *, void *), void *ud,
-                      const struct timespec *deadline) {
-  int rc = 0, released = 0;
-  while (!ready(s, ud)) {
-    if (!released) {            /* never acquire the GIL with mu held */
-      mp_unlock(&s->mu);
-      gl_block_begin();
-      released = 1;
-      mp_lock(&s->mu);
-      continue;
-    }
-    if (gl_interrupted()) { rc = EINTR; break; }
-    if (mp_expired(deadline)) { rc = ETIMEDOUT; break; }
-    uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-    s->waiters++;
-    mp_unlock(&s->mu);
-    mp_futex_wait(&s->seq, seq, deadline);
-    mp_lock(&s->mu);
-    s->waiters--;
-  }
-  if (released) {
-    mp_unlock(&s->mu);
-    gl_block_end();
-    mp_lock(&s->mu);
-  }
-  return rc;
-}
-
-static void state_wake(SState *s, int n) {   /* s->mu held */
-  if (s->waiters > 0) mp_futex_wake(&s->seq, n);
-  else __atomic_fetch_add(&s->seq, 1, __ATOMIC_RELEASE);
-}
-
-/* Semaphore */
-
-static int sem_ready(SState *s, void *ud) { (void)ud; return s->value > 0; }
-
-static int new_sem(lua_State *L, int kind) {
-  lua_Integer v = luaL_optinteger(L, 1, 1);
-  if (v < 0) return luaL_argerror(L, 1, "semaphore initial value must be >= 0");
-  SState *s = new_state(L, kind);
-  s->value = (long)v;
-  s->max = kind == K_BSEM ? (long)v : -1;
-  push_new(L, s);
-  return 1;
-}
-
-static int mp_Semaphore(lua_State *L) { return new_sem(L, K_SEM); }
-static int mp_BoundedSemaphore(lua_State *L) { return new_sem(L, K_BSEM); }
-
-static int s_acquire(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_SEM, K_BSEM);
-  int block = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
-  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts) : NULL;
-  mp_lock(&s->mu);
-  int rc = 0;
-  if (s->value == 0) rc = block ? state_wait(s, sem_ready, NULL, dl) : ETIMEDOUT;
-  if (rc == 0) s->value--;
-  mp_unlock(&s->mu);
-  if (rc == EINTR) return gl_raise_interrupt(L);
-  lua_pushboolean(L, rc == 0);
-  return 1;
-}
-
-static int s_release(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_SEM, K_BSEM);
-  lua_Integer n = luaL_optinteger(L, 2, 1);
-  if (n < 1) return luaL_argerror(L, 2, "n must be >= 1");
-  mp_lock(&s->mu);
-  if (s->max >= 0 && s->value + n > s->max) {
-    mp_unlock(&s->mu);
-    return luaL_error(L, "Semaphore released too many times");
-  }
-  s->value += (long)n;
-  state_wake(s, (int)n);
-  mp_unlock(&s->mu);
-  return 0;
-}
-
-static int s_get_value(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_SEM, K_BSEM);
-  mp_lock(&s->mu);
-  long v = s->value;
-  mp_unlock(&s->mu);
-  lua_pushinteger(L, v);
-  return 1;
-}
-
-/* Event */
-
-static int ev_ready(SState *s, void *ud) { (void)ud; return s->value != 0; }
-
-static int mp_Event(lua_State *L) { push_new(L, new_state(L, K_EVENT)); return 1; }
-
-static int e_set(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_EVENT, K_EVENT);
-  mp_lock(&s->mu);
-  s->value = 1;
-  state_wake(s, -1);
-  mp_unlock(&s->mu);
-  return 0;
-}
-
-static int e_clear(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_EVENT, K_EVENT);
-  mp_lock(&s->mu);
-  s->value = 0;
-  mp_unlock(&s->mu);
-  return 0;
-}
-
-static int e_is_set(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_EVENT, K_EVENT);
-  mp_lock(&s->mu);
-  int v = s->value != 0;
-  mp_unlock(&s->mu);
-  lua_pushboolean(L, v);
-  return 1;
-}
-
-static int e_wait(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_EVENT, K_EVENT);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
-  mp_lock(&s->mu);
-  int rc = state_wait(s, ev_ready, NULL, dl);
-  int v = s->value != 0;
-  mp_unlock(&s->mu);
-  if (rc == EINTR) return gl_raise_interrupt(L);
-  lua_pushboolean(L, v);
-  return 1;
-}
-
-/* Barrier */
-
-static int bar_ready(SState *s, void *ud) {
-  return s->broken || s->generation != *(long *)ud;
-}
-
-static int mp_Barrier(lua_State *L) {
-  lua_Integer n = luaL_checkinteger(L, 1);
-  if (n < 1) return luaL_argerror(L, 1, "parties must be >= 1");
-  SState *s = new_state(L, K_BARRIER);
-  s->parties = (long)n;
-  push_new(L, s);
-  return 1;
-}
-
-/* wait([timeout]) -> index in 0..parties-1; raises BrokenBarrierError */
-static int b_wait(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_BARRIER, K_BARRIER);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
-  mp_lock(&s->mu);
-  if (s->broken) { mp_unlock(&s->mu); return luaL_error(L, "BrokenBarrierError"); }
-  long index = s->count++;
-  int rc = 0;
-  if (s->count == s->parties) {
-    s->count = 0;
-    s->generation++;
-    state_wake(s, -1);
-  } else {
-    long gen = s->generation;
-    rc = state_wait(s, bar_ready, &gen, dl);
-    if (rc != 0 || (s->broken && s->generation == gen)) {
-      if (!s->broken) { s->broken = 1; state_wake(s, -1); }
-      if (rc == 0) rc = EPIPE;
-    }
-  }
-  mp_unlock(&s->mu);
-  if (rc == EINTR) return gl_raise_interrupt(L);
-  if (rc) return luaL_error(L, "BrokenBarrierError");
-  lua_pushinteger(L, index);
-  return 1;
-}
-
-static int b_abort(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_BARRIER, K_BARRIER);
-  mp_lock(&s->mu);
-  s->broken = 1;
-  state_wake(s, -1);
-  mp_unlock(&s->mu);
-  return 0;
-}
-
-static int b_reset(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_BARRIER, K_BARRIER);
-  mp_lock(&s->mu);
-  if (s->count > 0) { s->broken = 1; state_wake(s, -1); }
-  s->count = 0;
-  s->generation++;
-  s->broken = 0;
-  mp_unlock(&s->mu);
-  return 0;
-}
-
-static int b_index(lua_State *L) {
-  SState *s = (SState *)check_kind(L, 1, K_BARRIER, K_BARRIER);
-  const char *k = luaL_checkstring(L, 2);
-  mp_lock(&s->mu);
-  long parties = s->parties, count = s->count;
-  int broken = s->broken;
-  mp_unlock(&s->mu);
-  if (strcmp(k, "parties") == 0) lua_pushinteger(L, parties);
-  else if (strcmp(k, "n_waiting") == 0) lua_pushinteger(L, count);
-  else if (strcmp(k, "broken") == 0) lua_pushboolean(L, broken);
-  else {
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "methods");
-    lua_getfield(L, -1, k);
-  }
-  return 1;
-}
+static int mp_Lock(lua_State *L) { mp_sync_push_new(L, mp_sync_new_lock(L, 0)); return 1; }
+static int mp_RLock(lua_State *L) { mp_sync_push_new(L, mp_sync_new_lock(L, 1)); return 1; }
 
 /* ---- Condition ---- */
 
@@ -455,18 +223,18 @@ static int mp_Condition(lua_State *L) {
   SLock *l;
   if (lua_isnoneornil(L, 1)) l = (SLock *)mp_sync_new_lock(L, 1);
   else {
-    l = (SLock *)check_kind(L, 1, K_LOCK, K_RLOCK);
+    l = (SLock *)mp_sync_check(L, 1, K_LOCK, K_RLOCK);
     mp_shm_incref(l);
   }
   SCond *c = (SCond *)mp_shm_alloc(sizeof(SCond));
   if (c == NULL) { mp_shm_decref(l); return luaL_error(L, "Condition: shared memory exhausted"); }
   c->kind = K_COND;
   c->lock = l;
-  push_new(L, c);
+  mp_sync_push_new(L, c);
   return 1;
 }
 
-static SCond *check_cond(lua_State *L) { return (SCond *)check_kind(L, 1, K_COND, K_COND); }
+static SCond *check_cond(lua_State *L) { return (SCond *)mp_sync_check(L, 1, K_COND, K_COND); }
 
 static int owns(SLock *l) {
   return __atomic_load_n(&l->owner_tid, __ATOMIC_RELAXED) == my_tid() &&
@@ -558,18 +326,9 @@ static int c_notify_all(lua_State *L) {
 static const luaL_Reg lock_methods[] = {
   {"acquire", l_acquire}, {"release", l_release}, {"locked", l_locked}, {NULL, NULL}
 };
-static const luaL_Reg sem_methods[] = {
-  {"acquire", s_acquire}, {"release", s_release}, {"get_value", s_get_value}, {NULL, NULL}
-};
-static const luaL_Reg event_methods[] = {
-  {"set", e_set}, {"clear", e_clear}, {"is_set", e_is_set}, {"wait", e_wait}, {NULL, NULL}
-};
 static const luaL_Reg cond_methods[] = {
   {"acquire", c_acquire}, {"release", c_release}, {"wait", c_wait},
   {"wait_for", c_wait_for}, {"notify", c_notify}, {"notify_all", c_notify_all}, {NULL, NULL}
-};
-static const luaL_Reg barrier_methods[] = {
-  {"wait", b_wait}, {"abort", b_abort}, {"reset", b_reset}, {NULL, NULL}
 };
 
 static int close_release(lua_State *L) {    /* __close: `local l <close> = lock` after acquire */
@@ -589,8 +348,8 @@ static const MpExport exports[] = {
 
 void mp_open_sync(lua_State *L) {
   for (int k = K_LOCK; k <= K_BARRIER; k++) mp_exportable(&exports[k]);
-  const luaL_Reg *methods[] = {NULL, lock_methods, lock_methods, sem_methods, sem_methods,
-                               event_methods, cond_methods, barrier_methods};
+  const luaL_Reg *methods[] = {NULL, lock_methods, lock_methods, mp_sem_methods, mp_sem_methods,
+                               mp_event_methods, cond_methods, mp_barrier_methods};
   for (int k = K_LOCK; k <= K_BARRIER; k++) {
     rt_newtype(L, &types[k], methods[k]);
     lua_pushcfunction(L, mp_ref_eq);
@@ -602,15 +361,15 @@ void mp_open_sync(lua_State *L) {
     if (k == K_BARRIER) {
       lua_getfield(L, -1, "__index");
       lua_setfield(L, -2, "methods");
-      lua_pushcfunction(L, b_index);
+      lua_pushcfunction(L, mp_sem_barrier_index);
       lua_setfield(L, -2, "__index");
     }
     lua_pop(L, 1);
   }
   static const luaL_Reg f[] = {
-    {"Lock", mp_Lock}, {"RLock", mp_RLock}, {"Semaphore", mp_Semaphore},
-    {"BoundedSemaphore", mp_BoundedSemaphore}, {"Event", mp_Event},
-    {"Condition", mp_Condition}, {"Barrier", mp_Barrier}, {NULL, NULL}
+    {"Lock", mp_Lock}, {"RLock", mp_RLock}, {"Semaphore", mp_sem_Semaphore},
+    {"BoundedSemaphore", mp_sem_BoundedSemaphore}, {"Event", mp_sem_Event},
+    {"Condition", mp_Condition}, {"Barrier", mp_sem_Barrier}, {NULL, NULL}
   };
   luaL_setfuncs(L, f, 0);
 }
