@@ -95,6 +95,7 @@ static int os_waitpid(lua_State *L) {
     if (intr) return gl_raise_interrupt(L);
   }
   if (r < 0) return fail(L, "waitpid");
+  mp_child_reaped(r, status);
   return push_status(L, r, status);
 }
 

@@ -133,6 +133,9 @@ void mp_describe_status(int status, char *buf, size_t n);
 
 /* Child registry for shutdown and active_children (mp_process.c). */
 void mp_children_reset(void);                 /* in a forked child */
+/* os.waitpid reaped pid with status: a Process tracking it learns its
+** exit code (instead of finding it gone). */
+void mp_child_reaped(pid_t pid, int status);
 void mp_pools_reset(void);                    /* mp_pool.c */
 void mp_managers_reset(void);                 /* mp_manager.c */
 const char *mp_current_name(void);

@@ -180,8 +180,10 @@ static void check_workers(lua_State *L, int pool_idx, Pool *p) {
   for (int i = 0; i < p->n; i++) {
     pid_t pid = p->core->pids[i];
     if (pid <= 0) continue;
-    int st;
-    if (waitpid(pid, &st, WNOHANG) != pid) continue;
+    int st = 0;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == 0 || (r < 0 && errno != ECHILD)) continue;   /* still running */
+    int status_lost = r < 0;   /* a script's os.waitpid took it first */
     pthread_mutex_lock(&pools_mu);
     p->core->pids[i] = 0;
     pthread_mutex_unlock(&pools_mu);
@@ -189,7 +191,8 @@ static void check_workers(lua_State *L, int pool_idx, Pool *p) {
     uint64_t job = __atomic_load_n(&p->slots[i], __ATOMIC_ACQUIRE);
     if (job) {
       char how[96], msg[200];
-      mp_describe_status(st, how, sizeof how);
+      if (status_lost) snprintf(how, sizeof how, "reaped by another waitpid");
+      else mp_describe_status(st, how, sizeof how);
       snprintf(msg, sizeof msg, "worker process %d died (%s) while running this task", (int)pid, how);
       fail_job(L, pool_idx, p, job, msg);
     }

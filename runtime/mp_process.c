@@ -78,6 +78,19 @@ static void mark_reaped(MpChild *c, int status) {
     if (*p == c) { *p = c->next; c->refs--; break; }
 }
 
+void mp_child_reaped(pid_t pid, int status) {
+  MpChild *gone = NULL;
+  pthread_mutex_lock(&children_mu);
+  for (MpChild *c = children; c; c = c->next)
+    if (c->pid == pid) {
+      mark_reaped(c, status);
+      if (c->refs == 0) gone = c;   /* no Process handle left */
+      break;
+    }
+  pthread_mutex_unlock(&children_mu);
+  free(gone);
+}
+
 /* Waits for c (GIL released while waiting). 1 reaped, 0 timeout, -2 ^C. */
 static int child_wait(MpChild *c, const struct timespec *deadline) {
   pthread_mutex_lock(&children_mu);

@@ -54,4 +54,14 @@ assert(type(ru.utime) == "number" and type(ru.stime) == "number" and ru.maxrss >
 local rc = os.getrusage("children")
 assert(rc.utime >= 0)
 assert(not pcall(os.getrusage, "nobody"))
+
+-- a multiprocessing.Process reaped by os.waitpid(-1) still knows its exit code
+local mp = require "multiprocessing"
+local p = mp.Process{ target = function() os.exit(3) end }
+p:start()
+local rpid, how, code = os.waitpid(-1)
+assert(rpid == p.pid and how == "exit" and code == 3, "waitpid(-1): " .. tostring(rpid) .. " " .. tostring(how))
+assert(p:join(10) ~= false)
+assert(p.exitcode == 3, "exitcode after os.waitpid reaped it: " .. tostring(p.exitcode))
+assert(not p:is_alive())
 print("ok")
