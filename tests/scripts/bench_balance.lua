@@ -24,10 +24,19 @@ for _, mode in ipairs(T.modes) do
       assert(v.final_balance == 0)
     end
     if mode == "gil" and lock == 0 then
-      -- a turn lasts >= 0.5 ms (vm/gil.c), so ~80 switches in this run,
-      -- each landing on a random instruction: about a third of them fall
-      -- between the read and the write of `balance`
-      assert(v.lost_updates > 0, "bytecodes:1 without a lock loses updates")
+      -- A turn lasts >= 0.5 ms (vm/gil.c): 10-30 switches in this run, and
+      -- nearly every run loses updates. Not every one: how the turns
+      -- fall is the OS's scheduling (measured: 1 run in 150 lost none,
+      -- with 6 switches). So a run without losses is repeated, up to 5
+      -- runs in all: all five losing none has odds of about 1 in 10^10.
+      local tries = 1
+      while v.lost_updates == 0 and tries < 5 do
+        v = T.run(T.argv(mode, "bytecodes:1", "scripts/balance.lua",
+                         {"--mode=gil", "--workers=2", "--iters=" .. k, "--lock=0"}))
+        assert(math.abs(v.final_balance) <= 8 * v.lost_updates)
+        tries = tries + 1
+      end
+      assert(v.lost_updates > 0, "bytecodes:1 without a lock lost no update in 5 runs")
     end
   end
 end
