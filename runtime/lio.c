@@ -78,7 +78,10 @@ static void wait_input(lua_State *L, luaL_Stream *p) {
   int fd = fileno(p->f);
   if (fd < 0) return;
   struct pollfd pf = { .fd = fd, .events = POLLIN };
-  if (poll(&pf, 1, 0) != 0) return;   /* ready now: keep the GIL */
+  int now = poll(&pf, 1, 0);
+  if (now > 0 || (now < 0 && errno != EINTR)) return;   /* ready, or the read reports it */
+  /* not ready, or a signal (the GIL's own arm signal, when a waiter wants
+  ** the GIL just now): wait without the GIL */
   gl_block_begin();
   int rc = gl_wait_readable(fd);
   gl_block_end();
