@@ -183,10 +183,13 @@ end
 -- stock lua5.4 on the single-thread dead loop (gillua's overhead)
 local lua54 = R.capture("command -v lua5.4")
 if lua54 and (#benches == 3 or opt.benches and table.concat(benches, ","):find("dead_loop")) then
+  -- a ratio near 1 of two short runs: more repetitions than the other
+  -- points (they are cheap), interleaved lua5.4 / gillua (see group_key)
+  local reps = math.max(opt.repeats, 7)
   add({kind = "bench", impl = "lua5.4", bench = "dead_loop", mode = "sequential", workers = 1,
-       reps = opt.repeats, baseline = true})
+       reps = reps, baseline = true})
   add({kind = "bench", impl = "gillua", bench = "dead_loop", mode = "sequential", workers = 1,
-       reps = opt.repeats, baseline = true})
+       reps = reps, baseline = true})
 end
 
 if opt.micro then
@@ -337,8 +340,8 @@ end
 local units = {}
 do
   local function group_key(j)
-    return table.concat({j.impl, j.bench, tostring(j.workers), tostring(j.lock), tostring(j.sweep),
-                         tostring(j.baseline)}, "|")
+    if j.baseline then return "baseline" end   -- lua5.4 and gillua side by side
+    return table.concat({j.impl, j.bench, tostring(j.workers), tostring(j.lock), tostring(j.sweep)}, "|")
   end
   local i = 1
   while i <= #jobs do
