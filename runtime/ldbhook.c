@@ -49,11 +49,20 @@ typedef struct DebugHook {
 
 static void debug_hook(lua_State *L, lua_Debug *ar);
 
+/* Pushes thread L1 on L's stack (the key of its record). */
+static void push_thread(lua_State *L, lua_State *L1) {
+  if (L1 == L) lua_pushthread(L);
+  else {
+    if (!lua_checkstack(L1, 1)) luaL_error(L, "stack overflow");
+    lua_pushthread(L1);
+    lua_xmove(L1, L, 1);
+  }
+}
+
 /* Pushes the record of thread L1 (as seen from L), or nil. */
 static DebugHook *push_record(lua_State *L, lua_State *L1) {
   rt_registry_table(L, HOOKS_KEY, "k");
-  if (L1 == L) lua_pushthread(L);
-  else { lua_pushthread(L1); lua_xmove(L1, L, 1); }
+  push_thread(L, L1);
   lua_rawget(L, -2);
   lua_remove(L, -2);
   return (DebugHook *)lua_touserdata(L, -1);
@@ -64,7 +73,7 @@ static void set_hook(lua_State *L1, lua_Hook fn, int mask, int count) {
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
-  sigaddset(&block, SIGRTMIN + 3);
+  sigaddset(&block, gl_arm_signal());
   pthread_sigmask(SIG_BLOCK, &block, &old);
   lua_sethook(L1, fn, mask, count);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -153,12 +162,7 @@ static int db_sethook(lua_State *L) {
     mask = make_mask(smask, count);
   }
   rt_registry_table(L, HOOKS_KEY, "k");
-  if (L1 == L) lua_pushthread(L);
-  else {
-    if (!lua_checkstack(L1, 1)) luaL_error(L, "stack overflow");
-    lua_pushthread(L1);
-    lua_xmove(L1, L, 1);
-  }
+  push_thread(L, L1);
   if (mask == 0) {   /* as lua_sethook: no events means no hook */
     lua_pushnil(L);
     lua_rawset(L, -3);

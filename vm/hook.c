@@ -27,7 +27,7 @@
 static atomic_int interrupt_pending;
 static atomic_int interrupt_seen;
 
-static int arm_signal(void) { return SIGRTMIN + 3; }
+int gl_arm_signal(void) { return SIGRTMIN + 3; }
 
 static void on_arm(int sig) {
   (void)sig;
@@ -53,7 +53,7 @@ void gl_hooks_install(void) {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   sa.sa_handler = on_arm;
-  sigaction(arm_signal(), &sa, NULL);
+  sigaction(gl_arm_signal(), &sa, NULL);
   sa.sa_handler = on_sigint;
   sigaction(SIGINT, &sa, NULL);
 }
@@ -76,7 +76,7 @@ void gl_hook_idle(lua_State *L) {
 }
 
 void gl_arm_thread(GLThread *t) {
-  pthread_kill(t->tid, arm_signal());
+  pthread_kill(t->tid, gl_arm_signal());
 }
 
 int gl_interrupt_pending(void) { return atomic_load(&interrupt_pending); }

@@ -35,6 +35,9 @@ void gl_hook_arm(lua_State *L, int count);
 ** (again, only when L's hook is the GIL's or none). */
 void gl_hook_idle(lua_State *L);
 
+/* The real-time signal a GIL waiter sends the holder's thread. */
+int gl_arm_signal(void);
+
 /* Installs the arm-signal and SIGINT handlers (once, at start-up). */
 void gl_hooks_install(void);
 
