@@ -15,6 +15,11 @@
 ** that is blocked (join, lock, queue, sleep...) sees the pending flag in
 ** gl_cond_wait within 50 ms; one that waits for the GIL goes to the head
 ** of the queue and asks the holder to drop (gil.c).
+**
+** Every arming goes through gl_hook_arm / gl_hook_idle, which touch a
+** state only when its hook is the GIL's or none: a state carrying a
+** script's debug.sethook hook (runtime/ldbhook.c) has a dispatcher that
+** polls for the GIL itself, and arming must not overwrite it.
 */
 #include <signal.h>
 #include <string.h>
