@@ -67,6 +67,11 @@ T.main(function()
     print("SKIP terminal Ctrl-C: util-linux `script` is not installed")
     return
   end
+  -- The ^C goes to the whole foreground group: the shell that script(1)
+  -- starts gets it too. Without a trap dash dies of it once gillua has
+  -- exited (its status line is never printed); the trap keeps it alive
+  -- and is reset to the default in gillua, as every trap is across exec.
+  -- SHELL is fixed so script runs the same shell everywhere.
   local out = T.shell([=[
 rm -f ready done tty.log
 {
@@ -83,7 +88,7 @@ rm -f ready done tty.log
   # keep the terminal open until gillua is gone: it must end on ^C, not
   # on end of input
   n=0; while [ ! -e done ] && [ $n -lt 1500 ]; do sleep 0.01; n=$((n + 1)); done
-} | timeout 20 script -qec '"$GILLUA"; echo "status=$?"; : >done' /dev/null >tty.log
+} | SHELL=/bin/sh timeout 20 script -qec 'trap : INT; "$GILLUA"; echo "status=$?"; : >done' /dev/null >tty.log
 cat tty.log
 ]=], { SPIN = SPIN })
   out = out:gsub("\r", "")
