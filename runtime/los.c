@@ -64,7 +64,7 @@ static pid_t wait_any(pid_t pid, int *status, int *interrupted) {
   int step = 200;
   gl_block_begin();
   for (;;) {
-    do r = waitpid(pid, status, WNOHANG); while (r < 0 && errno == EINTR);
+    r = mp_reap(pid, status, MP_REAP_SCRIPT);
     if (r != 0) break;
     if (gl_interrupted()) { *interrupted = 1; break; }
     usleep((useconds_t)step);
@@ -83,10 +83,10 @@ static int os_waitpid(lua_State *L) {
   int nohang = lua_toboolean(L, 2), status = 0;
   pid_t r;
   if (nohang) {
-    do r = waitpid(pid, &status, WNOHANG); while (r < 0 && errno == EINTR);
+    r = mp_reap(pid, &status, MP_REAP_SCRIPT);
     if (r == 0) { lua_pushinteger(L, 0); return 1; }
   } else if (pid > 0) {
-    int rc = mp_wait_pid(pid, &status, NULL);
+    int rc = mp_wait_pid(pid, &status, NULL, MP_REAP_SCRIPT);
     if (rc == -2) return gl_raise_interrupt(L);
     r = rc == 1 ? pid : -1;
   } else {
@@ -95,7 +95,6 @@ static int os_waitpid(lua_State *L) {
     if (intr) return gl_raise_interrupt(L);
   }
   if (r < 0) return fail(L, "waitpid");
-  mp_child_reaped(r, status);
   return push_status(L, r, status);
 }
 

@@ -120,10 +120,21 @@ void mp_child_exit(int code) __attribute__((noreturn));
 /* True in a process made by mp_fork (not the original program). */
 int mp_is_child(void);
 
+/* Reaping (mp_reap.c): waitpid(pid, WNOHANG) as 'who'. An owner (the
+** object that started the child) that finds its child reaped by a
+** script's os.waitpid gets the status that call took; os.waitpid
+** (MP_REAP_SCRIPT) leaves one for the owner. */
+enum { MP_REAP_OWNER, MP_REAP_SCRIPT };
+pid_t mp_reap(pid_t pid, int *status, int who);
+/* A new child has this pid: an unclaimed status of an older one is dropped. */
+void mp_reap_forget(pid_t pid);
+void mp_reap_reset(void);                     /* in a forked child */
+
 /* Waits for pid, releasing the GIL, until it exits or the deadline passes.
 ** Returns 1 with *status filled (the child is reaped), 0 on timeout, -1
-** with errno set (ECHILD...), or -2 when interrupted by Ctrl-C. */
-int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline);
+** with errno set (ECHILD...), or -2 when interrupted by Ctrl-C. Reaps as
+** 'who' (mp_reap). */
+int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline, int who);
 /* Alive and not a zombie (works for processes that are not our children). */
 int mp_pid_alive(pid_t pid);
 /* Python's exit code convention: code, or -signal. */
@@ -133,8 +144,8 @@ void mp_describe_status(int status, char *buf, size_t n);
 
 /* Child registry for shutdown and active_children (mp_process.c). */
 void mp_children_reset(void);                 /* in a forked child */
-/* os.waitpid reaped pid with status: a Process tracking it learns its
-** exit code (instead of finding it gone). */
+/* os.waitpid reaped pid with status (called by mp_reap): a Process
+** tracking it learns its exit code (instead of finding it gone). */
 void mp_child_reaped(pid_t pid, int status);
 void mp_pools_reset(void);                    /* mp_pool.c */
 void mp_managers_reset(void);                 /* mp_manager.c */

@@ -47,8 +47,10 @@ pid_t mp_fork(lua_State *L) {
   int saved = errno;
   mp_refs_after_fork(pid);
   errno = saved;
+  if (pid > 0) mp_reap_forget(pid);
   if (pid == 0) {
     is_child = 1;
+    mp_reap_reset();
     mp_children_reset();
     mp_pools_reset();
     mp_managers_reset();
@@ -115,9 +117,8 @@ static int pidfd_open_(pid_t pid) {
 ** sleep in growing steps when pidfds are unavailable), looking at Ctrl-C
 ** between slices.
 */
-int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline) {
-  pid_t r;
-  do r = waitpid(pid, status, WNOHANG); while (r < 0 && errno == EINTR);
+int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline, int who) {
+  pid_t r = mp_reap(pid, status, who);
   if (r == pid) return 1;
   if (r < 0) return -1;
   if (deadline && mp_expired(deadline)) return 0;
@@ -140,7 +141,7 @@ int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline) {
       usleep((useconds_t)step_us);
       if (step_us < 20000) step_us *= 2;
     }
-    do r = waitpid(pid, status, WNOHANG); while (r < 0 && errno == EINTR);
+    r = mp_reap(pid, status, who);
     if (r == pid) { result = 1; break; }
     if (r < 0) { result = -1; break; }
     if (gl_interrupted()) { result = -2; break; }

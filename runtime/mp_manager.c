@@ -389,9 +389,9 @@ static void stop_server(MgrShared *m, double grace) {
   }
   int st;
   struct timespec ts;
-  if (mp_wait_pid(m->server, &st, gl_deadline(&ts, grace)) == 0) {
+  if (mp_wait_pid(m->server, &st, gl_deadline(&ts, grace), MP_REAP_OWNER) == 0) {
     kill(m->server, SIGKILL);
-    mp_wait_pid(m->server, &st, NULL);
+    mp_wait_pid(m->server, &st, NULL, MP_REAP_OWNER);
   }
   if (box) mp_mgr_box_release(box);     /* ours; the server dropped its own if it replied */
   __atomic_store_n(&m->stopped, 1, __ATOMIC_RELEASE);

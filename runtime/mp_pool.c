@@ -79,9 +79,9 @@ void mp_pools_shutdown(int interrupted) {
   for (int i = 0; i < n; i++) {
     struct timespec ts;
     int st;
-    if (mp_wait_pid(pids[i], &st, gl_deadline(&ts, 1.0)) == 0) {
+    if (mp_wait_pid(pids[i], &st, gl_deadline(&ts, 1.0), MP_REAP_OWNER) == 0) {
       kill(pids[i], SIGKILL);
-      mp_wait_pid(pids[i], &st, NULL);
+      mp_wait_pid(pids[i], &st, NULL, MP_REAP_OWNER);
     }
   }
 }
@@ -181,9 +181,9 @@ static void check_workers(lua_State *L, int pool_idx, Pool *p) {
     pid_t pid = p->core->pids[i];
     if (pid <= 0) continue;
     int st = 0;
-    pid_t r = waitpid(pid, &st, WNOHANG);
+    pid_t r = mp_reap(pid, &st, MP_REAP_OWNER);
     if (r == 0 || (r < 0 && errno != ECHILD)) continue;   /* still running */
-    int status_lost = r < 0;   /* a script's os.waitpid took it first */
+    int status_lost = r < 0;   /* reaped outside gillua: status unknown */
     pthread_mutex_lock(&pools_mu);
     p->core->pids[i] = 0;
     pthread_mutex_unlock(&pools_mu);
@@ -191,7 +191,7 @@ static void check_workers(lua_State *L, int pool_idx, Pool *p) {
     uint64_t job = __atomic_load_n(&p->slots[i], __ATOMIC_ACQUIRE);
     if (job) {
       char how[96], msg[200];
-      if (status_lost) snprintf(how, sizeof how, "reaped by another waitpid");
+      if (status_lost) snprintf(how, sizeof how, "reaped outside gillua");
       else mp_describe_status(st, how, sizeof how);
       snprintf(msg, sizeof msg, "worker process %d died (%s) while running this task", (int)pid, how);
       fail_job(L, pool_idx, p, job, msg);
@@ -432,8 +432,8 @@ static void reap_workers(Pool *p, double grace) {
     if (pid <= 0) continue;
     struct timespec ts;
     int st;
-    int rc = mp_wait_pid(pid, &st, grace >= 0 ? gl_deadline(&ts, grace) : NULL);
-    if (rc == 0) { kill(pid, SIGKILL); mp_wait_pid(pid, &st, NULL); }
+    int rc = mp_wait_pid(pid, &st, grace >= 0 ? gl_deadline(&ts, grace) : NULL, MP_REAP_OWNER);
+    if (rc == 0) { kill(pid, SIGKILL); mp_wait_pid(pid, &st, NULL, MP_REAP_OWNER); }
     pthread_mutex_lock(&pools_mu);
     p->core->pids[i] = 0;
     pthread_mutex_unlock(&pools_mu);

@@ -98,12 +98,12 @@ static int child_wait(MpChild *c, const struct timespec *deadline) {
   pthread_mutex_unlock(&children_mu);
   if (done) return 1;
   int status = 0;
-  int rc = mp_wait_pid(c->pid, &status, deadline);
+  int rc = mp_wait_pid(c->pid, &status, deadline, MP_REAP_OWNER);
   if (rc == -2) return -2;
   if (rc == 0) return 0;
   pthread_mutex_lock(&children_mu);
   if (rc == 1) mark_reaped(c, status);
-  else if (!c->reaped) mark_reaped(c, 0);     /* ECHILD: reaped by someone else */
+  else if (!c->reaped) mark_reaped(c, 0);     /* ECHILD: reaped outside gillua */
   pthread_mutex_unlock(&children_mu);
   return 1;
 }

@@ -208,6 +208,7 @@ static int spawn(Spec *sp, pid_t *pid, int ends[3]) {
     else if (h >= 0) posix_spawn_file_actions_adddup2(&fa, h, i);
   }
   rc = posix_spawnp(pid, sp->argv[0], &fa, &at, sp->argv, sp->envp ? sp->envp : environ);
+  if (rc == 0) mp_reap_forget(*pid);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
 out:
@@ -286,10 +287,10 @@ static int timeout_error(lua_State *L, Popen *p, double secs) {
 static int wait_child(lua_State *L, Popen *p, const struct timespec *deadline) {
   if (p->reaped) return 1;
   int status;
-  int rc = mp_wait_pid(p->pid, &status, deadline);
+  int rc = mp_wait_pid(p->pid, &status, deadline, MP_REAP_OWNER);
   if (rc == -2) gl_raise_interrupt(L);
   if (rc == 1) set_status(p, status);
-  else if (rc < 0) { p->reaped = 1; p->returncode = 0; }   /* reaped elsewhere */
+  else if (rc < 0) { p->reaped = 1; p->returncode = 0; }   /* reaped outside gillua: unknown */
   return p->reaped;
 }
 
@@ -305,7 +306,7 @@ static int sp_poll(lua_State *L) {
   Popen *p = check_popen(L);
   if (!p->reaped) {
     int status;
-    pid_t r = waitpid(p->pid, &status, WNOHANG);
+    pid_t r = mp_reap(p->pid, &status, MP_REAP_OWNER);
     if (r == p->pid) set_status(p, status);
     else if (r < 0 && errno == ECHILD) { p->reaped = 1; p->returncode = 0; }
   }
@@ -317,7 +318,9 @@ static int sp_poll(lua_State *L) {
 static int send_sig(lua_State *L, Popen *p, int sig) {
   if (!p->reaped) {
     int status;
-    if (waitpid(p->pid, &status, WNOHANG) == p->pid) set_status(p, status);
+    pid_t r = mp_reap(p->pid, &status, MP_REAP_OWNER);
+    if (r == p->pid) set_status(p, status);
+    else if (r < 0 && errno == ECHILD) { p->reaped = 1; p->returncode = 0; }   /* pid may be reused */
     else kill(p->pid, sig);
   }
   return 0;
@@ -431,7 +434,7 @@ static int sp_tostring(lua_State *L) {
 static int sp_gc(lua_State *L) {
   Popen *p = check_popen(L);
   int status;
-  if (!p->reaped && p->pid > 0) waitpid(p->pid, &status, WNOHANG);
+  if (!p->reaped && p->pid > 0) mp_reap(p->pid, &status, MP_REAP_OWNER);
   return 0;
 }
 

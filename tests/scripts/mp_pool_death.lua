@@ -52,6 +52,20 @@ assert(os.kill(w, "KILL"))
 assert(os.waitpid(w) == w)
 local five = pool1:apply_async(function() return 5 end)
 assert(five:get(10) == 5, "the pool did not replace a worker reaped elsewhere")
+
+-- ... and when it died while running a task, the task's error still says
+-- how it died: the script's os.waitpid left the status for the pool
+local held = pool1:apply_async(function()
+  STARTED:put(os.getpid())
+  while true do time.sleep(1) end
+end)
+w = started:get(true, 10)
+assert(os.kill(w, "KILL"))
+local rw, how, sig = os.waitpid(w)
+assert(rw == w and how == "signal" and sig == 9, tostring(how))
+ok, e = pcall(held.get, held, 10)
+assert(not ok and e:find("worker process " .. w .. " died") and e:find("signal 9"), e)
+assert(pool1:apply(function() return 6 end) == 6)
 pool1:close()
 pool1:join()
 print("ok")

@@ -64,4 +64,24 @@ assert(rpid == p.pid and how == "exit" and code == 3, "waitpid(-1): " .. tostrin
 assert(p:join(10) ~= false)
 assert(p.exitcode == 3, "exitcode after os.waitpid reaped it: " .. tostring(p.exitcode))
 assert(not p:is_alive())
+
+-- join in one thread while another's os.waitpid(-1) races it for the same
+-- child: whoever reaps it, join learns the real exit code (the loser of
+-- the race used to see the child gone and report 0)
+for round = 1, 20 do
+  local child = mp.Process{ target = function() os.exit(5) end }
+  child:start()
+  local got = {}
+  local reaper = threading.Thread{ target = function()
+    got.pid, got.how, got.code = os.waitpid(-1)
+  end }
+  reaper:start()
+  assert(child:join(10) ~= false)
+  assert(reaper:join(10) ~= false and not reaper:is_alive(), "waitpid(-1) did not return")
+  assert(child.exitcode == 5, "round " .. round .. ": exitcode " .. tostring(child.exitcode))
+  -- the reaper either took the child (and its status) or found none left
+  assert((got.pid == child.pid and got.how == "exit" and got.code == 5) or
+         (got.pid == nil and tostring(got.how):find("No child processes")),
+         "round " .. round .. ": waitpid(-1) gave " .. tostring(got.pid) .. " " .. tostring(got.how))
+end
 print("ok")

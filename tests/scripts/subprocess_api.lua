@@ -80,6 +80,16 @@ p.stdin:close()
 assert(p.stdout:read("l") == "got line")
 assert(p:wait() == 0)
 
+-- a child the script reaped with os.waitpid(-1): wait and poll still
+-- give its exit code (Python's subprocess would say 0)
+p = sp.Popen{args = {"sh", "-c", "exit 7"}}
+local rpid, how, code = os.waitpid(-1)
+assert(rpid == p.pid and how == "exit" and code == 7, tostring(rpid) .. " " .. tostring(how))
+assert(p:poll() == 7 and p:wait() == 7 and p.returncode == 7, tostring(p.returncode))
+p = sp.Popen{args = {"sh", "-c", "kill -TERM $$"}}
+assert(os.waitpid(p.pid) == p.pid)
+assert(p:wait() == -15, tostring(p.returncode))
+
 -- writing to a child that exited does not kill us (SIGPIPE)
 p = sp.Popen{args = {"true"}, stdin = sp.PIPE}
 p:wait()
