@@ -16,7 +16,14 @@
 ** a crash. A message that is never received leaks its references (the
 ** objects then live until the program ends).
 **
-** Functions' upvalues are not rewritten: pass objects in arguments/items.
+** Lua functions are walked through their upvalues: a closure over a Queue
+** works in a Pool task or a message. A closure in a message that has
+** markers is cloned (lua_dump + load, then each upvalue set to its
+** rewritten value), as tables are copied: the sender's own functions are
+** never changed. Upvalues shared between functions of the message stay
+** shared in the clones (lua_upvaluejoin, memo keyed by lua_upvalueid).
+** Values that travel by name (_G, modules and their fields) are neither
+** walked nor copied: the transfer writes their names.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +31,7 @@
 #include <lauxlib.h>
 
 #include "mp.h"
+#include "transfer.h"
 
 #define KEY "\0gillua.mp\0"
 #define KEYLEN 11
@@ -66,6 +74,29 @@ static const MpExport *exportable_at(lua_State *L, int idx) {
   return find_by_type(o->type);
 }
 
+/* What the walkers enter: tables and Lua functions, but not values that
+** travel by name. */
+enum { LEAF, TABLE, LFUNCTION };
+
+static int kind_at(lua_State *L, int idx) {
+  int t = lua_type(L, idx);
+  if (t == LUA_TTABLE) return tr_travels_by_name(L, idx) ? LEAF : TABLE;
+  if (t == LUA_TFUNCTION && !lua_iscfunction(L, idx))
+    return tr_travels_by_name(L, idx) ? LEAF : LFUNCTION;
+  return LEAF;
+}
+
+/* Marks the value at idx visited; returns 0 when it already was. */
+static int first_visit(lua_State *L, int idx, int visited) {
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, visited) != LUA_TNIL) { lua_pop(L, 1); return 0; }
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, visited);
+  return 1;
+}
+
 /* ---- sending side ---- */
 
 /* Is an exportable object reachable from the value at idx? (visited: a
@@ -73,14 +104,17 @@ static const MpExport *exportable_at(lua_State *L, int idx) {
 static int reaches(lua_State *L, int idx, int visited, int depth) {
   idx = lua_absindex(L, idx);
   if (exportable_at(L, idx)) return 1;
-  if (lua_type(L, idx) != LUA_TTABLE || depth > MAXDEPTH) return 0;
-  lua_pushvalue(L, idx);
-  if (lua_rawget(L, visited) != LUA_TNIL) { lua_pop(L, 1); return 0; }
-  lua_pop(L, 1);
-  lua_pushvalue(L, idx);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, visited);
+  int kind = kind_at(L, idx);
+  if (kind == LEAF || depth > MAXDEPTH || !first_visit(L, idx, visited)) return 0;
   luaL_checkstack(L, 6, "message too deep");
+  if (kind == LFUNCTION) {
+    for (int i = 1; lua_getupvalue(L, idx, i) != NULL; i++) {
+      int found = reaches(L, -1, visited, depth + 1);
+      lua_pop(L, 1);
+      if (found) return 1;
+    }
+    return 0;
+  }
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (reaches(L, -1, visited, depth + 1) || reaches(L, -2, visited, depth + 1)) {
@@ -109,17 +143,72 @@ static void push_marker(lua_State *L, int idx, const MpExport *e) {
   lua_rawset(L, -3);
 }
 
+static void rewrite(lua_State *L, int idx, int memo, int *count, int depth);
+
+/* lua_dump's writer: the buffer is opened on the first call, once the
+** function to dump is no longer needed on top (as string.dump does). */
+typedef struct Dump { int open; luaL_Buffer b; } Dump;
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
+  Dump *d = (Dump *)ud;
+  if (!d->open) { d->open = 1; luaL_buffinit(L, &d->b); }
+  luaL_addlstring(&d->b, (const char *)p, sz);
+  return 0;
+}
+
+/* Pushes a copy of the Lua function at idx whose upvalues hold the
+** rewritten values; memo[function] = copy, memo[upvalue id] = {copy, n}. */
+static void clone_function(lua_State *L, int idx, int memo, int *count, int depth) {
+  Dump d;
+  d.open = 0;
+  lua_pushvalue(L, idx);
+  lua_dump(L, dump_writer, &d, 0);
+  if (!d.open) luaL_error(L, "cannot copy a function for a message");
+  luaL_pushresult(&d.b);
+  size_t len;
+  const char *code = lua_tolstring(L, -1, &len);
+  if (luaL_loadbufferx(L, code, len, "=message", "b") != LUA_OK) lua_error(L);
+  lua_replace(L, -3);                       /* the copy where the original was pushed */
+  lua_pop(L, 1);                            /* the dump */
+  int copy = lua_gettop(L);
+  lua_pushvalue(L, idx);
+  lua_pushvalue(L, copy);
+  lua_rawset(L, memo);
+  for (int i = 1; lua_getupvalue(L, idx, i) != NULL; i++) {
+    void *id = lua_upvalueid(L, idx, i);
+    if (lua_rawgetp(L, memo, id) == LUA_TTABLE) {   /* a variable already copied: share it */
+      lua_rawgeti(L, -1, 1);
+      lua_rawgeti(L, -2, 2);
+      lua_upvaluejoin(L, copy, i, lua_absindex(L, -2), (int)lua_tointeger(L, -1));
+      lua_pop(L, 4);
+      continue;
+    }
+    lua_pop(L, 1);
+    lua_createtable(L, 2, 0);
+    lua_pushvalue(L, copy);
+    lua_rawseti(L, -2, 1);
+    lua_pushinteger(L, i);
+    lua_rawseti(L, -2, 2);
+    lua_rawsetp(L, memo, id);
+    rewrite(L, -1, memo, count, depth + 1);
+    lua_setupvalue(L, copy, i);
+    lua_pop(L, 1);                          /* the original value */
+  }
+}
+
 /* Pushes the rewritten copy of the value at idx (memo: original -> copy). */
 static void rewrite(lua_State *L, int idx, int memo, int *count, int depth) {
   idx = lua_absindex(L, idx);
   const MpExport *e = exportable_at(L, idx);
   if (e) { push_marker(L, idx, e); (*count)++; return; }
-  if (lua_type(L, idx) != LUA_TTABLE) { lua_pushvalue(L, idx); return; }
+  int kind = kind_at(L, idx);
+  if (kind == LEAF) { lua_pushvalue(L, idx); return; }
   if (depth > MAXDEPTH) luaL_error(L, "message nested too deeply");
   lua_pushvalue(L, idx);
   if (lua_rawget(L, memo) != LUA_TNIL) return;   /* already copied (shared or cyclic) */
   lua_pop(L, 1);
   luaL_checkstack(L, 8, "message too deep");
+  if (kind == LFUNCTION) { clone_function(L, idx, memo, count, depth); return; }
   lua_newtable(L);
   int copy = lua_gettop(L);
   lua_pushvalue(L, idx);
@@ -138,10 +227,11 @@ static void rewrite(lua_State *L, int idx, int memo, int *count, int depth) {
 int mp_mark(lua_State *L, int first, int n) {
   int count = 0;
   first = lua_absindex(L, first);
-  int candidates = 0;                       /* fast path: plain scalars, strings, functions */
+  int candidates = 0;                       /* fast path: plain scalars, strings, C functions */
   for (int i = 0; i < n; i++) {
     int t = lua_type(L, first + i);
-    candidates |= (t == LUA_TTABLE || t == LUA_TUSERDATA);
+    candidates |= (t == LUA_TTABLE || t == LUA_TUSERDATA ||
+                   (t == LUA_TFUNCTION && !lua_iscfunction(L, first + i)));
   }
   if (!candidates) return 0;
   lua_newtable(L);
@@ -196,30 +286,44 @@ static int import(lua_State *L, int idx) {
   return 1;
 }
 
+static void fix(lua_State *L, int idx, int visited, int depth);
+
+/* Rewrites markers in the upvalues of the (freshly decoded) Lua function
+** at idx, and walks the tables and functions they hold. */
+static void fix_function(lua_State *L, int idx, int visited, int depth) {
+  idx = lua_absindex(L, idx);
+  if (depth > MAXDEPTH || !first_visit(L, idx, visited)) return;
+  luaL_checkstack(L, 6, "message too deep");
+  for (int i = 1; lua_getupvalue(L, idx, i) != NULL; i++) {
+    int kind = kind_at(L, -1);
+    if (kind == TABLE && import(L, lua_gettop(L))) lua_setupvalue(L, idx, i);
+    else if (kind == TABLE) fix(L, -1, visited, depth + 1);
+    else if (kind == LFUNCTION) fix_function(L, -1, visited, depth + 1);
+    lua_pop(L, 1);
+  }
+}
+
 /* Rewrites markers inside the (freshly decoded) table at idx, in place. */
 static void fix(lua_State *L, int idx, int visited, int depth) {
   idx = lua_absindex(L, idx);
-  if (depth > MAXDEPTH) return;
-  lua_pushvalue(L, idx);
-  if (lua_rawget(L, visited) != LUA_TNIL) { lua_pop(L, 1); return; }
-  lua_pop(L, 1);
-  lua_pushvalue(L, idx);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, visited);
+  if (depth > MAXDEPTH || !first_visit(L, idx, visited)) return;
   luaL_checkstack(L, 8, "message too deep");
   lua_newtable(L);                          /* marker keys to re-insert: list of {k, v} */
   int moved = lua_gettop(L);
   int nmoved = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -1) == LUA_TTABLE) {
+    int vkind = kind_at(L, -1);
+    if (vkind == TABLE) {
       if (import(L, lua_gettop(L))) {       /* value is a marker */
         lua_pushvalue(L, -3);
         lua_insert(L, -2);
         lua_rawset(L, idx);                 /* same key: allowed during traversal */
       } else fix(L, -1, visited, depth + 1);
-    }
-    if (lua_type(L, -2) == LUA_TTABLE) {
+    } else if (vkind == LFUNCTION) fix_function(L, -1, visited, depth + 1);
+    int kkind = kind_at(L, -2);
+    if (kkind == LFUNCTION) fix_function(L, -2, visited, depth + 1);
+    if (kkind == TABLE) {
       lua_pushvalue(L, -2);
       if (import(L, lua_gettop(L))) {       /* key is a marker: move the entry later */
         lua_createtable(L, 2, 0);
@@ -262,7 +366,9 @@ void mp_unmark(lua_State *L, int first, int n) {
   lua_newtable(L);
   int visited = lua_gettop(L);
   for (int i = 0; i < n; i++) {
-    if (lua_type(L, first + i) != LUA_TTABLE) continue;
+    int kind = kind_at(L, first + i);
+    if (kind == LFUNCTION) fix_function(L, first + i, visited, 0);
+    if (kind != TABLE) continue;
     if (import(L, first + i)) lua_replace(L, first + i);
     else fix(L, first + i, visited, 0);
   }

@@ -272,7 +272,7 @@ static void submit(lua_State *L, int pool_idx, Pool *p, int kind, int fidx, int 
   hdr[8] = (unsigned char)kind;
   lua_pushvalue(L, fidx);
   lua_pushvalue(L, aidx);
-  mp_mark(L, lua_gettop(L), 1);              /* arena objects in the arguments */
+  mp_mark(L, lua_gettop(L) - 1, 2);          /* arena objects in the function's upvalues and the arguments */
   static const char *const names[] = {"func", "args"};
   TrBuffer b;
   tr_buffer_init(&b);

@@ -289,6 +289,16 @@ void tr_names_push(lua_State *L, int rebuild) {
   names_build(L);
 }
 
+int tr_travels_by_name(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  luaL_checkstack(L, 4, NULL);
+  tr_names_push(L, 0);
+  lua_pushvalue(L, idx);
+  int named = lua_rawget(L, -2) == LUA_TSTRING;
+  lua_pop(L, 2);
+  return named;
+}
+
 /* Whether a module that was pending at build time is loaded now. Cheap
 ** when nothing is pending (the usual case once the modules a program
 ** uses are loaded): this runs once per encode call that meets a table.

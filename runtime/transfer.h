@@ -79,6 +79,11 @@ int tr_decode(lua_State *L, const void *data, size_t len, char *err,
 int tr_decode_opts(lua_State *L, const void *data, size_t len,
                    unsigned flags, char *err, size_t errlen);
 
+/* Whether the value at idx travels by name (the globals table, a
+** standard or gillua module, or a field of one): such a value is never
+** copied, so code that rewrites messages (mp_mark.c) must not walk it. */
+int tr_travels_by_name(lua_State *L, int idx);
+
 /* Lua-facing convenience: encodes/decodes and raises a Lua error on
 ** failure. tr_push_decoded returns the number of values pushed. */
 void tr_check_encode(lua_State *L, int first, int n, const char *what,

@@ -5,8 +5,8 @@ local mp = require "multiprocessing"
 local time = require "time"
 
 -- a global made before the pool: the workers have it in their copy of
--- the program (objects in a function's upvalues are not rewritten for
--- other processes; in arguments they would be)
+-- the program (a function reaches a global through _ENV, which is the
+-- worker's own globals table: globals travel by name)
 STARTED = mp.Queue()
 local started = STARTED
 local pool = mp.Pool(2)

@@ -730,6 +730,23 @@ static void test_forged_object(void **state) {
 }
 
 /* Bytecode is checked before lua_load; TR_DEC_NOFUNC refuses it. */
+/* What mp_mark.c must not walk: the values the transfer writes by name. */
+static void test_travels_by_name(void **state) {
+  (void)state;
+  lua_State *L = newL();
+  run(L, "return _G, string, string.format, require('testobj'), {}, function() end, print", 7);
+  int top = lua_gettop(L);
+  assert_true(tr_travels_by_name(L, top - 6));    /* _G */
+  assert_true(tr_travels_by_name(L, top - 5));    /* a module */
+  assert_true(tr_travels_by_name(L, top - 4));    /* a module's function */
+  assert_true(tr_travels_by_name(L, top - 3));    /* a preloaded module */
+  assert_false(tr_travels_by_name(L, top - 2));   /* a fresh table */
+  assert_false(tr_travels_by_name(L, top - 1));   /* a Lua function */
+  assert_true(tr_travels_by_name(L, -1));         /* a base library function */
+  assert_int_equal(lua_gettop(L), top);           /* the stack is left as it was */
+  lua_close(L);
+}
+
 static void test_function_chunks(void **state) {
   (void)state;
   lua_State *L = newL();
@@ -846,6 +863,7 @@ int main(void) {
     cmocka_unit_test(test_byte_flips),
     cmocka_unit_test(test_bad_headers_and_tags),
     cmocka_unit_test(test_forged_object),
+    cmocka_unit_test(test_travels_by_name),
     cmocka_unit_test(test_function_chunks),
     cmocka_unit_test(test_other_thread),
     cmocka_unit_test(test_large),
