@@ -19,6 +19,11 @@
 ** its non-daemon children, which may still use them), or earlier with
 ** mgr:shutdown() or `local mgr <close> = Manager()`. Registry of live
 ** managers: mgrs_mu.
+**
+** An object lives while a proxy on it exists anywhere (MgrObj in
+** mp_manager.h): dropping the last one sends MOP_DROP, a request without
+** reply that never blocks and never releases the GIL, since it may be
+** sent from a __gc finalizer.
 */
 #include <errno.h>
 #include <signal.h>
@@ -46,8 +51,8 @@ static MgrEntry *mgrs;
 static pthread_mutex_t mgrs_mu = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct Proxy {
-  MpRef ref;                 /* ref.shared: the MgrShared */
-  uint32_t id;
+  MpRef ref;                 /* ref.shared: the MgrObj */
+  uint32_t id;               /* copies of the MgrObj's fields */
   int kind;
 } Proxy;
 
@@ -179,16 +184,46 @@ static Proxy *check_proxy(lua_State *L, int idx) {
   return (Proxy *)o;
 }
 
-static MgrShared *mgr_of(Proxy *p) { return (MgrShared *)p->ref.shared; }
+static MgrShared *mgr_of(Proxy *p) { return ((MgrObj *)p->ref.shared)->m; }
 
 static void mgr_release(void *p);
 
+/* Tells the server to forget object id. Never blocks: the request
+** channel has no size limit, and this runs in finalizers. */
+static void send_drop(MgrShared *m, uint32_t id) {
+  if (__atomic_load_n(&m->stopped, __ATOMIC_ACQUIRE)) return;
+  unsigned char hdr[13];
+  memset(hdr, 0, 8);                    /* no reply box */
+  memcpy(hdr + 8, &id, 4);
+  hdr[12] = MOP_DROP;
+  mp_chan_put2(m->req, hdr, 13, NULL, 0, 0, NULL);   /* ENOMEM: the object stays */
+}
+
+/* MpRef.release of a proxy: drops its reference to the object. */
+static void obj_release(void *p) {
+  MgrObj *o = (MgrObj *)p;
+  if (!mp_shm_unref(o)) return;
+  MgrShared *m = o->m;
+  send_drop(m, o->id);
+  mp_shm_free(o);
+  mgr_release(m);
+}
+
+/* Pushes the first proxy on the new object id (its MgrObj is made here). */
 static void push_proxy(lua_State *L, MgrShared *m, uint32_t id, int kind) {
-  Proxy *p = (Proxy *)calloc(1, sizeof(Proxy));
-  if (p == NULL) luaL_error(L, "out of memory");
-  mp_shm_incref(m);
-  mp_ref_init(&p->ref, &proxy_types[kind], m);
-  p->ref.release = mgr_release;
+  MgrObj *o = (MgrObj *)mp_shm_alloc(sizeof(MgrObj));
+  Proxy *p = o ? (Proxy *)calloc(1, sizeof(Proxy)) : NULL;
+  if (p == NULL) {
+    if (o) mp_shm_free(o);
+    send_drop(m, id);
+    luaL_error(L, "Manager: out of memory for a proxy");
+  }
+  o->m = m;
+  o->id = id;
+  o->kind = kind;
+  mp_shm_incref(m);                     /* the object's */
+  mp_ref_init(&p->ref, &proxy_types[kind], o);   /* takes over o's first reference */
+  p->ref.release = obj_release;
   p->id = id;
   p->kind = kind;
   rt_push_owned(L, &p->ref.rt);
@@ -447,6 +482,13 @@ static int create(lua_State *L, int kind) {
   return 1;
 }
 
+/* How many objects the server holds (Python's _number_of_objects). */
+static int mgr_nobjects(lua_State *L) {
+  Manager *mg = check_mgr(L);
+  if (mg->shut) return luaL_error(L, "the Manager has been shut down");
+  return request(L, mg->m, 0, MOP_NOBJECTS, 2, 0, NULL);
+}
+
 static int mgr_dict(lua_State *L) { return create(L, MK_DICT); }
 static int mgr_list(lua_State *L) { return create(L, MK_LIST); }
 static int mgr_namespace(lua_State *L) { return create(L, MK_NAMESPACE); }
@@ -463,7 +505,7 @@ static int mgr_index(lua_State *L) {
 
 static const luaL_Reg mgr_methods[] = {
   {"dict", mgr_dict}, {"list", mgr_list}, {"Namespace", mgr_namespace},
-  {"shutdown", mgr_shutdown}, {NULL, NULL}
+  {"shutdown", mgr_shutdown}, {"_number_of_objects", mgr_nobjects}, {NULL, NULL}
 };
 
 static const luaL_Reg dict_methods[] = {
@@ -484,17 +526,20 @@ static int64_t proxy_extra(MpRef *r) {
   return (int64_t)p->id | (int64_t)p->kind << 32;
 }
 
+/* A proxy made from a message: the fields come from the object itself. */
 static void proxy_set_extra(MpRef *r, int64_t v) {
+  (void)v;
   Proxy *p = (Proxy *)r;
-  p->id = (uint32_t)(v & 0xffffffff);
-  p->kind = (int)(v >> 32);
+  MgrObj *o = (MgrObj *)r->shared;
+  p->id = o->id;
+  p->kind = o->kind;
 }
 
 static const MpExport exports[] = {
   {NULL, 0, NULL, NULL, NULL},
-  {&proxy_types[MK_DICT], sizeof(Proxy), mgr_release, proxy_extra, proxy_set_extra},
-  {&proxy_types[MK_LIST], sizeof(Proxy), mgr_release, proxy_extra, proxy_set_extra},
-  {&proxy_types[MK_NAMESPACE], sizeof(Proxy), mgr_release, proxy_extra, proxy_set_extra},
+  {&proxy_types[MK_DICT], sizeof(Proxy), obj_release, proxy_extra, proxy_set_extra},
+  {&proxy_types[MK_LIST], sizeof(Proxy), obj_release, proxy_extra, proxy_set_extra},
+  {&proxy_types[MK_NAMESPACE], sizeof(Proxy), obj_release, proxy_extra, proxy_set_extra},
 };
 
 void mp_open_manager(lua_State *L) {

@@ -29,7 +29,9 @@ enum {
   MOP_CREATE = 1, MOP_GET, MOP_SET, MOP_DEL, MOP_LEN, MOP_COPY, MOP_APPEND,
   MOP_INSERT, MOP_POP, MOP_REMOVE, MOP_EXTEND, MOP_INDEX, MOP_CLEAR, MOP_KEYS,
   MOP_VALUES, MOP_ITEMS, MOP_GETDEF, MOP_SETDEF, MOP_UPDATE, MOP_CONTAINS,
-  MOP_COUNT, MOP_SHUTDOWN
+  MOP_COUNT, MOP_SHUTDOWN,
+  MOP_DROP,                  /* no reply (reply box offset 0): forget object 'id' */
+  MOP_NOBJECTS               /* how many objects the server holds */
 };
 
 enum { MK_DICT = 1, MK_LIST, MK_NAMESPACE };
@@ -42,6 +44,19 @@ typedef struct MgrShared {
   pid_t creator;
   int stopped;
 } MgrShared;
+
+/* One per shared object, in the arena; fields written once, before the
+** first proxy exists. Its shared references are the object's: every
+** proxy handle, in any process, holds one, and so does every message in
+** flight that carries a proxy (mp_mark.c), so the object outlives the
+** trip. The last reference sends MOP_DROP and the server forgets the
+** object (Python's managers count references through their proxies
+** too). Holds one reference to its MgrShared. */
+typedef struct MgrObj {
+  MgrShared *m;
+  uint32_t id;
+  int32_t kind;
+} MgrObj;
 
 typedef struct MgrReply {    /* one per request, in the arena */
   uint32_t seq;              /* futex word: bumped when done */

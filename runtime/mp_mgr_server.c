@@ -3,7 +3,8 @@
 ** lists and namespaces as Lua tables in its own universe (a fork of the
 ** creator's) and applies one request at a time, so every operation is
 ** atomic with respect to the others. Lists keep their length in field n
-** (items may be nil). Objects live until the manager shuts down.
+** (items may be nil). An object lives until its last proxy is gone
+** (MOP_DROP, see MgrObj) or the manager shuts down. Ids are never reused.
 **
 ** The server leaves on MOP_SHUTDOWN, or when its creator process is gone.
 */
@@ -18,6 +19,8 @@
 
 #define OBJS 1     /* stack slot: id -> table */
 #define KINDS 2    /* stack slot: id -> kind */
+
+static lua_Integer last_id;   /* the server process's own: ids handed out */
 
 static lua_Integer list_len(lua_State *L, int t) {
   lua_getfield(L, t, "n");
@@ -77,9 +80,14 @@ static int do_op(lua_State *L) {
   int op = (int)lua_tointeger(L, 4);
   int a = 5;                                  /* first argument */
   int nargs = lua_gettop(L) - 4;
+  if (op == MOP_NOBJECTS) {
+    lua_pushinteger(L, dict_count(L, KINDS));
+    return 1;
+  }
   if (op == MOP_CREATE) {
     lua_Integer kind = luaL_checkinteger(L, a);
-    lua_Integer nid = (lua_Integer)lua_rawlen(L, KINDS) + 1;
+    if (last_id == UINT32_MAX) return luaL_error(L, "the Manager ran out of object ids");
+    lua_Integer nid = ++last_id;
     if (lua_istable(L, a + 1)) lua_pushvalue(L, a + 1); else lua_newtable(L);
     int t = lua_gettop(L);
     if (kind == MK_LIST) set_len(L, t, (lua_Integer)lua_rawlen(L, t));
@@ -286,6 +294,15 @@ void mp_mgr_serve(lua_State *L, MgrShared *m) {
     memcpy(&boxoff, data, 8);
     memcpy(&id, (char *)data + 8, 4);
     int op = ((unsigned char *)data)[12];
+    if (op == MOP_DROP) {                    /* the last proxy is gone: no reply */
+      free(data);
+      lua_settop(L, KINDS);
+      lua_pushnil(L);
+      lua_rawseti(L, OBJS, id);
+      lua_pushnil(L);
+      lua_rawseti(L, KINDS, id);
+      continue;
+    }
     MgrReply *box = (MgrReply *)mp_shm_block_at(boxoff);   /* the request's reference */
     if (box == NULL) { free(data); continue; }
     lua_settop(L, KINDS);
