@@ -6,10 +6,15 @@
 ** one thread reading a pipe would stop every other thread of its
 ** universe. So, per interpreter:
 **
-**   io.read, file:read and the iterators of io.lines / file:lines first
-**     wait, without the GIL, until the file has input (stdio's buffer is
-**     not empty, or poll says the descriptor is readable or at its end);
-**     then Lua's own function reads, with the GIL. The wait sees Ctrl-C.
+**   io.read, file:read and the iterators of io.lines / file:lines on a
+**     pipe, FIFO or socket read with lio_read.c: stdio's buffer is only
+**     refilled once the descriptor is readable, and the waits for that
+**     happen without the GIL, so a writer that sends a line in pieces,
+**     or read("a") on a child that is still running, holds nobody up.
+**     On other files (and for the "n" format) they first wait, without
+**     the GIL, until the file has input (stdio's buffer is not empty, or
+**     poll says the descriptor is readable or at its end); then Lua's
+**     own function reads, with the GIL. The waits see Ctrl-C.
 **   io.popen files get a close function (luaL_Stream.closef) that runs
 **     pclose with the GIL released; f:close(), io.close(f) and the
 **     file's __gc all go through it.
@@ -27,9 +32,8 @@
 **     formats after one that fails to read (io.read("l", "x") at end of
 **     file returns nil); here every format is checked first.
 **
-** What still blocks with the GIL held: a read that has part of its input
-** (a line whose end has not arrived), writes to a full pipe, and opening
-** a FIFO.
+** What still blocks with the GIL held: a number ("n") that arrives in
+** pieces, writes to a full pipe, and opening a FIFO.
 */
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +44,7 @@
 #include <lualib.h>
 
 #include "block.h"
+#include "lio.h"
 #include "modules.h"
 
 #define IO_INPUT "_IO_input"   /* lua 5.4's registry key of io.input() */
@@ -102,44 +107,105 @@ static void check_formats(lua_State *L, int first, int last) {
   }
 }
 
-/* The default input file, or NULL (the original reports a closed one). */
-static luaL_Stream *default_input(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);
-  luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, -1, LUA_FILEHANDLE);
-  lua_pop(L, 1);
-  return p;
+/* Whether lio_read reads p with the (checked) formats at first..: an
+** open pipe, FIFO or socket, and no "n". */
+static int own_read(lua_State *L, luaL_Stream *p, int first, int nformats) {
+  return p != NULL && p->closef != NULL && p->f != NULL &&
+         !lio_has_number_format(L, first, nformats) && lio_waitable(p);
 }
 
 /* io.read(...) */
 static int io_read(lua_State *L) {
-  check_formats(L, 1, lua_gettop(L));
-  wait_input(L, default_input(L));
+  int n = lua_gettop(L);
+  check_formats(L, 1, n);
+  lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);   /* stays on the stack while read */
+  luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, -1, LUA_FILEHANDLE);
+  if (own_read(L, p, 1, n)) return lio_read(L, p, 1, n);
+  wait_input(L, p);
+  lua_settop(L, n);
   return call_original(L);
 }
 
 /* file:read(...) */
 static int file_read(lua_State *L) {
   luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
-  check_formats(L, 2, lua_gettop(L));
+  if (p->closef == NULL) return call_original(L);   /* "attempt to use a closed file" */
+  int n = lua_gettop(L);
+  check_formats(L, 2, n);
+  if (own_read(L, p, 2, n - 1)) return lio_read(L, p, 2, n - 1);
   wait_input(L, p);
   return call_original(L);
 }
 
+/* Whether Lua's iterator (upvalue 1) closes its file at the end: 1 or 0,
+** or -1 when it is not laid out as 5.4's io_readline, whose upvalues are
+** (file, number of formats, toclose, formats...) (liolib.c, aux_lines). */
+static int iterator_toclose(lua_State *L, int nformats) {
+  int iter = lua_upvalueindex(1);
+  if (!lua_iscfunction(L, iter) || lua_getupvalue(L, iter, 1) == NULL) return -1;
+  int ok = lua_rawequal(L, -1, lua_upvalueindex(2));
+  lua_pop(L, 1);
+  if (!ok || lua_getupvalue(L, iter, 2) == NULL) return -1;
+  ok = lua_isinteger(L, -1) && lua_tointeger(L, -1) == nformats;
+  lua_pop(L, 1);
+  if (!ok || lua_getupvalue(L, iter, 3) == NULL) return -1;
+  int toclose = lua_type(L, -1) == LUA_TBOOLEAN ? lua_toboolean(L, -1) : -1;
+  lua_pop(L, 1);
+  return toclose;
+}
+
+/* One step of Lua's io_readline, reading with lio_read (the formats are
+** at 2..1+n): the values read; at the end of the file nothing, the file
+** closed first when the iterator came from io.lines(filename). */
+static int lines_own_step(lua_State *L, luaL_Stream *p, int n, int toclose) {
+  int k = lio_read(L, p, 2, n);
+  if (lua_toboolean(L, -k)) return k;
+  if (k > 1) return luaL_error(L, "%s", lua_tostring(L, -k + 1));
+  if (toclose) {
+    lua_settop(L, 0);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_getfield(L, 1, "close");
+    lua_insert(L, 1);
+    lua_call(L, 1, 0);
+  }
+  return 0;
+}
+
 /*
 ** The iterator of io.lines / file:lines: upvalues are Lua's iterator, the
-** file and the formats. The formats are checked where Lua's iterator
-** checks them (each call, as arguments 2...).
+** file, the plan and the formats. The formats are checked where Lua's
+** iterator checks them (on a call, as arguments 2...); the plan, made on
+** the first call that gets past that check, says who reads: Lua's
+** iterator, or lio_read (a pipe; then whether to close at the end). It
+** cannot change: the file and the formats are fixed.
 */
+#define LINES_PLAN 3
+#define LINES_FORMATS 4
+enum { PLAN_UNKNOWN = -1, PLAN_LUA, PLAN_OWN, PLAN_OWN_CLOSE };
+
 static int lines_step(lua_State *L) {
   int n = 0;
   lua_settop(L, 1);
-  while (lua_type(L, lua_upvalueindex(3 + n)) != LUA_TNONE) {
-    lua_pushvalue(L, lua_upvalueindex(3 + n));
+  while (lua_type(L, lua_upvalueindex(LINES_FORMATS + n)) != LUA_TNONE) {
+    lua_pushvalue(L, lua_upvalueindex(LINES_FORMATS + n));
     n++;
   }
-  check_formats(L, 2, 1 + n);
+  luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, lua_upvalueindex(2), LUA_FILEHANDLE);
+  if (p != NULL && p->closef == NULL) {   /* "file is already closed" */
+    lua_settop(L, 1);
+    return call_original(L);
+  }
+  int plan = (int)lua_tointeger(L, lua_upvalueindex(LINES_PLAN));
+  if (plan == PLAN_UNKNOWN) {             /* first step: the formats are checked once */
+    check_formats(L, 2, 1 + n);
+    int toclose = own_read(L, p, 2, n) ? iterator_toclose(L, n) : -1;
+    plan = toclose < 0 ? PLAN_LUA : toclose ? PLAN_OWN_CLOSE : PLAN_OWN;
+    lua_pushinteger(L, plan);
+    lua_replace(L, lua_upvalueindex(LINES_PLAN));
+  }
+  if (plan != PLAN_LUA) return lines_own_step(L, p, n, plan == PLAN_OWN_CLOSE);
   lua_settop(L, 1);
-  wait_input(L, (luaL_Stream *)luaL_testudata(L, lua_upvalueindex(2), LUA_FILEHANDLE));
+  wait_input(L, p);
   return call_original(L);
 }
 
@@ -165,8 +231,9 @@ static int wrap_lines(lua_State *L, enum lines_file where) {
   if (where == FILE_ARG1) lua_pushvalue(L, 1);
   else if (where == FILE_RESULT4 && nres >= 4) lua_pushvalue(L, iter + 3);
   else lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);
+  lua_pushinteger(L, PLAN_UNKNOWN);
   for (int i = 2; i <= nargs; i++) lua_pushvalue(L, i);
-  lua_pushcclosure(L, lines_step, 2 + nformats);
+  lua_pushcclosure(L, lines_step, LINES_FORMATS - 1 + nformats);
   lua_replace(L, iter);
   return nres;
 }
@@ -185,7 +252,7 @@ static int file_lines(lua_State *L) {
 /* The close function of io.popen files: pclose without the GIL. Lua's
 ** aux_close has already marked the stream closed (closef = NULL), so
 ** another thread meanwhile gets "attempt to use a closed file". */
-static int popen_close(lua_State *L) {
+int lio_popen_close(lua_State *L) {
   luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
   gl_block_begin();
   errno = 0;
@@ -203,7 +270,7 @@ static int io_popen(lua_State *L) {
   luaL_argcheck(L, (mode[0] == 'r' || mode[0] == 'w') && mode[1] == '\0', 2, "invalid mode");
   int n = call_original(L);
   luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, 1, LUA_FILEHANDLE);
-  if (p != NULL && p->closef != NULL) p->closef = popen_close;
+  if (p != NULL && p->closef != NULL) p->closef = lio_popen_close;
   return n;
 }
 

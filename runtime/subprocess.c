@@ -33,6 +33,7 @@
 #include <lualib.h>
 
 #include "block.h"
+#include "lio.h"
 #include "modules.h"
 #include "mp.h"
 #include "subprocess_io.h"
@@ -159,20 +160,15 @@ static char **get_env(lua_State *L, int t) {
   return envp;
 }
 
-/* Pushes a Lua file handle owning fd (mode "r" or "w"). */
-static int file_close(lua_State *L) {
-  luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
-  int rc = fclose(s->f);
-  return luaL_fileresult(L, rc == 0, NULL);
-}
-
+/* Pushes a Lua file handle owning fd (mode "r" or "w"), closed by
+** lio_pipe_close (which also tells lio_read it is a pipe). */
 static void push_file(lua_State *L, int fd, const char *mode) {
   luaL_Stream *s = (luaL_Stream *)lua_newuserdatauv(L, sizeof(luaL_Stream), 0);
   s->closef = NULL;
   luaL_setmetatable(L, LUA_FILEHANDLE);
   s->f = fdopen(fd, mode);
   if (s->f == NULL) { close(fd); luaL_error(L, "Popen: fdopen: %s", strerror(errno)); }
-  s->closef = file_close;
+  s->closef = lio_pipe_close;
 }
 
 /* Spawns per spec; on success fills parent-side pipe ends (or -1). Returns

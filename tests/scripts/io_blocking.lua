@@ -11,20 +11,21 @@
 local threading = require "threading"
 local queue = require "queue"
 
-local function gated(flag, body)
-  return string.format(
+-- 'before' (if any) runs ahead of the gate: output the reader already has.
+local function gated(flag, body, before)
+  return (before and before .. "; " or "") .. string.format(
     "i=0; while [ ! -e %s ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; " ..
     "if [ -e %s ]; then %s; else echo 'gate timed out'; exit 7; fi", flag, flag, body)
 end
 
 -- Runs block(cmd, about_to_block) in a thread; returns what it put in the queue.
-local function case(name, body, block)
+local function case(name, body, block, before)
   local flag = os.tmpname()
   os.remove(flag)
   local ready, results = threading.Event(), queue.Queue()
   local t = threading.Thread{ target = function(cmd)
     results:put(table.pack(pcall(block, cmd, function() ready:set() end)))
-  end, args = { gated(flag, body) } }
+  end, args = { gated(flag, body, before) } }
   t:start()
   assert(ready:wait(10), name .. ": the reader never got to its blocking call")
   local f = assert(io.open(flag, "w"))   -- needs the GIL: the reader must have let go
@@ -110,6 +111,60 @@ ok, how, code = case("os.execute", "exit 5", function(cmd, about)
 end)
 assert(ok == nil and how == "exit" and code == 5,
   "os.execute returned " .. tostring(ok) .. " " .. tostring(how) .. " " .. tostring(code))
+
+-- Input that arrives in pieces: the first piece is in the reader's buffer
+-- (read(0) waits for it and leaves it there) before the gate opens, so
+-- the reader is already reading when it needs the rest. Each read must
+-- wait for the rest without the GIL.
+local function reads(name, before, body, block, want)
+  local got = case(name, body, function(cmd, about)
+    local p = assert(io.popen(cmd))
+    assert(p:read(0) == "", "no first piece")
+    about()
+    local r = block(p)
+    p:close()
+    return r
+  end, before)
+  assert(got == want, string.format("%s returned %q, not %q", name, tostring(got), want))
+end
+reads("a line in two pieces", "printf par", "printf 'tial\\n'",
+      function(p) return p:read("l") end, "partial")
+reads("read('a') while the child still runs", "echo first", "echo second",
+      function(p) return p:read("a") end, "first\nsecond\n")
+reads("a count in two pieces", "printf abc", "printf def",
+      function(p) return p:read(6) end, "abcdef")
+reads("a lines loop across the gate", "echo one", "echo two", function(p)
+  local t = {}
+  for l in p:lines() do t[#t + 1] = l end
+  return table.concat(t, ",")
+end, "one,two")
+reads("io.read on io.input, formats L and a", "printf 'x\\ny'", "echo z", function(p)
+  io.input(p)
+  local a, b = io.read("L", "a")
+  io.input(io.stdin)
+  return a .. b
+end, "x\nyz\n")
+
+-- another thread closes the pipe while the reader waits for more: the
+-- reader gets an error (or, if the child was quicker, all of the data),
+-- never a crash. Threads share the file only with the GIL on.
+if require("gil").enabled() then
+  local p = assert(io.popen("echo first; sleep 1; echo second"))
+  assert(p:read(0) == "")
+  local waiting, out = threading.Event(), queue.Queue()
+  local reader = threading.Thread{ target = function()
+    waiting:set()
+    out:put(table.pack(pcall(p.read, p, "a")))
+  end }
+  reader:start()
+  assert(waiting:wait(10))
+  p:close()
+  assert(reader:join(10), "the reader did not finish")
+  local r = out:get(false)
+  assert((r[1] and r[2] == "first\nsecond\n") or
+         (not r[1] and tostring(r[2]):find("closed by another thread", 1, true)),
+         "reader of a pipe closed under it: " .. tostring(r[2]))
+end
 
 -- a reader on a closed file still gets Lua's own error
 local f = assert(io.popen("true"))
