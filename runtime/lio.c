@@ -32,8 +32,13 @@
 **     formats after one that fails to read (io.read("l", "x") at end of
 **     file returns nil); here every format is checked first.
 **
+**   io.write and file:write on a pipe, FIFO or socket (lio_write.c) wait
+**     for room in the pipe without the GIL before each piece that makes
+**     stdio write.
+**
 ** What still blocks with the GIL held: a number ("n") that arrives in
-** pieces, writes to a full pipe, and opening a FIFO.
+** pieces, writes through a line-buffered stream or a buffer larger than
+** PIPE_BUF (setvbuf), and opening a FIFO.
 */
 #include <errno.h>
 #include <poll.h>
@@ -47,7 +52,8 @@
 #include "lio.h"
 #include "modules.h"
 
-#define IO_INPUT "_IO_input"   /* lua 5.4's registry key of io.input() */
+#define IO_INPUT "_IO_input"   /* lua 5.4's registry keys of io.input() */
+#define IO_OUTPUT "_IO_output" /* and io.output() */
 #define MAX_LINE_FORMATS 250   /* as io.lines: more is "too many arguments" */
 
 /*
@@ -119,7 +125,7 @@ static int io_read(lua_State *L) {
   int n = lua_gettop(L);
   check_formats(L, 1, n);
   lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);   /* stays on the stack while read */
-  luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, -1, LUA_FILEHANDLE);
+  luaL_Stream *p = (luaL_Stream *)lua_touserdata(L, -1);   /* always a file: io.input checks */
   if (own_read(L, p, 1, n)) return lio_read(L, p, 1, n);
   wait_input(L, p);
   lua_settop(L, n);
@@ -249,6 +255,23 @@ static int file_lines(lua_State *L) {
   return wrap_lines(L, FILE_ARG1);
 }
 
+/* io.write(...) */
+static int io_write(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, IO_OUTPUT);   /* on top, as Lua's write has it */
+  luaL_Stream *p = (luaL_Stream *)lua_touserdata(L, -1);   /* always a file: io.output checks */
+  if (p != NULL && p->closef != NULL && p->f != NULL && lio_waitable(p)) return lio_write(L, p, 1);
+  lua_pop(L, 1);
+  return call_original(L);
+}
+
+/* file:write(...) */
+static int file_write(lua_State *L) {
+  luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  if (p->closef == NULL || p->f == NULL || !lio_waitable(p)) return call_original(L);
+  lua_pushvalue(L, 1);
+  return lio_write(L, p, 2);
+}
+
 /* The close function of io.popen files: pclose without the GIL. Lua's
 ** aux_close has already marked the stream closed (closef = NULL), so
 ** another thread meanwhile gets "attempt to use a closed file". */
@@ -299,6 +322,7 @@ void gl_io_patch(lua_State *L) {
   lua_getglobal(L, LUA_IOLIBNAME);
   if (lua_istable(L, -1)) {
     wrap(L, "read", io_read);
+    wrap(L, "write", io_write);
     wrap(L, "lines", io_lines);
     wrap(L, "popen", io_popen);
   }
@@ -306,6 +330,7 @@ void gl_io_patch(lua_State *L) {
   if (luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TTABLE &&
       lua_getfield(L, -1, "__index") == LUA_TTABLE) {
     wrap(L, "read", file_read);
+    wrap(L, "write", file_write);
     wrap(L, "lines", file_lines);
   }
   lua_settop(L, lua_gettop(L) - 2);

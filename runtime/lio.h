@@ -23,5 +23,9 @@ int lio_has_number_format(lua_State *L, int first, int nformats);
 ** returns the results as Lua's read does, waiting without the GIL. The
 ** stream must stay reachable from L's stack while it runs. */
 int lio_read(lua_State *L, luaL_Stream *s, int first, int nformats);
+/* Lua's g_write for an open stream that lio_waitable accepts, the values
+** at first..top-1 and the file on top: writes them, waiting without the
+** GIL for room (lio_write.c); returns as Lua's write does. */
+int lio_write(lua_State *L, luaL_Stream *s, int first);
 
 #endif

@@ -23,6 +23,7 @@
 */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -37,11 +38,25 @@ int lio_pipe_close(lua_State *L) {
   return luaL_fileresult(L, rc == 0, NULL);
 }
 
+static int fd_waitable(int fd) {
+  struct stat st;
+  return fd >= 0 && fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+/* stdin, stdout, stderr: looked at once per process (-1: not yet); what
+** their descriptors are does not change under a Lua program. */
+static atomic_int std_kind[3] = { -1, -1, -1 };
+
 int lio_waitable(luaL_Stream *s) {
   if (s->closef == lio_pipe_close || s->closef == lio_popen_close) return 1;
-  struct stat st;
-  int fd = fileno(s->f);
-  return fd >= 0 && fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+  int i = s->f == stdin ? 0 : s->f == stdout ? 1 : s->f == stderr ? 2 : -1;
+  if (i < 0) return fd_waitable(fileno(s->f));
+  int k = atomic_load(&std_kind[i]);
+  if (k < 0) {
+    k = fd_waitable(fileno(s->f));
+    atomic_store(&std_kind[i], k);
+  }
+  return k;
 }
 
 /* Bytes in stdio's buffer (glibc's FILE fields; elsewhere 0: one byte

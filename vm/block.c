@@ -84,14 +84,17 @@ int gl_file_buffered(FILE *f) {
 #endif
 }
 
-int gl_wait_readable(int fd) {
-  struct pollfd pf = { .fd = fd, .events = POLLIN };
+static int wait_fd(int fd, short events) {
+  struct pollfd pf = { .fd = fd, .events = events };
   for (;;) {
     if (gl_interrupted()) return EINTR;
     int r = poll(&pf, 1, (int)(SLICE_NS / 1000000));
     if (r > 0 || (r < 0 && errno != EINTR)) return 0;   /* EINTR: a GIL signal */
   }
 }
+
+int gl_wait_readable(int fd) { return wait_fd(fd, POLLIN); }
+int gl_wait_writable(int fd) { return wait_fd(fd, POLLOUT); }
 
 void gl_block_begin(void) {
   GLThread *t = gl_self;

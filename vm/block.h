@@ -53,6 +53,8 @@ int gl_file_buffered(FILE *f);
 /* Waits (GIL released by the caller) until fd is readable, at end of
 ** file or in error; returns 0, or EINTR on Ctrl-C. */
 int gl_wait_readable(int fd);
+/* The same for room to write (POLLOUT). */
+int gl_wait_writable(int fd);
 
 /* Release / re-acquire the calling thread's GIL around a blocking wait. */
 void gl_block_begin(void);

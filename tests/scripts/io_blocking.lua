@@ -1,6 +1,7 @@
 -- Lua's blocking io and os calls let go of the GIL while they wait
--- (runtime/lio.c): a thread blocked in a pipe read, a lines loop, a popen
--- close or os.execute does not stop the main thread.
+-- (runtime/lio.c, lio_read.c, lio_write.c): a thread blocked in a pipe
+-- read, a lines loop, a write to a full pipe, a popen close or os.execute
+-- does not stop the main thread.
 -- Each case starts a child that waits (at most 5 s) for a flag file; only
 -- the main thread creates the flag, after the reader says it is about to
 -- block. Had the reader kept the GIL, main could not run, the child would
@@ -144,6 +145,17 @@ reads("io.read on io.input, formats L and a", "printf 'x\\ny'", "echo z", functi
   io.input(io.stdin)
   return a .. b
 end, "x\nyz\n")
+
+-- a write to a pipe that the child does not read yet: 1 MiB does not fit
+-- in the pipe, so the writer must wait for room without the GIL
+local closed = table.pack(case("write to a full pipe", "cat > /dev/null", function(cmd, about)
+  local p = assert(io.popen(cmd, "w"))
+  about()
+  assert(p:write(string.rep("x", 1 << 20)) == p)
+  return p:close()
+end))
+assert(closed[1] == true and closed[3] == 0, "the full-pipe writer's close returned " ..
+  tostring(closed[1]) .. " " .. tostring(closed[2]) .. " " .. tostring(closed[3]))
 
 -- another thread closes the pipe while the reader waits for more: the
 -- reader gets an error (or, if the child was quicker, all of the data),
