@@ -12,6 +12,8 @@
 ** socket. Known pipes (closef lio_pipe_close, or an io.popen file) are
 ** told without a system call. */
 int lio_waitable(luaL_Stream *s);
+/* The same for a C stream (stdin, stdout and stderr are looked at once). */
+int lio_file_waitable(FILE *f);
 /* closef of pipe files made in C (subprocess): fclose, Lua's result. */
 int lio_pipe_close(lua_State *L);
 /* closef of io.popen files (lio.c). */
@@ -27,5 +29,8 @@ int lio_read(lua_State *L, luaL_Stream *s, int first, int nformats);
 ** at first..top-1 and the file on top: writes them, waiting without the
 ** GIL for room (lio_write.c); returns as Lua's write does. */
 int lio_write(lua_State *L, luaL_Stream *s, int first);
+/* print's output: writes p[0..len) to f and flushes it, waiting for room
+** without the GIL when f is a pipe, FIFO or socket. 1 on success. */
+int lio_print_out(lua_State *L, FILE *f, const char *p, size_t len);
 
 #endif

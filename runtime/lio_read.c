@@ -47,16 +47,20 @@ static int fd_waitable(int fd) {
 ** their descriptors are does not change under a Lua program. */
 static atomic_int std_kind[3] = { -1, -1, -1 };
 
-int lio_waitable(luaL_Stream *s) {
-  if (s->closef == lio_pipe_close || s->closef == lio_popen_close) return 1;
-  int i = s->f == stdin ? 0 : s->f == stdout ? 1 : s->f == stderr ? 2 : -1;
-  if (i < 0) return fd_waitable(fileno(s->f));
+int lio_file_waitable(FILE *f) {
+  int i = f == stdin ? 0 : f == stdout ? 1 : f == stderr ? 2 : -1;
+  if (i < 0) return fd_waitable(fileno(f));
   int k = atomic_load(&std_kind[i]);
   if (k < 0) {
-    k = fd_waitable(fileno(s->f));
+    k = fd_waitable(fileno(f));
     atomic_store(&std_kind[i], k);
   }
   return k;
+}
+
+int lio_waitable(luaL_Stream *s) {
+  if (s->closef == lio_pipe_close || s->closef == lio_popen_close) return 1;
+  return lio_file_waitable(s->f);
 }
 
 /* Bytes in stdio's buffer (glibc's FILE fields; elsewhere 0: one byte

@@ -19,6 +19,10 @@
 ** A stream this cannot vouch for (line buffered, a buffer larger than
 ** PIPE_BUF, a C library other than glibc) is written by Lua's own
 ** function, which may block with the GIL as before.
+**
+** All this is for the other threads: with the GIL off, or while the
+** writer is the process's only thread, a write simply blocks (the poll
+** before each flush would cost print a system call per line).
 */
 #include <errno.h>
 #include <limits.h>
@@ -29,6 +33,8 @@
 #include <lauxlib.h>
 
 #include "block.h"
+#include "gil.h"
+#include "gthread.h"
 #include "lio.h"
 
 #ifdef __GLIBC__
@@ -52,41 +58,66 @@ static size_t piece_size(FILE *f, size_t want, int *flushes) {
   size_t most = space + bufsize - 1;
   return want < most ? want : most;
 }
+
+/* Whether stdio's buffer holds data not yet written. */
+static int pending(FILE *f) { return f->_IO_write_ptr > f->_IO_write_base; }
 #else
 static size_t piece_size(FILE *f, size_t want, int *flushes) {
   (void)f; (void)want; (void)flushes;
   return 0;
 }
+static int pending(FILE *f) { (void)f; return 0; }
 #endif
 
-/* Waits without the GIL until the descriptor has room (or an error poll
+/* Waits without the GIL until f's descriptor has room (or an error poll
 ** reports, which the write will then report). Raises on Ctrl-C, and an
-** error when another thread closed the file meanwhile. */
-static void await_room(lua_State *L, luaL_Stream *s) {
+** error when another thread closed the file (s, if any) meanwhile. */
+static void await_room(lua_State *L, FILE *f, luaL_Stream *s) {
   for (;;) {
-    struct pollfd pf = { .fd = fileno(s->f), .events = POLLOUT };
+    struct pollfd pf = { .fd = fileno(f), .events = POLLOUT };
     int now = poll(&pf, 1, 0);
     if (now > 0 || (now < 0 && errno != EINTR)) return;
     gl_block_begin();
     int rc = gl_wait_writable(pf.fd);
     gl_block_end();
     if (rc == EINTR) gl_raise_interrupt(L);
-    if (s->closef == NULL) luaL_error(L, "file closed by another thread while writing");
+    if (s != NULL && s->closef == NULL) luaL_error(L, "file closed by another thread while writing");
   }
 }
 
-/* Writes p[0..len) through the stream's FILE; 1 on success. */
-static int put_bytes(lua_State *L, luaL_Stream *s, const char *p, size_t len) {
+/* Whether a blocked write would hold up another thread. */
+static int others_need_gil(void) { return gil_enabled() && !gt_alone(); }
+
+/* Writes p[0..len) through f (the FILE of s, if s); 1 on success. */
+static int put_bytes(lua_State *L, FILE *f, luaL_Stream *s, const char *p, size_t len) {
+  if (!others_need_gil()) return fwrite(p, 1, len, f) == len;
   while (len > 0) {
     int flushes = 0;
-    size_t n = piece_size(s->f, len, &flushes);
-    if (n == 0) return fwrite(p, 1, len, s->f) == len;   /* Lua's way, may block */
-    if (flushes) await_room(L, s);
-    if (fwrite(p, 1, n, s->f) != n) return 0;
+    size_t n = piece_size(f, len, &flushes);
+    if (n == 0) return fwrite(p, 1, len, f) == len;   /* Lua's way, may block */
+    if (flushes) await_room(L, f, s);
+    if (fwrite(p, 1, n, f) != n) return 0;
     p += n;
     len -= n;
   }
   return 1;
+}
+
+/* fflush(f), after waiting for room when the buffer holds data that
+** piece_size vouches for (at most PIPE_BUF bytes: one write(2)). */
+static int flush_waiting(lua_State *L, FILE *f) {
+  int flushes = 0;
+  if (others_need_gil() && piece_size(f, 1, &flushes) != 0 && pending(f)) await_room(L, f, NULL);
+  return fflush(f) == 0;
+}
+
+int lio_print_out(lua_State *L, FILE *f, const char *p, size_t len) {
+  if (!lio_file_waitable(f)) {
+    size_t n = fwrite(p, 1, len, f);
+    return fflush(f) == 0 && n == len;
+  }
+  int ok = put_bytes(L, f, NULL, p, len);
+  return flush_waiting(L, f) && ok;
 }
 
 #define NUMBER_MAX 64   /* longer than any number Lua's formats print */
@@ -108,12 +139,12 @@ int lio_write(lua_State *L, luaL_Stream *s, int first) {
       int len = lua_isinteger(L, arg)
                 ? snprintf(buff, sizeof buff, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, arg))
                 : snprintf(buff, sizeof buff, LUA_NUMBER_FMT, (LUAI_UACNUMBER)lua_tonumber(L, arg));
-      int ok = len > 0 && put_bytes(L, s, buff, (size_t)len);   /* written even after a failure, as Lua's fprintf */
+      int ok = len > 0 && put_bytes(L, s->f, s, buff, (size_t)len);   /* written even after a failure, as Lua's fprintf */
       status = status && ok;
     } else {
       size_t l;
       const char *p = luaL_checklstring(L, arg, &l);
-      status = status && put_bytes(L, s, p, l);
+      status = status && put_bytes(L, s->f, s, p, l);
     }
   }
   if (status) return 1;                    /* the file, on top */

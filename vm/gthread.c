@@ -22,6 +22,7 @@ _Thread_local GLThread *gl_self;
 
 static pthread_mutex_t gt_mu = PTHREAD_MUTEX_INITIALIZER;
 static GLThread *live_head;   /* gt_mu */
+static atomic_int live_count; /* written under gt_mu; read lock-free (gt_alone) */
 static GLThread *main_thread; /* set once at start-up */
 static atomic_ulong serials;
 
@@ -84,10 +85,15 @@ void gt_register(GLThread *t) {
   t->next = live_head;
   if (live_head) live_head->prev = t;
   live_head = t;
+  atomic_fetch_add(&live_count, 1);
   gt_unlock();
 }
 
+int gt_alone(void) { return atomic_load(&live_count) <= 1; }
+
 static void unlink_live(GLThread *t) {   /* gt_mu held */
+  if (t->prev == NULL && live_head != t) return;   /* not on the list */
+  atomic_fetch_sub(&live_count, 1);
   if (t->prev) t->prev->next = t->next;
   else if (live_head == t) live_head = t->next;
   if (t->next) t->next->prev = t->prev;
@@ -155,6 +161,7 @@ void gt_after_fork_child(GLThread *self) {
   pthread_mutex_init(&gt_mu, NULL);
   GLThread *t = live_head;
   live_head = NULL;
+  atomic_store(&live_count, 0);
   while (t) {
     GLThread *next = t->next;
     t->prev = t->next = NULL;

@@ -99,6 +99,9 @@ int gt_join(GLThread *t, const struct timespec *deadline);
 /* Snapshot of live threads: fills up to 'max' entries (each with a new
 ** reference the caller must drop) and returns how many there are. */
 int gt_snapshot(GLThread **out, int max);
+/* True when no thread but the caller's is alive in the process (a hint:
+** read without the lock, for skipping work only other threads need). */
+int gt_alone(void);
 
 /* Joins every live non-daemon thread other than the caller (exit path). */
 int gt_join_non_daemon(void);

@@ -3,12 +3,15 @@
 ** tabs between, a newline, flush), but the line is built first and
 ** written with one fwrite. stdio locks the stream per call, so lines
 ** printed by GIL-off threads running in parallel never interleave within
-** a line; stock print writes piece by piece.
+** a line; stock print writes piece by piece. When stdout is a pipe the
+** write waits for room without the GIL (runtime/lio_write.c), so a
+** reader that is slow to empty it stops only the printing thread.
 */
 #include <stdio.h>
 
 #include <lauxlib.h>
 
+#include "lio.h"
 #include "vm.h"
 
 static int line_print(lua_State *L) {
@@ -24,8 +27,7 @@ static int line_print(lua_State *L) {
   luaL_pushresult(&b);
   size_t len;
   const char *s = lua_tolstring(L, -1, &len);
-  fwrite(s, 1, len, stdout);
-  fflush(stdout);
+  lio_print_out(L, stdout, s, len);   /* errors ignored, as Lua's print does */
   return 0;
 }
 

@@ -157,6 +157,32 @@ end))
 assert(closed[1] == true and closed[3] == 0, "the full-pipe writer's close returned " ..
   tostring(closed[1]) .. " " .. tostring(closed[2]) .. " " .. tostring(closed[3]))
 
+-- print into a full pipe: a child gillua prints 1 MiB into a reader that
+-- starts only once the child's second thread has made the flag file. Had
+-- print kept the GIL while stdout was full, that thread could not run.
+do
+  local flag = os.tmpname()
+  os.remove(flag)
+  local child = string.format([[
+local th = require "threading"
+local t = th.Thread{ target = function() io.open(%q, "w"):close() end }
+t:start()
+local line = string.rep("p", 1023)
+for _ = 1, 1024 do print(line) end
+t:join()]], flag)
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(child)
+  f:close()
+  local p = assert(io.popen(string.format("%q --gil=on %q | (%s)", os.getenv("GILLUA"), script,
+    gated(flag, "wc -c"))))
+  local out = p:read("a")
+  p:close()
+  os.remove(script)
+  os.remove(flag)
+  assert(out:match("^%s*(%d+)") == tostring(1024 * 1024), "print into a full pipe: " .. out)
+end
+
 -- another thread closes the pipe while the reader waits for more: the
 -- reader gets an error (or, if the child was quicker, all of the data),
 -- never a crash. Threads share the file only with the GIL on.
