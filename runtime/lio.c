@@ -36,14 +36,18 @@
 **     for room in the pipe without the GIL before each piece that makes
 **     stdio write.
 **
+**   io.open of a FIFO (which waits for the other end to open it) runs
+**     fopen without the GIL.
+**
 ** What still blocks with the GIL held: a number ("n") that arrives in
-** pieces, writes through a line-buffered stream or a buffer larger than
-** PIPE_BUF (setvbuf), and opening a FIFO.
+** pieces, and writes through a line-buffered stream or a buffer larger
+** than PIPE_BUF (setvbuf).
 */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -297,6 +301,38 @@ static int io_popen(lua_State *L) {
   return n;
 }
 
+/* Lua's l_checkmode: [rwa]%+?b* */
+static int valid_mode(const char *mode) {
+  if (*mode == '\0' || strchr("rwa", *mode++) == NULL) return 0;
+  if (*mode == '+') mode++;
+  return strspn(mode, "b") == strlen(mode);
+}
+
+/* io.open(filename [, mode]): a FIFO is opened with the GIL released
+** (its open waits for a process or thread to open the other end); any
+** other file by Lua's own io.open. */
+static int io_open(lua_State *L) {
+  const char *filename = luaL_checkstring(L, 1);
+  const char *mode = luaL_optstring(L, 2, "r");
+  luaL_argcheck(L, valid_mode(mode), 2, "invalid mode");
+  struct stat st;
+  if (stat(filename, &st) != 0 || !S_ISFIFO(st.st_mode))
+    return call_original(L);              /* its messages, its files */
+  luaL_Stream *p = (luaL_Stream *)lua_newuserdatauv(L, sizeof(luaL_Stream), 0);
+  p->closef = NULL;                       /* a closed file until it is open */
+  luaL_setmetatable(L, LUA_FILEHANDLE);
+  gl_block_begin();
+  errno = 0;
+  FILE *f = fopen(filename, mode);
+  int err = errno;
+  gl_block_end();
+  errno = err;
+  if (f == NULL) return luaL_fileresult(L, 0, filename);
+  p->f = f;
+  p->closef = lio_pipe_close;             /* fclose, as Lua's io_fclose */
+  return 1;
+}
+
 /* os.execute([command]): as Lua's, with system() outside the GIL. */
 static int os_execute(lua_State *L) {
   const char *cmd = luaL_optstring(L, 1, NULL);
@@ -325,6 +361,7 @@ void gl_io_patch(lua_State *L) {
     wrap(L, "write", io_write);
     wrap(L, "lines", io_lines);
     wrap(L, "popen", io_popen);
+    wrap(L, "open", io_open);
   }
   lua_pop(L, 1);
   if (luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TTABLE &&

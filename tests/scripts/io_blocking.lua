@@ -1,7 +1,7 @@
 -- Lua's blocking io and os calls let go of the GIL while they wait
 -- (runtime/lio.c, lio_read.c, lio_write.c): a thread blocked in a pipe
--- read, a lines loop, a write to a full pipe, a popen close or os.execute
--- does not stop the main thread.
+-- read, a lines loop, a write to a full pipe, a FIFO open, a popen close
+-- or os.execute does not stop the main thread.
 -- Each case starts a child that waits (at most 5 s) for a flag file; only
 -- the main thread creates the flag, after the reader says it is about to
 -- block. Had the reader kept the GIL, main could not run, the child would
@@ -181,6 +181,26 @@ t:join()]], flag)
   os.remove(script)
   os.remove(flag)
   assert(out:match("^%s*(%d+)") == tostring(1024 * 1024), "print into a full pipe: " .. out)
+end
+
+-- a FIFO between two threads: each open waits for the other end, so the
+-- first must let go of the GIL or the second could never open
+do
+  local fifo = os.tmpname()
+  os.remove(fifo)
+  assert(os.execute("mkfifo " .. fifo))
+  local writer = threading.Thread{ target = function(path)
+    local f = assert(io.open(path, "w"))
+    f:write("through the fifo\n")
+    f:close()
+  end, args = { fifo } }
+  writer:start()
+  local f = assert(io.open(fifo, "r"))
+  local got = f:read("a")
+  f:close()
+  assert(writer:join(10), "the FIFO writer did not finish")
+  os.remove(fifo)
+  assert(got == "through the fifo\n", "FIFO: " .. got)
 end
 
 -- another thread closes the pipe while the reader waits for more: the
