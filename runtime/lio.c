@@ -11,7 +11,7 @@
 **     refilled once the descriptor is readable, and the waits for that
 **     happen without the GIL, so a writer that sends a line in pieces,
 **     or read("a") on a child that is still running, holds nobody up.
-**     On other files (and for the "n" format) they first wait, without
+**     On other files they first wait, without
 **     the GIL, until the file has input (stdio's buffer is not empty, or
 **     poll says the descriptor is readable or at its end); then Lua's
 **     own function reads, with the GIL. The waits see Ctrl-C.
@@ -39,9 +39,8 @@
 **   io.open of a FIFO (which waits for the other end to open it) runs
 **     fopen without the GIL.
 **
-** What still blocks with the GIL held: a number ("n") that arrives in
-** pieces, and writes through a line-buffered stream or a buffer larger
-** than PIPE_BUF (setvbuf).
+** What still blocks with the GIL held: writes through a line-buffered
+** stream or a buffer larger than PIPE_BUF (setvbuf).
 */
 #include <errno.h>
 #include <poll.h>
@@ -117,11 +116,9 @@ static void check_formats(lua_State *L, int first, int last) {
   }
 }
 
-/* Whether lio_read reads p with the (checked) formats at first..: an
-** open pipe, FIFO or socket, and no "n". */
-static int own_read(lua_State *L, luaL_Stream *p, int first, int nformats) {
-  return p != NULL && p->closef != NULL && p->f != NULL &&
-         !lio_has_number_format(L, first, nformats) && lio_waitable(p);
+/* Whether lio_read reads p: an open pipe, FIFO or socket. */
+static int own_read(luaL_Stream *p) {
+  return p != NULL && p->closef != NULL && p->f != NULL && lio_waitable(p);
 }
 
 /* io.read(...) */
@@ -130,7 +127,7 @@ static int io_read(lua_State *L) {
   check_formats(L, 1, n);
   lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);   /* stays on the stack while read */
   luaL_Stream *p = (luaL_Stream *)lua_touserdata(L, -1);   /* always a file: io.input checks */
-  if (own_read(L, p, 1, n)) return lio_read(L, p, 1, n);
+  if (own_read(p)) return lio_read(L, p, 1, n);
   wait_input(L, p);
   lua_settop(L, n);
   return call_original(L);
@@ -142,7 +139,7 @@ static int file_read(lua_State *L) {
   if (p->closef == NULL) return call_original(L);   /* "attempt to use a closed file" */
   int n = lua_gettop(L);
   check_formats(L, 2, n);
-  if (own_read(L, p, 2, n - 1)) return lio_read(L, p, 2, n - 1);
+  if (own_read(p)) return lio_read(L, p, 2, n - 1);
   wait_input(L, p);
   return call_original(L);
 }
@@ -208,7 +205,7 @@ static int lines_step(lua_State *L) {
   int plan = (int)lua_tointeger(L, lua_upvalueindex(LINES_PLAN));
   if (plan == PLAN_UNKNOWN) {             /* first step: the formats are checked once */
     check_formats(L, 2, 1 + n);
-    int toclose = own_read(L, p, 2, n) ? iterator_toclose(L, n) : -1;
+    int toclose = own_read(p) ? iterator_toclose(L, n) : -1;
     plan = toclose < 0 ? PLAN_LUA : toclose ? PLAN_OWN_CLOSE : PLAN_OWN;
     lua_pushinteger(L, plan);
     lua_replace(L, lua_upvalueindex(LINES_PLAN));

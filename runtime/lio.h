@@ -18,10 +18,8 @@ int lio_file_waitable(FILE *f);
 int lio_pipe_close(lua_State *L);
 /* closef of io.popen files (lio.c). */
 int lio_popen_close(lua_State *L);
-/* Whether one of the formats at first.. is "n" (a number). */
-int lio_has_number_format(lua_State *L, int first, int nformats);
 /* Lua's g_read for an open stream that lio_waitable accepts, with the
-** formats (checked, no "n") at first..first+nformats-1: pushes and
+** formats (checked) at first..first+nformats-1: pushes and
 ** returns the results as Lua's read does, waiting without the GIL. The
 ** stream must stay reachable from L's stack while it runs. */
 int lio_read(lua_State *L, luaL_Stream *s, int first, int nformats);

@@ -6,7 +6,7 @@
 ** a stream: read("a") goes on until the writer closes, and a line or a
 ** count may arrive in pieces, so Lua's read would block in stdio, GIL
 ** held, after the first piece. Here the formats "l", "L", "a" and counts
-** are read as Lua's g_read reads them (same results, same end-of-file
+** and numbers ("n") are read as Lua's g_read reads them (same results, same end-of-file
 ** and error results), but from stdio's buffer only: each time the buffer
 ** is empty the reader waits, GIL released, until the descriptor is
 ** readable or at its end, and only then lets getc refill the buffer
@@ -19,9 +19,11 @@
 ** waits: the stream (kept alive on the caller's stack) is checked after
 ** every wait and its FILE is never touched once closed. Regular files
 ** and terminals keep Lua's read (their reads do not wait for a writer,
-** or deliver whole lines); "n" keeps it too.
+** or deliver whole lines).
 */
+#include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -175,12 +177,69 @@ static int test_eof(lua_State *L, luaL_Stream *s) {
   return c != EOF;
 }
 
-int lio_has_number_format(lua_State *L, int first, int nformats) {
-  for (int i = first; i < first + nformats; i++) {
-    const char *p = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : NULL;
-    if (p && *p == '*') p++;
-    if (p && *p == 'n') return 1;
+/*
+** As Lua's read_number: the longest prefix that looks like a numeral (at
+** most L_MAXLENNUM characters), then lua_stringtonumber. Every character
+** comes through await_input, so a numeral in pieces waits without the GIL
+** (the FILE is not kept locked across waits, unlike Lua's).
+*/
+#define L_MAXLENNUM 200
+
+typedef struct RN {
+  lua_State *L;
+  luaL_Stream *s;
+  int c;                       /* the look-ahead character */
+  int n;                       /* characters in buff */
+  char buff[L_MAXLENNUM + 1];
+} RN;
+
+static int rn_getc(RN *rn) { return getc(await_input(rn->L, rn->s)); }
+
+static int nextc(RN *rn) {
+  if (rn->n >= L_MAXLENNUM) {  /* too long: invalidate */
+    rn->buff[0] = '\0';
+    return 0;
   }
+  rn->buff[rn->n++] = (char)rn->c;
+  rn->c = rn_getc(rn);
+  return 1;
+}
+
+static int test2(RN *rn, const char *set) {
+  return (rn->c == set[0] || rn->c == set[1]) ? nextc(rn) : 0;
+}
+
+static int readdigits(RN *rn, int hex) {
+  int count = 0;
+  while ((hex ? isxdigit(rn->c) : isdigit(rn->c)) && nextc(rn)) count++;
+  return count;
+}
+
+static int read_number(lua_State *L, luaL_Stream *s) {
+  RN rn;
+  int count = 0, hex = 0;
+  char decp[2];
+  rn.L = L;
+  rn.s = s;
+  rn.n = 0;
+  decp[0] = lua_getlocaledecpoint();
+  decp[1] = '.';
+  do { rn.c = rn_getc(&rn); } while (isspace(rn.c));
+  test2(&rn, "-+");
+  if (test2(&rn, "00")) {
+    if (test2(&rn, "xX")) hex = 1;
+    else count = 1;
+  }
+  count += readdigits(&rn, hex);
+  if (test2(&rn, decp)) count += readdigits(&rn, hex);
+  if (count > 0 && test2(&rn, hex ? "pP" : "eE")) {
+    test2(&rn, "-+");
+    readdigits(&rn, 0);
+  }
+  ungetc(rn.c, s->f);
+  rn.buff[rn.n] = '\0';
+  if (lua_stringtonumber(L, rn.buff)) return 1;
+  lua_pushnil(L);              /* the "result", removed by the caller */
   return 0;
 }
 
@@ -201,6 +260,7 @@ int lio_read(lua_State *L, luaL_Stream *s, int first, int nformats) {
         const char *p = luaL_checkstring(L, n);
         if (*p == '*') p++;
         switch (*p) {
+          case 'n': success = read_number(L, s); break;
           case 'l': success = read_line(L, s, 1); break;
           case 'L': success = read_line(L, s, 0); break;
           case 'a': read_all(L, s); success = 1; break;

@@ -9,10 +9,12 @@ end
 local outputs = {
   "printf 'ab\\ncd\\n\\nlast'", "printf ''", "printf '\\n\\n'", "printf 'x\\0y\\nz'",
   "head -c 20000 /dev/zero | tr '\\0' a; echo; echo tail", "printf '12 34\\nrest\\n'",
+  "printf '0x1F -3.5e2 .5 1e+ 0x 99 0x1p4 +7 - 12abc'", "printf '%0250d 5' 1", "printf '  \\n\\t 42\\n'",
 }
 local formats = {
   {}, {"l"}, {"L"}, {"a"}, {"*l"}, {"*a"}, {3}, {0}, {"l", "l", "l", "l", "l"}, {"L", "a", "a"},
   {0, "a", 0}, {100000}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {"a", "l"}, {"l", 0, "L"},
+  {"n"}, {"n", "n", "n"}, {"*n", "l"}, {"n", "a"}, {"n", 2, "n"},
 }
 local function show(s) return #s > 300 and #s .. ":" .. s:sub(1, 100) .. s:sub(-100) or s end
 for _, cmd in ipairs(outputs) do

@@ -134,6 +134,8 @@ reads("read('a') while the child still runs", "echo first", "echo second",
       function(p) return p:read("a") end, "first\nsecond\n")
 reads("a count in two pieces", "printf abc", "printf def",
       function(p) return p:read(6) end, "abcdef")
+reads("a number in two pieces", "printf 12", "printf '34 '",
+      function(p) return tostring(p:read("n")) end, "1234")
 reads("a lines loop across the gate", "echo one", "echo two", function(p)
   local t = {}
   for l in p:lines() do t[#t + 1] = l end
