@@ -1,43 +1,43 @@
 /*
 ** lio.c — Lua's blocking io and os calls, made to let go of the GIL.
 **
-** Lua's io library blocks inside stdio (fgets, fread), and os.execute
-** and closing an io.popen file block in waitpid. Done with the GIL held,
-** one thread reading a pipe would stop every other thread of its
-** universe. So, per interpreter:
+** Lua's io library blocks inside stdio (fgets, fread, fwrite, fopen of a
+** FIFO), and os.execute and closing an io.popen file block in waitpid.
+** Done with the GIL held, one thread reading a pipe would stop every
+** other thread of its universe. So, per interpreter:
 **
 **   io.read, file:read and the iterators of io.lines / file:lines on a
 **     pipe, FIFO or socket read with lio_read.c: stdio's buffer is only
 **     refilled once the descriptor is readable, and the waits for that
 **     happen without the GIL, so a writer that sends a line in pieces,
 **     or read("a") on a child that is still running, holds nobody up.
-**     On other files they first wait, without
-**     the GIL, until the file has input (stdio's buffer is not empty, or
-**     poll says the descriptor is readable or at its end); then Lua's
-**     own function reads, with the GIL. The waits see Ctrl-C.
+**     On other files they first wait, without the GIL, until the file
+**     has input (stdio's buffer is not empty, or poll says the
+**     descriptor is readable or at its end); then Lua's own function
+**     reads, with the GIL. The waits see Ctrl-C.
+**   io.write and file:write on a pipe, FIFO or socket (lio_write.c), and
+**     print (vm/lprint.c), wait for room without the GIL before each
+**     piece that makes stdio write, while other threads are alive.
+**   io.open of a FIFO (which waits for the other end to open it) runs
+**     fopen without the GIL.
 **   io.popen files get a close function (luaL_Stream.closef) that runs
 **     pclose with the GIL released; f:close(), io.close(f) and the
 **     file's __gc all go through it.
 **   os.execute runs system() with the GIL released.
 **
-** Lua's own functions are kept and called from the wrappers, so results
-** and messages are theirs. Two things keep the messages identical:
+** Lua's own functions are kept and called from the wrappers where they
+** can be, so results and messages are theirs (and where gillua reads or
+** writes itself, tests/scripts/io_pipe_*.lua compare with lua5.4). Two
+** things keep the messages identical:
 **   - an error raised by the original carries no position (its level 1
 **     is our C wrapper), so call_original adds the caller's position,
 **     as the original would have had;
 **   - argument errors name the function they come from, and an original
 **     called from C has no name; so the wrappers check the arguments
-**     first (formats, the file, popen's mode), raising from the wrapper,
-**     which has the name. One difference remains: Lua stops checking
-**     formats after one that fails to read (io.read("l", "x") at end of
-**     file returns nil); here every format is checked first.
-**
-**   io.write and file:write on a pipe, FIFO or socket (lio_write.c) wait
-**     for room in the pipe without the GIL before each piece that makes
-**     stdio write.
-**
-**   io.open of a FIFO (which waits for the other end to open it) runs
-**     fopen without the GIL.
+**     first (formats, the file, modes), raising from the wrapper, which
+**     has the name. One difference remains: Lua stops checking formats
+**     after one that fails to read (io.read("l", "x") at end of file
+**     returns nil); here every format is checked first.
 **
 ** What still blocks with the GIL held: writes through a line-buffered
 ** stream or a buffer larger than PIPE_BUF (setvbuf).
