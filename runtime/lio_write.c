@@ -128,8 +128,9 @@ int lio_write(lua_State *L, luaL_Stream *s, int first) {
   for (int arg = first; nargs--; arg++) {
     if (lua_type(L, arg) == LUA_TNUMBER) {
       int flushes = 1;
-      if (piece_size(s->f, NUMBER_MAX, &flushes) == NUMBER_MAX && !flushes) {
-        int len = lua_isinteger(L, arg)   /* fits in stdio's free space: no write(2) */
+      if (!others_need_gil() ||           /* (FILE fields are only read for the GIL's sake) */
+          (piece_size(s->f, NUMBER_MAX, &flushes) == NUMBER_MAX && !flushes)) {
+        int len = lua_isinteger(L, arg)   /* no waiting needed, or no write(2) */
                   ? fprintf(s->f, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, arg))
                   : fprintf(s->f, LUA_NUMBER_FMT, (LUAI_UACNUMBER)lua_tonumber(L, arg));
         status = status && len > 0;
