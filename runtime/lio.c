@@ -18,7 +18,7 @@
 **   io.write and file:write on a pipe, FIFO or socket (lio_write.c), and
 **     print (vm/lprint.c), wait for room without the GIL before each
 **     piece that makes stdio write, while other threads are alive.
-**   io.open of a FIFO (which waits for the other end to open it) runs
+**   io.open and io.lines of a FIFO (which wait for the other end) run
 **     fopen without the GIL.
 **   io.popen files get a close function (luaL_Stream.closef) that runs
 **     pclose with the GIL released; f:close(), io.close(f) and the
@@ -188,7 +188,7 @@ static int lines_own_step(lua_State *L, luaL_Stream *p, int n, int toclose) {
 */
 #define LINES_PLAN 3
 #define LINES_FORMATS 4
-enum { PLAN_UNKNOWN = -1, PLAN_LUA, PLAN_OWN, PLAN_OWN_CLOSE };
+enum { PLAN_FIFO = -2, PLAN_UNKNOWN = -1, PLAN_LUA, PLAN_OWN, PLAN_OWN_CLOSE };
 
 static int lines_step(lua_State *L) {
   int n = 0;
@@ -203,9 +203,9 @@ static int lines_step(lua_State *L) {
     return call_original(L);
   }
   int plan = (int)lua_tointeger(L, lua_upvalueindex(LINES_PLAN));
-  if (plan == PLAN_UNKNOWN) {             /* first step: the formats are checked once */
+  if (plan < 0) {                         /* first step: the formats are checked once */
     check_formats(L, 2, 1 + n);
-    int toclose = own_read(p) ? iterator_toclose(L, n) : -1;
+    int toclose = plan == PLAN_FIFO ? 1 : own_read(p) ? iterator_toclose(L, n) : -1;
     plan = toclose < 0 ? PLAN_LUA : toclose ? PLAN_OWN_CLOSE : PLAN_OWN;
     lua_pushinteger(L, plan);
     lua_replace(L, lua_upvalueindex(LINES_PLAN));
@@ -245,8 +245,66 @@ static int wrap_lines(lua_State *L, enum lines_file where) {
   return nres;
 }
 
+static int is_fifo(const char *filename) {
+  struct stat st;
+  return stat(filename, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* Pushes a file handle on the FIFO 'filename' opened with fopen(mode),
+** GIL released: its open waits for the other end. Returns 0, or an errno
+** (the pushed handle is then a closed file). */
+static int open_fifo(lua_State *L, const char *filename, const char *mode) {
+  luaL_Stream *p = (luaL_Stream *)lua_newuserdatauv(L, sizeof(luaL_Stream), 0);
+  p->closef = NULL;                       /* a closed file until it is open */
+  luaL_setmetatable(L, LUA_FILEHANDLE);
+  gl_block_begin();
+  errno = 0;
+  FILE *f = fopen(filename, mode);
+  int err = errno;
+  gl_block_end();
+  if (f == NULL) return err ? err : EIO;
+  p->f = f;
+  p->closef = lio_pipe_close;             /* fclose, as Lua's io_fclose */
+  return 0;
+}
+
+/*
+** io.lines(fifo, ...): Lua's io.lines(filename) with the open done by
+** open_fifo. The iterator is the one Lua's file:lines makes (upvalue 1
+** of our file:lines wrapper), in lines_step with the plan "read with
+** lio_read, close at the end"; the results are Lua 5.4's four: the
+** iterator, nil, nil and the file.
+*/
+static int fifo_lines(lua_State *L) {
+  int nargs = lua_gettop(L);
+  if (nargs - 1 > MAX_LINE_FORMATS)
+    luaL_argerror(L, MAX_LINE_FORMATS + 2, "too many arguments");
+  luaL_checkstack(L, nargs + 6, "too many arguments");
+  const char *filename = lua_tostring(L, 1);
+  int err = open_fifo(L, filename, "r");
+  if (err) return luaL_error(L, "cannot open file '%s' (%s)", filename, strerror(err));
+  lua_replace(L, 1);                      /* the file where the name was */
+  if (luaL_getmetafield(L, 1, "__index") != LUA_TTABLE || lua_getfield(L, -1, "lines") != LUA_TFUNCTION ||
+      lua_getupvalue(L, -1, 1) == NULL || lua_type(L, -1) != LUA_TFUNCTION)
+    return luaL_error(L, "io.lines: the file methods were changed");
+  int base = lua_gettop(L) - 3;           /* __index, wrapper, original */
+  for (int i = 1; i <= nargs; i++) lua_pushvalue(L, i);
+  lua_call(L, nargs, 1);                  /* Lua's file:lines: the iterator */
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, PLAN_FIFO);
+  for (int i = 2; i <= nargs; i++) lua_pushvalue(L, i);
+  lua_pushcclosure(L, lines_step, LINES_FORMATS - 1 + (nargs - 1));
+  lua_replace(L, base);
+  lua_settop(L, base);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_pushvalue(L, 1);
+  return 4;
+}
+
 /* io.lines([filename, ...]) */
 static int io_lines(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TSTRING && is_fifo(lua_tostring(L, 1))) return fifo_lines(L);
   return wrap_lines(L, lua_isnoneornil(L, 1) ? FILE_DEFAULT : FILE_RESULT4);
 }
 
@@ -312,22 +370,11 @@ static int io_open(lua_State *L) {
   const char *filename = luaL_checkstring(L, 1);
   const char *mode = luaL_optstring(L, 2, "r");
   luaL_argcheck(L, valid_mode(mode), 2, "invalid mode");
-  struct stat st;
-  if (stat(filename, &st) != 0 || !S_ISFIFO(st.st_mode))
-    return call_original(L);              /* its messages, its files */
-  luaL_Stream *p = (luaL_Stream *)lua_newuserdatauv(L, sizeof(luaL_Stream), 0);
-  p->closef = NULL;                       /* a closed file until it is open */
-  luaL_setmetatable(L, LUA_FILEHANDLE);
-  gl_block_begin();
-  errno = 0;
-  FILE *f = fopen(filename, mode);
-  int err = errno;
-  gl_block_end();
+  if (!is_fifo(filename)) return call_original(L);   /* its messages, its files */
+  int err = open_fifo(L, filename, mode);
+  if (err == 0) return 1;
   errno = err;
-  if (f == NULL) return luaL_fileresult(L, 0, filename);
-  p->f = f;
-  p->closef = lio_pipe_close;             /* fclose, as Lua's io_fclose */
-  return 1;
+  return luaL_fileresult(L, 0, filename);
 }
 
 /* os.execute([command]): as Lua's, with system() outside the GIL. */

@@ -201,8 +201,22 @@ do
   local got = f:read("a")
   f:close()
   assert(writer:join(10), "the FIFO writer did not finish")
-  os.remove(fifo)
   assert(got == "through the fifo\n", "FIFO: " .. got)
+  -- the same through io.lines(path), which opens the FIFO itself and
+  -- closes it at the end (its fourth result is the file)
+  writer = threading.Thread{ target = function(path)
+    local w = assert(io.open(path, "w"))
+    w:write("one\ntwo\n")
+    w:close()
+  end, args = { fifo } }
+  writer:start()
+  local lines = {}
+  local iter, _, _, file = io.lines(fifo, "L")
+  for l in iter do lines[#lines + 1] = l end
+  assert(writer:join(10), "the io.lines FIFO writer did not finish")
+  os.remove(fifo)
+  assert(table.concat(lines) == "one\ntwo\n", "io.lines on a FIFO: " .. table.concat(lines))
+  assert(io.type(file) == "closed file", "io.lines did not close the FIFO at the end")
 end
 
 -- another thread closes the pipe while the reader waits for more: the
