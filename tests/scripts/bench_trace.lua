@@ -37,9 +37,12 @@ for _, s in ipairs(TL.shares(tl)) do
 end
 os.remove(file)
 
--- bounded buffers: drops are counted and reported
+-- bounded buffers: drops are counted and reported. The run is long
+-- enough (~0.2 s of two threads taking turns) that each thread records
+-- more than 16 events even on a loaded machine, where a short run could
+-- let one worker finish before the other ever asked for the GIL.
 local p = io.popen("GILLUA_TRACE_EVENTS=16 " .. T.q(T.gillua) .. " --switch=bytecodes:100 --trace=" .. T.q(file)
-                   .. " scripts/dead_loop.lua --mode=gil --workers=2 --iters=3000000 2>&1 >/dev/null", "r")
+                   .. " scripts/dead_loop.lua --mode=gil --workers=2 --iters=30000000 2>&1 >/dev/null", "r")
 local err = p:read("a")
 assert(p:close())
 assert(err:find("events dropped", 1, true), "stderr tells about the drop: " .. err)
