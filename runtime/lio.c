@@ -43,7 +43,6 @@
 ** stream or a buffer larger than PIPE_BUF (setvbuf).
 */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,19 +86,8 @@ static int call_original(lua_State *L) {
 /* Waits without the GIL until the stream has input; nothing to do for a
 ** closed stream (the original reports it) or one with buffered input. */
 static void wait_input(lua_State *L, luaL_Stream *p) {
-  if (p == NULL || p->closef == NULL || p->f == NULL) return;
-  if (gl_file_buffered(p->f)) return;
-  int fd = fileno(p->f);
-  if (fd < 0) return;
-  struct pollfd pf = { .fd = fd, .events = POLLIN };
-  int now = poll(&pf, 1, 0);
-  if (now > 0 || (now < 0 && errno != EINTR)) return;   /* ready, or the read reports it */
-  /* not ready, or a signal (the GIL's own arm signal, when a waiter wants
-  ** the GIL just now): wait without the GIL */
-  gl_block_begin();
-  int rc = gl_wait_readable(fd);
-  gl_block_end();
-  if (rc == EINTR) gl_raise_interrupt(L);
+  if (p == NULL || p->closef == NULL || p->f == NULL || fileno(p->f) < 0) return;
+  lio_await_input(L, p);
 }
 
 /* The formats at first..last, checked as Lua's read checks them. */

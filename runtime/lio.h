@@ -18,6 +18,11 @@ int lio_file_waitable(FILE *f);
 int lio_pipe_close(lua_State *L);
 /* closef of io.popen files (lio.c). */
 int lio_popen_close(lua_State *L);
+/* Returns the stream's FILE once the next getc on it cannot block (input
+** buffered, or the descriptor readable or at its end), waiting for that
+** without the GIL. Raises "interrupted" on Ctrl-C, and an error when
+** another thread closed the file meanwhile. */
+FILE *lio_await_input(lua_State *L, luaL_Stream *s);
 /* Lua's g_read for an open stream that lio_waitable accepts, with the
 ** formats (checked) at first..first+nformats-1: pushes and
 ** returns the results as Lua's read does, waiting without the GIL. The

@@ -76,11 +76,10 @@ static size_t buffered_count(FILE *f) {
 #endif
 }
 
-/* Returns the stream's FILE once the next getc on it cannot block: the
-** buffer has data, or the descriptor is readable or at its end. Waits
-** without the GIL; raises "interrupted" on Ctrl-C, and an error when
-** another thread closed the file meanwhile. */
-static FILE *await_input(lua_State *L, luaL_Stream *s) {
+/* See lio.h. poll with no timeout first, so input already there costs
+** no GIL hand-over; EINTR there (the GIL's arm signal, sent just when a
+** waiter wants the GIL) counts as "not ready". */
+FILE *lio_await_input(lua_State *L, luaL_Stream *s) {
   for (;;) {
     FILE *f = s->f;
     if (gl_file_buffered(f)) return f;
@@ -96,7 +95,7 @@ static FILE *await_input(lua_State *L, luaL_Stream *s) {
   }
 }
 
-/* Reads what is there now, at most max bytes (call await_input first):
+/* Reads what is there now, at most max bytes (call lio_await_input first):
 ** the first getc may refill the buffer, the rest comes from it. 0 at the
 ** end of the file or on an error. */
 static size_t read_some(FILE *f, char *p, size_t max) {
@@ -120,7 +119,7 @@ static int read_line(lua_State *L, luaL_Stream *s, int chop) {
   int c;
   luaL_buffinit(L, &b);
   do {
-    FILE *f = await_input(L, s);
+    FILE *f = lio_await_input(L, s);
     char *buff = luaL_prepbuffer(&b);
     int i = 0;
     flockfile(f);
@@ -142,7 +141,7 @@ static void read_all(lua_State *L, luaL_Stream *s) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   for (;;) {
-    FILE *f = await_input(L, s);
+    FILE *f = lio_await_input(L, s);
     char *p = luaL_prepbuffer(&b);
     size_t n = read_some(f, p, LUAL_BUFFERSIZE);
     luaL_addsize(&b, n);
@@ -158,7 +157,7 @@ static int read_chars(lua_State *L, luaL_Stream *s, size_t n) {
   char *p = luaL_prepbuffsize(&b, n);
   size_t got = 0;
   while (got < n) {
-    FILE *f = await_input(L, s);
+    FILE *f = lio_await_input(L, s);
     size_t k = read_some(f, p + got, n - got);
     if (k == 0) break;
     got += k;
@@ -170,7 +169,7 @@ static int read_chars(lua_State *L, luaL_Stream *s, size_t n) {
 
 /* As Lua's test_eof (the format 0). */
 static int test_eof(lua_State *L, luaL_Stream *s) {
-  FILE *f = await_input(L, s);
+  FILE *f = lio_await_input(L, s);
   int c = getc(f);
   ungetc(c, f);
   lua_pushliteral(L, "");
@@ -180,7 +179,7 @@ static int test_eof(lua_State *L, luaL_Stream *s) {
 /*
 ** As Lua's read_number: the longest prefix that looks like a numeral (at
 ** most L_MAXLENNUM characters), then lua_stringtonumber. Every character
-** comes through await_input, so a numeral in pieces waits without the GIL
+** comes through lio_await_input, so a numeral in pieces waits without the GIL
 ** (the FILE is not kept locked across waits, unlike Lua's).
 */
 #define L_MAXLENNUM 200
@@ -193,7 +192,7 @@ typedef struct RN {
   char buff[L_MAXLENNUM + 1];
 } RN;
 
-static int rn_getc(RN *rn) { return getc(await_input(rn->L, rn->s)); }
+static int rn_getc(RN *rn) { return getc(lio_await_input(rn->L, rn->s)); }
 
 static int nextc(RN *rn) {
   if (rn->n >= L_MAXLENNUM) {  /* too long: invalidate */
