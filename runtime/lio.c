@@ -104,8 +104,9 @@ static void check_formats(lua_State *L, int first, int last) {
   }
 }
 
-/* Whether lio_read reads p: an open pipe, FIFO or socket. */
-static int own_read(luaL_Stream *p) {
+/* Whether gillua reads and writes p itself (lio_read, lio_write): an
+** open pipe, FIFO or socket. */
+static int open_pipe(luaL_Stream *p) {
   return p != NULL && p->closef != NULL && p->f != NULL && lio_waitable(p);
 }
 
@@ -115,7 +116,7 @@ static int io_read(lua_State *L) {
   check_formats(L, 1, n);
   lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);   /* stays on the stack while read */
   luaL_Stream *p = (luaL_Stream *)lua_touserdata(L, -1);   /* always a file: io.input checks */
-  if (own_read(p)) return lio_read(L, p, 1, n);
+  if (open_pipe(p)) return lio_read(L, p, 1, n);
   wait_input(L, p);
   lua_settop(L, n);
   return call_original(L);
@@ -127,7 +128,7 @@ static int file_read(lua_State *L) {
   if (p->closef == NULL) return call_original(L);   /* "attempt to use a closed file" */
   int n = lua_gettop(L);
   check_formats(L, 2, n);
-  if (own_read(p)) return lio_read(L, p, 2, n - 1);
+  if (open_pipe(p)) return lio_read(L, p, 2, n - 1);
   wait_input(L, p);
   return call_original(L);
 }
@@ -193,7 +194,7 @@ static int lines_step(lua_State *L) {
   int plan = (int)lua_tointeger(L, lua_upvalueindex(LINES_PLAN));
   if (plan < 0) {                         /* first step: the formats are checked once */
     check_formats(L, 2, 1 + n);
-    int toclose = plan == PLAN_FIFO ? 1 : own_read(p) ? iterator_toclose(L, n) : -1;
+    int toclose = plan == PLAN_FIFO ? 1 : open_pipe(p) ? iterator_toclose(L, n) : -1;
     plan = toclose < 0 ? PLAN_LUA : toclose ? PLAN_OWN_CLOSE : PLAN_OWN;
     lua_pushinteger(L, plan);
     lua_replace(L, lua_upvalueindex(LINES_PLAN));
@@ -202,6 +203,23 @@ static int lines_step(lua_State *L) {
   lua_settop(L, 1);
   wait_input(L, p);
   return call_original(L);
+}
+
+/* Replaces the iterator at 'iter' by lines_step over it, with the file
+** at 'file', the plan, and the nformats formats from 'formats' on. */
+static void wrap_iterator(lua_State *L, int iter, int file, int plan, int formats, int nformats) {
+  lua_pushvalue(L, iter);
+  lua_pushvalue(L, file);
+  lua_pushinteger(L, plan);
+  for (int i = 0; i < nformats; i++) lua_pushvalue(L, formats + i);
+  lua_pushcclosure(L, lines_step, LINES_FORMATS - 1 + nformats);
+  lua_replace(L, iter);
+}
+
+/* Raises Lua's "too many arguments" for more formats than io.lines takes. */
+static void check_format_count(lua_State *L, int nformats) {
+  if (nformats > MAX_LINE_FORMATS)
+    luaL_argerror(L, MAX_LINE_FORMATS + 2, "too many arguments");
 }
 
 /* Where the file an iterator reads is found. */
@@ -215,21 +233,17 @@ enum lines_file { FILE_ARG1, FILE_RESULT4, FILE_DEFAULT };
 static int wrap_lines(lua_State *L, enum lines_file where) {
   int nargs = lua_gettop(L);
   int nformats = nargs > 1 ? nargs - 1 : 0;
-  if (nformats > MAX_LINE_FORMATS)
-    luaL_argerror(L, MAX_LINE_FORMATS + 2, "too many arguments");
-  luaL_checkstack(L, nargs + 4, "too many arguments");
+  check_format_count(L, nformats);
+  luaL_checkstack(L, nargs + 6, "too many arguments");
   lua_pushvalue(L, lua_upvalueindex(1));
   for (int i = 1; i <= nargs; i++) lua_pushvalue(L, i);   /* the args stay below */
   call_keeping_position(L, nargs);
   int iter = nargs + 1, nres = lua_gettop(L) - nargs;   /* iterator [, nil, nil, file] */
-  lua_pushvalue(L, iter);
   if (where == FILE_ARG1) lua_pushvalue(L, 1);
   else if (where == FILE_RESULT4 && nres >= 4) lua_pushvalue(L, iter + 3);
   else lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);
-  lua_pushinteger(L, PLAN_UNKNOWN);
-  for (int i = 2; i <= nargs; i++) lua_pushvalue(L, i);
-  lua_pushcclosure(L, lines_step, LINES_FORMATS - 1 + nformats);
-  lua_replace(L, iter);
+  wrap_iterator(L, iter, lua_gettop(L), PLAN_UNKNOWN, 2, nformats);
+  lua_pop(L, 1);                                        /* the file */
   return nres;
 }
 
@@ -265,8 +279,7 @@ static int open_fifo(lua_State *L, const char *filename, const char *mode) {
 */
 static int fifo_lines(lua_State *L) {
   int nargs = lua_gettop(L);
-  if (nargs - 1 > MAX_LINE_FORMATS)
-    luaL_argerror(L, MAX_LINE_FORMATS + 2, "too many arguments");
+  check_format_count(L, nargs - 1);
   luaL_checkstack(L, nargs + 6, "too many arguments");
   const char *filename = lua_tostring(L, 1);
   int err = open_fifo(L, filename, "r");
@@ -275,15 +288,12 @@ static int fifo_lines(lua_State *L) {
   if (luaL_getmetafield(L, 1, "__index") != LUA_TTABLE || lua_getfield(L, -1, "lines") != LUA_TFUNCTION ||
       lua_getupvalue(L, -1, 1) == NULL || lua_type(L, -1) != LUA_TFUNCTION)
     return luaL_error(L, "io.lines: the file methods were changed");
-  int base = lua_gettop(L) - 3;           /* __index, wrapper, original */
+  int iter = lua_gettop(L) - 2;           /* __index (the iterator's slot), wrapper, original */
   for (int i = 1; i <= nargs; i++) lua_pushvalue(L, i);
   lua_call(L, nargs, 1);                  /* Lua's file:lines: the iterator */
-  lua_pushvalue(L, 1);
-  lua_pushinteger(L, PLAN_FIFO);
-  for (int i = 2; i <= nargs; i++) lua_pushvalue(L, i);
-  lua_pushcclosure(L, lines_step, LINES_FORMATS - 1 + (nargs - 1));
-  lua_replace(L, base);
-  lua_settop(L, base);
+  lua_replace(L, iter);
+  lua_settop(L, iter);
+  wrap_iterator(L, iter, 1, PLAN_FIFO, 2, nargs - 1);
   lua_pushnil(L);
   lua_pushnil(L);
   lua_pushvalue(L, 1);
@@ -306,7 +316,7 @@ static int file_lines(lua_State *L) {
 static int io_write(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, IO_OUTPUT);   /* on top, as Lua's write has it */
   luaL_Stream *p = (luaL_Stream *)lua_touserdata(L, -1);   /* always a file: io.output checks */
-  if (p != NULL && p->closef != NULL && p->f != NULL && lio_waitable(p)) return lio_write(L, p, 1);
+  if (open_pipe(p)) return lio_write(L, p, 1);
   lua_pop(L, 1);
   return call_original(L);
 }
@@ -314,7 +324,7 @@ static int io_write(lua_State *L) {
 /* file:write(...) */
 static int file_write(lua_State *L) {
   luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
-  if (p->closef == NULL || p->f == NULL || !lio_waitable(p)) return call_original(L);
+  if (!open_pipe(p)) return call_original(L);
   lua_pushvalue(L, 1);
   return lio_write(L, p, 2);
 }
