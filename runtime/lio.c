@@ -43,6 +43,7 @@
 ** stream or a buffer larger than PIPE_BUF (setvbuf).
 */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,6 +82,22 @@ static int call_original(lua_State *L) {
   lua_insert(L, 1);
   call_keeping_position(L, n);
   return lua_gettop(L);
+}
+
+/* One poll with no timeout first, so a descriptor already ready costs no
+** GIL hand-over; EINTR there (the GIL's arm signal, sent just when a
+** waiter wants the GIL) counts as "not ready". */
+void lio_wait_ready(lua_State *L, int fd, short events, luaL_Stream *s, const char *doing) {
+  for (;;) {
+    struct pollfd pf = { .fd = fd, .events = events };
+    int now = poll(&pf, 1, 0);
+    if (now > 0 || (now < 0 && errno != EINTR)) return;
+    gl_block_begin();
+    int rc = gl_wait_fd(fd, events);
+    gl_block_end();
+    if (rc == EINTR) gl_raise_interrupt(L);
+    if (s != NULL && s->closef == NULL) luaL_error(L, "file closed by another thread while %s", doing);
+  }
 }
 
 /* Waits without the GIL until the stream has input; nothing to do for a
@@ -341,6 +358,12 @@ int lio_popen_close(lua_State *L) {
   gl_block_end();
   errno = err;
   return luaL_execresult(L, stat);
+}
+
+int lio_pipe_close(lua_State *L) {
+  luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  int rc = fclose(p->f);
+  return luaL_fileresult(L, rc == 0, NULL);
 }
 
 /* io.popen(prog [, mode]) */

@@ -18,6 +18,12 @@ int lio_file_waitable(FILE *f);
 int lio_pipe_close(lua_State *L);
 /* closef of io.popen files (lio.c). */
 int lio_popen_close(lua_State *L);
+/* Returns once poll says fd is ready for 'events' (or reports an error,
+** which the I/O that follows will report), waiting for that without the
+** GIL. Raises "interrupted" on Ctrl-C, and "file closed by another
+** thread while <doing>" when the stream s (if not NULL) was closed
+** meanwhile. */
+void lio_wait_ready(lua_State *L, int fd, short events, luaL_Stream *s, const char *doing);
 /* Returns the stream's FILE once the next getc on it cannot block (input
 ** buffered, or the descriptor readable or at its end), waiting for that
 ** without the GIL. Raises "interrupted" on Ctrl-C, and an error when

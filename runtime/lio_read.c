@@ -22,7 +22,6 @@
 ** or deliver whole lines).
 */
 #include <ctype.h>
-#include <errno.h>
 #include <locale.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -33,12 +32,6 @@
 
 #include "block.h"
 #include "lio.h"
-
-int lio_pipe_close(lua_State *L) {
-  luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
-  int rc = fclose(s->f);
-  return luaL_fileresult(L, rc == 0, NULL);
-}
 
 static int fd_waitable(int fd) {
   struct stat st;
@@ -76,23 +69,9 @@ static size_t buffered_count(FILE *f) {
 #endif
 }
 
-/* See lio.h. poll with no timeout first, so input already there costs
-** no GIL hand-over; EINTR there (the GIL's arm signal, sent just when a
-** waiter wants the GIL) counts as "not ready". */
 FILE *lio_await_input(lua_State *L, luaL_Stream *s) {
-  for (;;) {
-    FILE *f = s->f;
-    if (gl_file_buffered(f)) return f;
-    int fd = fileno(f);
-    struct pollfd pf = { .fd = fd, .events = POLLIN };
-    int now = poll(&pf, 1, 0);
-    if (now > 0 || (now < 0 && errno != EINTR)) return f;   /* ready, or getc reports it */
-    gl_block_begin();
-    int rc = gl_wait_readable(fd);
-    gl_block_end();
-    if (rc == EINTR) gl_raise_interrupt(L);
-    if (s->closef == NULL) luaL_error(L, "file closed by another thread while reading");
-  }
+  if (!gl_file_buffered(s->f)) lio_wait_ready(L, fileno(s->f), POLLIN, s, "reading");
+  return s->f;
 }
 
 /* Reads what is there now, at most max bytes (call lio_await_input first):

@@ -24,11 +24,9 @@
 ** writer is the process's only thread, a write simply blocks (the poll
 ** before each flush would cost print a system call per line).
 */
-#include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
-#include <string.h>
 
 #include <lauxlib.h>
 
@@ -69,20 +67,10 @@ static size_t piece_size(FILE *f, size_t want, int *flushes) {
 static int pending(FILE *f) { (void)f; return 0; }
 #endif
 
-/* Waits without the GIL until f's descriptor has room (or an error poll
-** reports, which the write will then report). Raises on Ctrl-C, and an
-** error when another thread closed the file (s, if any) meanwhile. */
+/* Waits without the GIL until f's descriptor has room (or an error the
+** write will then report); s, if any, is the stream f belongs to. */
 static void await_room(lua_State *L, FILE *f, luaL_Stream *s) {
-  for (;;) {
-    struct pollfd pf = { .fd = fileno(f), .events = POLLOUT };
-    int now = poll(&pf, 1, 0);
-    if (now > 0 || (now < 0 && errno != EINTR)) return;
-    gl_block_begin();
-    int rc = gl_wait_writable(pf.fd);
-    gl_block_end();
-    if (rc == EINTR) gl_raise_interrupt(L);
-    if (s != NULL && s->closef == NULL) luaL_error(L, "file closed by another thread while writing");
-  }
+  lio_wait_ready(L, fileno(f), POLLOUT, s, "writing");
 }
 
 /* Whether a blocked write would hold up another thread. */

@@ -84,7 +84,7 @@ int gl_file_buffered(FILE *f) {
 #endif
 }
 
-static int wait_fd(int fd, short events) {
+int gl_wait_fd(int fd, short events) {
   struct pollfd pf = { .fd = fd, .events = events };
   for (;;) {
     if (gl_interrupted()) return EINTR;
@@ -92,9 +92,6 @@ static int wait_fd(int fd, short events) {
     if (r > 0 || (r < 0 && errno != EINTR)) return 0;   /* EINTR: a GIL signal */
   }
 }
-
-int gl_wait_readable(int fd) { return wait_fd(fd, POLLIN); }
-int gl_wait_writable(int fd) { return wait_fd(fd, POLLOUT); }
 
 void gl_block_begin(void) {
   GLThread *t = gl_self;

@@ -50,11 +50,10 @@ int gl_sleep(double seconds);
 ** block). Known on glibc only; elsewhere always false. */
 int gl_file_buffered(FILE *f);
 
-/* Waits (GIL released by the caller) until fd is readable, at end of
-** file or in error; returns 0, or EINTR on Ctrl-C. */
-int gl_wait_readable(int fd);
-/* The same for room to write (POLLOUT). */
-int gl_wait_writable(int fd);
+/* Waits (GIL released by the caller) until poll says fd is ready for
+** 'events' (POLLIN: readable or at end of file; POLLOUT: room to write)
+** or in error; returns 0, or EINTR on Ctrl-C. */
+int gl_wait_fd(int fd, short events);
 
 /* Release / re-acquire the calling thread's GIL around a blocking wait. */
 void gl_block_begin(void);
