@@ -51,9 +51,7 @@ static MgrEntry *mgrs;
 static pthread_mutex_t mgrs_mu = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct Proxy {
-  MpRef ref;                 /* ref.shared: the MgrObj */
-  uint32_t id;               /* copies of the MgrObj's fields */
-  int kind;
+  MpRef ref;                 /* ref.shared: the MgrObj (the object's id and kind) */
 } Proxy;
 
 static void proxy_destroy(RtObject *o, lua_State *L) {
@@ -184,7 +182,8 @@ static Proxy *check_proxy(lua_State *L, int idx) {
   return (Proxy *)o;
 }
 
-static MgrShared *mgr_of(Proxy *p) { return ((MgrObj *)p->ref.shared)->m; }
+static MgrObj *obj_of(Proxy *p) { return (MgrObj *)p->ref.shared; }
+static MgrShared *mgr_of(Proxy *p) { return obj_of(p)->m; }
 
 static void mgr_release(void *p);
 
@@ -224,8 +223,6 @@ static void push_proxy(lua_State *L, MgrShared *m, uint32_t id, int kind) {
   mp_shm_incref(m);                     /* the object's */
   mp_ref_init(&p->ref, &proxy_types[kind], o);   /* takes over o's first reference */
   p->ref.release = obj_release;
-  p->id = id;
-  p->kind = kind;
   rt_push_owned(L, &p->ref.rt);
 }
 
@@ -233,7 +230,7 @@ static void push_proxy(lua_State *L, MgrShared *m, uint32_t id, int kind) {
 static int call_op(lua_State *L, int op) {
   Proxy *p = check_proxy(L, 1);
   int n = lua_gettop(L) - 1;
-  return request(L, mgr_of(p), p->id, op, 2, n, NULL);
+  return request(L, mgr_of(p), obj_of(p)->id, op, 2, n, NULL);
 }
 
 #define OPFN(name, op) static int name(lua_State *L) { return call_op(L, op); }
@@ -257,25 +254,25 @@ OPFN(px_copy, MOP_COPY)
 static int px_get(lua_State *L) {
   Proxy *p = check_proxy(L, 1);
   lua_settop(L, 3);
-  if (p->kind == MK_LIST) return request(L, mgr_of(p), p->id, MOP_GET, 2, 1, NULL);
-  return request(L, mgr_of(p), p->id, MOP_GETDEF, 2, 2, NULL);
+  if (obj_of(p)->kind == MK_LIST) return request(L, mgr_of(p), obj_of(p)->id, MOP_GET, 2, 1, NULL);
+  return request(L, mgr_of(p), obj_of(p)->id, MOP_GETDEF, 2, 2, NULL);
 }
 
 /* list copy: a plain array (items may be nil: n says how many) */
 static int px_tolist(lua_State *L) {
   Proxy *p = check_proxy(L, 1);
-  request(L, mgr_of(p), p->id, MOP_COPY, 2, 0, NULL);
+  request(L, mgr_of(p), obj_of(p)->id, MOP_COPY, 2, 0, NULL);
   return 1;
 }
 
 static int px_len(lua_State *L) {
   Proxy *p = check_proxy(L, 1);
-  return request(L, mgr_of(p), p->id, MOP_LEN, 2, 0, NULL);
+  return request(L, mgr_of(p), obj_of(p)->id, MOP_LEN, 2, 0, NULL);
 }
 
 static int px_index_mm(lua_State *L) {
   Proxy *p = check_proxy(L, 1);
-  if (p->kind != MK_NAMESPACE && lua_type(L, 2) == LUA_TSTRING) {
+  if (obj_of(p)->kind != MK_NAMESPACE && lua_type(L, 2) == LUA_TSTRING) {
     lua_getmetatable(L, 1);
     if (lua_getfield(L, -1, "methods") == LUA_TTABLE) {
       lua_pushvalue(L, 2);
@@ -283,27 +280,27 @@ static int px_index_mm(lua_State *L) {
     }
     lua_settop(L, 2);
   }
-  if (p->kind == MK_LIST && !lua_isinteger(L, 2)) return 0;
+  if (obj_of(p)->kind == MK_LIST && !lua_isinteger(L, 2)) return 0;
   lua_settop(L, 3);                 /* key, default nil */
-  return request(L, mgr_of(p), p->id, p->kind == MK_LIST ? MOP_GET : MOP_GETDEF, 2,
-                 p->kind == MK_LIST ? 1 : 2, NULL);
+  return request(L, mgr_of(p), obj_of(p)->id, obj_of(p)->kind == MK_LIST ? MOP_GET : MOP_GETDEF, 2,
+                 obj_of(p)->kind == MK_LIST ? 1 : 2, NULL);
 }
 
 static int px_newindex_mm(lua_State *L) {
   Proxy *p = check_proxy(L, 1);
   lua_settop(L, 3);
-  if (p->kind != MK_LIST && lua_isnil(L, 3)) {        /* d[k] = nil deletes */
-    request(L, mgr_of(p), p->id, MOP_POP, 2, 2, NULL);   /* pop(k, nil): no KeyError */
+  if (obj_of(p)->kind != MK_LIST && lua_isnil(L, 3)) {        /* d[k] = nil deletes */
+    request(L, mgr_of(p), obj_of(p)->id, MOP_POP, 2, 2, NULL);   /* pop(k, nil): no KeyError */
     return 0;
   }
-  return request(L, mgr_of(p), p->id, MOP_SET, 2, 2, NULL);
+  return request(L, mgr_of(p), obj_of(p)->id, MOP_SET, 2, 2, NULL);
 }
 
 static int px_pairs(lua_State *L) {
   Proxy *p = check_proxy(L, 1);
   lua_getglobal(L, "next");
-  request(L, mgr_of(p), p->id, MOP_COPY, 2, 0, NULL);
-  if (p->kind == MK_LIST) { lua_pushnil(L); lua_setfield(L, -2, "n"); }
+  request(L, mgr_of(p), obj_of(p)->id, MOP_COPY, 2, 0, NULL);
+  if (obj_of(p)->kind == MK_LIST) { lua_pushnil(L); lua_setfield(L, -2, "n"); }
   lua_pushnil(L);
   return 3;
 }
@@ -322,10 +319,10 @@ static void repr_value(lua_State *L, luaL_Buffer *b, int idx) {
 
 static int px_tostring(lua_State *L) {
   Proxy *p = check_proxy(L, 1);
-  request(L, mgr_of(p), p->id, MOP_COPY, 2, 0, NULL);
+  request(L, mgr_of(p), obj_of(p)->id, MOP_COPY, 2, 0, NULL);
   int t = lua_gettop(L);
   luaL_Buffer b;
-  if (p->kind == MK_LIST) {
+  if (obj_of(p)->kind == MK_LIST) {
     lua_getfield(L, t, "n");
     lua_Integer n = lua_tointeger(L, -1);
     lua_pop(L, 1);
@@ -354,17 +351,17 @@ static int px_tostring(lua_State *L) {
   lua_call(L, 2, 0);
   lua_pop(L, 1);
   luaL_buffinit(L, &b);
-  luaL_addstring(&b, p->kind == MK_NAMESPACE ? "Namespace(" : "{");
+  luaL_addstring(&b, obj_of(p)->kind == MK_NAMESPACE ? "Namespace(" : "{");
   for (lua_Integer i = 1; i <= nk; i++) {
     if (i > 1) luaL_addstring(&b, ", ");
     lua_rawgeti(L, keys, i);
-    if (p->kind == MK_NAMESPACE) { luaL_addvalue(&b); luaL_addchar(&b, '='); lua_rawgeti(L, keys, i); }
+    if (obj_of(p)->kind == MK_NAMESPACE) { luaL_addvalue(&b); luaL_addchar(&b, '='); lua_rawgeti(L, keys, i); }
     else { repr_value(L, &b, -1); luaL_addstring(&b, ": "); }
     lua_rawget(L, t);
     repr_value(L, &b, -1);
     lua_pop(L, 1);
   }
-  luaL_addstring(&b, p->kind == MK_NAMESPACE ? ")" : "}");
+  luaL_addstring(&b, obj_of(p)->kind == MK_NAMESPACE ? ")" : "}");
   luaL_pushresult(&b);
   return 1;
 }
@@ -521,25 +518,11 @@ static const luaL_Reg list_methods[] = {
   {NULL, NULL}
 };
 
-static int64_t proxy_extra(MpRef *r) {
-  Proxy *p = (Proxy *)r;
-  return (int64_t)p->id | (int64_t)p->kind << 32;
-}
-
-/* A proxy made from a message: the fields come from the object itself. */
-static void proxy_set_extra(MpRef *r, int64_t v) {
-  (void)v;
-  Proxy *p = (Proxy *)r;
-  MgrObj *o = (MgrObj *)r->shared;
-  p->id = o->id;
-  p->kind = o->kind;
-}
-
 static const MpExport exports[] = {
   {NULL, 0, NULL, NULL, NULL},
-  {&proxy_types[MK_DICT], sizeof(Proxy), obj_release, proxy_extra, proxy_set_extra},
-  {&proxy_types[MK_LIST], sizeof(Proxy), obj_release, proxy_extra, proxy_set_extra},
-  {&proxy_types[MK_NAMESPACE], sizeof(Proxy), obj_release, proxy_extra, proxy_set_extra},
+  {&proxy_types[MK_DICT], sizeof(Proxy), obj_release, NULL, NULL},
+  {&proxy_types[MK_LIST], sizeof(Proxy), obj_release, NULL, NULL},
+  {&proxy_types[MK_NAMESPACE], sizeof(Proxy), obj_release, NULL, NULL},
 };
 
 void mp_open_manager(lua_State *L) {
