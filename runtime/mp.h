@@ -200,8 +200,6 @@ typedef struct MpExport {
   const RtType *type;
   size_t size;                          /* local object size (MpRef first) */
   void (*release)(void *);
-  int64_t (*extra)(MpRef *r);           /* type-specific word, may be NULL */
-  void (*set_extra)(MpRef *r, int64_t v);
 } MpExport;
 void mp_exportable(const MpExport *e);
 /* Rewrites the n values at first.. in place; returns how many objects. */

@@ -519,10 +519,10 @@ static const luaL_Reg list_methods[] = {
 };
 
 static const MpExport exports[] = {
-  {NULL, 0, NULL, NULL, NULL},
-  {&proxy_types[MK_DICT], sizeof(Proxy), obj_release, NULL, NULL},
-  {&proxy_types[MK_LIST], sizeof(Proxy), obj_release, NULL, NULL},
-  {&proxy_types[MK_NAMESPACE], sizeof(Proxy), obj_release, NULL, NULL},
+  {NULL, 0, NULL},
+  {&proxy_types[MK_DICT], sizeof(Proxy), obj_release},
+  {&proxy_types[MK_LIST], sizeof(Proxy), obj_release},
+  {&proxy_types[MK_NAMESPACE], sizeof(Proxy), obj_release},
 };
 
 void mp_open_manager(lua_State *L) {

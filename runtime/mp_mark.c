@@ -6,7 +6,7 @@
 ** are the same everywhere, though, so before a Queue item, a Pipe message
 ** or a Pool task/result is encoded, every such object in it is replaced
 ** by a marker table
-**     { [KEY] = { type name, arena offset, arena secret, extra word } }
+**     { [KEY] = { type name, arena offset, arena secret } }
 ** (tables that lead to one are copied, never changed in place; cycles and
 ** shared sub-tables are kept by memoization), and the sender takes one
 ** shared reference per marker for the message in flight. The receiver
@@ -131,15 +131,13 @@ static void push_marker(lua_State *L, int idx, const MpExport *e) {
   mp_shm_incref(r->shared);                 /* the message's reference */
   lua_createtable(L, 0, 1);
   lua_pushlstring(L, KEY, KEYLEN);
-  lua_createtable(L, 4, 0);
+  lua_createtable(L, 3, 0);
   lua_pushstring(L, e->type->name);
   lua_rawseti(L, -2, 1);
   lua_pushinteger(L, (lua_Integer)mp_shm_off(r->shared));
   lua_rawseti(L, -2, 2);
   lua_pushinteger(L, (lua_Integer)mp_shm_secret());
   lua_rawseti(L, -2, 3);
-  lua_pushinteger(L, e->extra ? (lua_Integer)e->extra(r) : 0);
-  lua_rawseti(L, -2, 4);
   lua_rawset(L, -3);
 }
 
@@ -261,11 +259,9 @@ static int import(lua_State *L, int idx) {
   lua_rawgeti(L, m, 1);
   lua_rawgeti(L, m, 2);
   lua_rawgeti(L, m, 3);
-  lua_rawgeti(L, m, 4);
   const char *name = lua_tostring(L, m + 1);
   uint64_t off = (uint64_t)lua_tointeger(L, m + 2);
   uint64_t secret = (uint64_t)lua_tointeger(L, m + 3);
-  int64_t extra = (int64_t)lua_tointeger(L, m + 4);
   const MpExport *e = name ? find_by_name(name) : NULL;
   if (e == NULL && name) {                  /* its module may not be open here yet */
     lua_getglobal(L, "require");
@@ -280,7 +276,6 @@ static int import(lua_State *L, int idx) {
   if (r == NULL) luaL_error(L, "out of memory");
   mp_ref_init(r, e->type, block);           /* takes over the message's reference */
   r->release = e->release;
-  if (e->set_extra) e->set_extra(r, extra);
   lua_settop(L, m - 1);
   rt_push_owned(L, &r->rt);
   return 1;

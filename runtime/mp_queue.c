@@ -34,9 +34,9 @@ static const RtType squeue_type = {"multiprocessing.SimpleQueue", "multiprocessi
 static void chan_release(void *p) { mp_chan_decref((MpChan *)p); }
 
 static const MpExport exports[] = {
-  {&queue_type, sizeof(MpQueue), chan_release, NULL, NULL},
-  {&jqueue_type, sizeof(MpQueue), chan_release, NULL, NULL},
-  {&squeue_type, sizeof(MpQueue), chan_release, NULL, NULL},
+  {&queue_type, sizeof(MpQueue), chan_release},
+  {&jqueue_type, sizeof(MpQueue), chan_release},
+  {&squeue_type, sizeof(MpQueue), chan_release},
 };
 
 static MpQueue *check_q(lua_State *L) {

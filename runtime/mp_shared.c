@@ -334,8 +334,8 @@ static void finish_type(lua_State *L, lua_CFunction idx, lua_CFunction nidx) {
 }
 
 static const MpExport exports[] = {
-  {&value_type, sizeof(MpRef), arr_release, NULL, NULL},
-  {&array_type, sizeof(MpRef), arr_release, NULL, NULL},
+  {&value_type, sizeof(MpRef), arr_release},
+  {&array_type, sizeof(MpRef), arr_release},
 };
 
 void mp_open_shared(lua_State *L) {

@@ -336,14 +336,14 @@ static int close_release(lua_State *L) {    /* __close: `local l <close> = lock`
 }
 
 static const MpExport exports[] = {
-  {NULL, 0, NULL, NULL, NULL},
-  {&types[K_LOCK], sizeof(MpRef), mp_shm_decref, NULL, NULL},
-  {&types[K_RLOCK], sizeof(MpRef), mp_shm_decref, NULL, NULL},
-  {&types[K_SEM], sizeof(MpRef), mp_shm_decref, NULL, NULL},
-  {&types[K_BSEM], sizeof(MpRef), mp_shm_decref, NULL, NULL},
-  {&types[K_EVENT], sizeof(MpRef), mp_shm_decref, NULL, NULL},
-  {&types[K_COND], sizeof(MpRef), cond_release, NULL, NULL},
-  {&types[K_BARRIER], sizeof(MpRef), mp_shm_decref, NULL, NULL},
+  {NULL, 0, NULL},
+  {&types[K_LOCK], sizeof(MpRef), mp_shm_decref},
+  {&types[K_RLOCK], sizeof(MpRef), mp_shm_decref},
+  {&types[K_SEM], sizeof(MpRef), mp_shm_decref},
+  {&types[K_BSEM], sizeof(MpRef), mp_shm_decref},
+  {&types[K_EVENT], sizeof(MpRef), mp_shm_decref},
+  {&types[K_COND], sizeof(MpRef), cond_release},
+  {&types[K_BARRIER], sizeof(MpRef), mp_shm_decref},
 };
 
 void mp_open_sync(lua_State *L) {
