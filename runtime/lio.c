@@ -121,10 +121,43 @@ static void check_formats(lua_State *L, int first, int last) {
   }
 }
 
-/* Whether gillua reads and writes p itself (lio_read, lio_write): an
-** open pipe, FIFO or socket. */
-static int open_pipe(luaL_Stream *p) {
-  return p != NULL && p->closef != NULL && p->f != NULL && lio_waitable(p);
+/*
+** Whether gillua reads and writes p, the file at stack index idx, itself
+** (lio_read, lio_write): an open pipe, FIFO or socket. What a file is
+** does not change, so for a file lio_kind_known cannot tell, lio_waitable
+** (a system call) is asked once and the answer kept in a table with weak
+** keys: reading a regular file line by line must not cost an fstat per
+** line.
+*/
+static const char kinds_key = 'k';   /* registry: file -> boolean */
+
+static int open_pipe(lua_State *L, int idx, luaL_Stream *p) {
+  if (p == NULL || p->closef == NULL || p->f == NULL) return 0;
+  int kind = lio_kind_known(p);
+  if (kind >= 0) return kind;
+  idx = lua_absindex(L, idx);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kinds_key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_pushvalue(L, -1);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &kinds_key);
+  }
+  lua_pushvalue(L, idx);
+  int known = lua_rawget(L, -2);
+  int pipe = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (known == LUA_TNIL) {
+    pipe = lio_waitable(p);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, pipe);
+    lua_rawset(L, -3);
+  }
+  lua_pop(L, 1);
+  return pipe;
 }
 
 /* io.read(...) */
@@ -133,7 +166,7 @@ static int io_read(lua_State *L) {
   check_formats(L, 1, n);
   lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);   /* stays on the stack while read */
   luaL_Stream *p = (luaL_Stream *)lua_touserdata(L, -1);   /* always a file: io.input checks */
-  if (open_pipe(p)) return lio_read(L, p, 1, n);
+  if (open_pipe(L, -1, p)) return lio_read(L, p, 1, n);
   wait_input(L, p);
   lua_settop(L, n);
   return call_original(L);
@@ -145,7 +178,7 @@ static int file_read(lua_State *L) {
   if (p->closef == NULL) return call_original(L);   /* "attempt to use a closed file" */
   int n = lua_gettop(L);
   check_formats(L, 2, n);
-  if (open_pipe(p)) return lio_read(L, p, 2, n - 1);
+  if (open_pipe(L, 1, p)) return lio_read(L, p, 2, n - 1);
   wait_input(L, p);
   return call_original(L);
 }
@@ -211,7 +244,7 @@ static int lines_step(lua_State *L) {
   int plan = (int)lua_tointeger(L, lua_upvalueindex(LINES_PLAN));
   if (plan < 0) {                         /* first step: the formats are checked once */
     check_formats(L, 2, 1 + n);
-    int toclose = plan == PLAN_FIFO ? 1 : open_pipe(p) ? iterator_toclose(L, n) : -1;
+    int toclose = plan == PLAN_FIFO ? 1 : open_pipe(L, lua_upvalueindex(2), p) ? iterator_toclose(L, n) : -1;
     plan = toclose < 0 ? PLAN_LUA : toclose ? PLAN_OWN_CLOSE : PLAN_OWN;
     lua_pushinteger(L, plan);
     lua_replace(L, lua_upvalueindex(LINES_PLAN));
@@ -333,7 +366,7 @@ static int file_lines(lua_State *L) {
 static int io_write(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, IO_OUTPUT);   /* on top, as Lua's write has it */
   luaL_Stream *p = (luaL_Stream *)lua_touserdata(L, -1);   /* always a file: io.output checks */
-  if (open_pipe(p)) return lio_write(L, p, 1);
+  if (open_pipe(L, -1, p)) return lio_write(L, p, 1);
   lua_pop(L, 1);
   return call_original(L);
 }
@@ -341,7 +374,7 @@ static int io_write(lua_State *L) {
 /* file:write(...) */
 static int file_write(lua_State *L) {
   luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
-  if (!open_pipe(p)) return call_original(L);
+  if (!open_pipe(L, 1, p)) return call_original(L);
   lua_pushvalue(L, 1);
   return lio_write(L, p, 2);
 }

@@ -12,6 +12,9 @@
 ** socket. Known pipes (closef lio_pipe_close, or an io.popen file) are
 ** told without a system call. */
 int lio_waitable(luaL_Stream *s);
+/* lio_waitable's answer when it needs no system call (known pipe closers,
+** the standard streams after their first look), else -1. */
+int lio_kind_known(luaL_Stream *s);
 /* The same for a C stream (stdin, stdout and stderr are looked at once). */
 int lio_file_waitable(FILE *f);
 /* closef of pipe files made in C (subprocess): fclose, Lua's result. */

@@ -5,9 +5,9 @@
 ** Waiting for input before Lua's own read (lio.c) is not enough on such
 ** a stream: read("a") goes on until the writer closes, and a line or a
 ** count may arrive in pieces, so Lua's read would block in stdio, GIL
-** held, after the first piece. Here the formats "l", "L", "a" and counts
-** and numbers ("n") are read as Lua's g_read reads them (same results, same end-of-file
-** and error results), but from stdio's buffer only: each time the buffer
+** held, after the first piece. Here every format ("n", "l", "L", "a",
+** counts) is read as Lua's g_read reads it (same results, same end-of-
+** file and error results), but from stdio's buffer only: each time the buffer
 ** is empty the reader waits, GIL released, until the descriptor is
 ** readable or at its end, and only then lets getc refill the buffer
 ** (one read(2) that returns what is there). So the read never blocks
@@ -53,9 +53,16 @@ int lio_file_waitable(FILE *f) {
   return k;
 }
 
-int lio_waitable(luaL_Stream *s) {
+int lio_kind_known(luaL_Stream *s) {
   if (s->closef == lio_pipe_close || s->closef == lio_popen_close) return 1;
-  return lio_file_waitable(s->f);
+  FILE *f = s->f;
+  int i = f == stdin ? 0 : f == stdout ? 1 : f == stderr ? 2 : -1;
+  return i < 0 ? -1 : lio_file_waitable(f);
+}
+
+int lio_waitable(luaL_Stream *s) {
+  int k = lio_kind_known(s);
+  return k >= 0 ? k : fd_waitable(fileno(s->f));
 }
 
 /* Bytes in stdio's buffer (glibc's FILE fields; elsewhere 0: one byte
