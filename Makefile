@@ -12,6 +12,9 @@
 PREFIX     ?= /usr/local
 CC         ?= cc
 LUA_PC     := lua5.4
+# pkg-config is asked when make parses this file.  On a fresh machine that
+# is before `deps` has installed liblua5.4-dev, so every target that builds
+# runs `deps` first and then builds in a sub-make, which parses anew.
 LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
 LUA_LIBS   := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
 VERSION    := 0.1.0
@@ -43,9 +46,12 @@ GILLUA    := $(BUILD)/gillua
 
 DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config
 
-.PHONY: all deps test unit scripts tsan asan bench bench-quick demo fuzz install clean
+.PHONY: all build deps test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 
-all: $(GILLUA)
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: $(GILLUA)
 
 $(GILLUA): $(OBJS)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
@@ -58,17 +64,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
 
-# Installs the Debian packages gillua needs when any is missing (as root,
-# or through sudo when there is one).
+# Installs the Debian packages gillua needs when any is missing (mk/deps.sh:
+# as root, or through password-less sudo; otherwise it names them and fails).
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	@sh mk/deps.sh $(DEB_PKGS)
 
 test: deps
 	@$(MAKE) --no-print-directory unit scripts
@@ -85,17 +84,20 @@ tsan: deps
 asan: deps
 	@$(MAKE) --no-print-directory FLAVOUR=asan unit scripts
 
-bench: deps all
+bench: all
 	./build/gillua bench/harness.lua --full && tests/report/check_html.sh bench/results/latest/report.html
 
-bench-quick: deps all
+bench-quick: all
 	./build/gillua bench/harness.lua --quick && tests/report/check_html.sh bench/results/latest/report.html
 
-demo: deps all
+demo: all
 	./build/gillua bench/harness.lua --demo
 
 FUZZ_SECONDS ?= 600
 fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run:
 	@mkdir -p build/fuzz
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o build/fuzz/fuzz_transfer tests/fuzz/fuzz_transfer.c \
@@ -104,6 +106,9 @@ fuzz: deps
 	build/fuzz/fuzz_transfer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus tests/fuzz/seeds
 
 install: all
+	@$(MAKE) --no-print-directory install-run
+
+install-run:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 build/gillua $(DESTDIR)$(PREFIX)/bin/gillua
 	install -m 644 docs/gillua.1 $(DESTDIR)$(PREFIX)/share/man/man1/gillua.1
