@@ -32,6 +32,7 @@
 #include <lauxlib.h>
 
 #include "block.h"
+#include "callargs.h"
 #include "gthread.h"
 #include "mp.h"
 #include "vm.h"
@@ -188,16 +189,8 @@ static void run_child(lua_State *L, Process *p) {
   lua_pushcfunction(L, msgh);
   lua_getiuservalue(L, 1, 1);           /* target */
   lua_getiuservalue(L, 1, 2);           /* args */
-  int nargs = 0;
-  if (lua_istable(L, -1)) {
-    lua_getfield(L, -1, "n");
-    lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : luaL_len(L, -2);
-    lua_pop(L, 1);
-    luaL_checkstack(L, (int)n + 5, "too many arguments");
-    for (lua_Integer i = 1; i <= n; i++) lua_geti(L, 4, i);
-    nargs = (int)n;
-    lua_remove(L, 4);
-  } else lua_pop(L, 1);
+  int nargs = gl_args_push(L, 4, "Process");
+  lua_remove(L, 4);
   int code = 0;
   if (lua_isnil(L, 3)) lua_settop(L, 2);          /* no target: nothing to run */
   else if (lua_pcall(L, nargs, 0, 2) != LUA_OK) {
@@ -247,6 +240,9 @@ static int p_start(lua_State *L) {
   if (p->creator != getpid())
     return luaL_error(L, "can only start a process object created by the current process");
   if (current_daemon) return luaL_error(L, "daemonic processes are not allowed to have children");
+  lua_getiuservalue(L, 1, 2);             /* a bad args.n fails here, not in the child */
+  gl_args_count(L, -1, "Process");
+  lua_pop(L, 1);
   register_shutdown();
   MpChild *c = (MpChild *)calloc(1, sizeof(MpChild));
   if (c == NULL) return luaL_error(L, "out of memory");

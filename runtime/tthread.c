@@ -24,6 +24,7 @@
 #include <lauxlib.h>
 
 #include "block.h"
+#include "callargs.h"
 #include "gil.h"
 #include "gthread.h"
 #include "stats.h"
@@ -285,6 +286,9 @@ static int thread_start(lua_State *L) {
   GTState st = t->state;
   gt_unlock();
   if (st != GT_NEW) return luaL_error(L, "threads can only be started once");
+  lua_getiuservalue(L, 1, 1);              /* a bad args.n fails here, not in the thread */
+  if (lua_getfield(L, -1, "args") == LUA_TTABLE) gl_args_count(L, -1, "Thread");
+  lua_pop(L, 2);
   StartInfo *si = calloc(1, sizeof *si);
   if (si == NULL) return luaL_error(L, "Thread:start: not enough memory");
   si->t = t;
@@ -388,19 +392,10 @@ static int thread_run(lua_State *L) {
   lua_getiuservalue(L, 1, 1);
   int fields = lua_gettop(L);
   if (lua_getfield(L, fields, "target") == LUA_TNIL) return 0;
-  int n = 0;
-  if (lua_getfield(L, fields, "args") == LUA_TTABLE) {
-    int args = lua_gettop(L);
-    lua_Integer len;
-    if (lua_getfield(L, args, "n") == LUA_TNUMBER) len = lua_tointeger(L, -1);
-    else { lua_pop(L, 1); len = luaL_len(L, args); lua_pushnil(L); }
-    lua_pop(L, 1);
-    luaL_checkstack(L, (int)len, "too many thread arguments");
-    for (lua_Integer i = 1; i <= len; i++) lua_geti(L, args, i);
-    lua_remove(L, args);
-    n = (int)len;
-  } else
-    lua_pop(L, 1);
+  lua_getfield(L, fields, "args");
+  int args = lua_gettop(L);
+  int n = gl_args_push(L, args, "Thread");
+  lua_remove(L, args);
   lua_call(L, n, 0);
   return 0;
 }
