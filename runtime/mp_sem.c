@@ -116,7 +116,12 @@ static int s_get_value(lua_State *L) {
 
 /* Event */
 
-static int ev_ready(SState *s, void *ud) { (void)ud; return s->value != 0; }
+/* 'generation' counts set() calls: a waiter that saw it move was waiting
+** when set() ran and returns true even if clear() came right after
+** (gh-57711). */
+static int ev_ready(SState *s, void *ud) {
+  return s->value != 0 || s->generation != *(long *)ud;
+}
 
 int mp_sem_Event(lua_State *L) { mp_sync_push_new(L, new_state(L, K_EVENT)); return 1; }
 
@@ -124,6 +129,7 @@ static int e_set(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_EVENT, K_EVENT);
   mp_lock(&s->mu);
   s->value = 1;
+  s->generation++;
   state_wake(s, -1);
   mp_unlock(&s->mu);
   return 0;
@@ -146,12 +152,23 @@ static int e_is_set(lua_State *L) {
   return 1;
 }
 
+/* _waiters() -> how many threads or processes sleep in wait() (for tests). */
+static int e_waiters(lua_State *L) {
+  SState *s = (SState *)mp_sync_check(L, 1, K_EVENT, K_EVENT);
+  mp_lock(&s->mu);
+  int n = s->waiters;
+  mp_unlock(&s->mu);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
 static int e_wait(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_EVENT, K_EVENT);
   struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
   mp_lock(&s->mu);
-  int rc = state_wait(s, ev_ready, NULL, dl);
-  int v = s->value != 0;
+  long gen = s->generation;
+  int rc = state_wait(s, ev_ready, &gen, dl);
+  int v = s->value != 0 || s->generation != gen;
   mp_unlock(&s->mu);
   if (rc == EINTR) return gl_raise_interrupt(L);
   lua_pushboolean(L, v);
@@ -242,7 +259,8 @@ const luaL_Reg mp_sem_methods[] = {
   {"acquire", s_acquire}, {"release", s_release}, {"get_value", s_get_value}, {NULL, NULL}
 };
 const luaL_Reg mp_event_methods[] = {
-  {"set", e_set}, {"clear", e_clear}, {"is_set", e_is_set}, {"wait", e_wait}, {NULL, NULL}
+  {"set", e_set}, {"clear", e_clear}, {"is_set", e_is_set}, {"wait", e_wait},
+  {"_waiters", e_waiters}, {NULL, NULL}
 };
 const luaL_Reg mp_barrier_methods[] = {
   {"wait", b_wait}, {"abort", b_abort}, {"reset", b_reset}, {NULL, NULL}

@@ -138,12 +138,22 @@ static int s_BoundedSemaphore(lua_State *L) { return newsem(L, &bsem_type); }
 
 /* ---- Event ---------------------------------------------------------- */
 
+/*
+** 'sets' counts set() calls. A waiter notes it before sleeping and wakes
+** when the flag is up OR the count moved: a set() immediately followed by
+** clear() still releases every thread that was waiting when set() ran
+** (Python's guarantee, gh-57711); testing the flag alone lost them.
+*/
 typedef struct GLEvent {
   RtObject base;
-  pthread_mutex_t mu;         /* guards flag */
+  pthread_mutex_t mu;         /* guards flag, sets and waiting */
   pthread_cond_t cv;          /* broadcast by set */
   int flag;
+  unsigned long sets;
+  long waiting;               /* threads inside wait() (ev:_waiters(), for tests) */
 } GLEvent;
+
+typedef struct EventWaiter { GLEvent *e; unsigned long sets_seen; } EventWaiter;
 
 static void event_destroy(RtObject *o, lua_State *L) {
   GLEvent *e = (GLEvent *)o;
@@ -166,12 +176,16 @@ static GLEvent *checkevent(lua_State *L) {
   return (GLEvent *)rt_check(L, 1, &event_type);
 }
 
-static int event_isset(void *ud) { return ((GLEvent *)ud)->flag; }
+static int event_fired(void *ud) {
+  EventWaiter *w = (EventWaiter *)ud;
+  return w->e->flag || w->e->sets != w->sets_seen;
+}
 
 static int e_set(lua_State *L) {
   GLEvent *e = checkevent(L);
   pthread_mutex_lock(&e->mu);
   e->flag = 1;
+  e->sets++;
   pthread_cond_broadcast(&e->cv);
   pthread_mutex_unlock(&e->mu);
   return 0;
@@ -200,15 +214,32 @@ static int e_wait(lua_State *L) {
   struct timespec ts, *dl = sync_timeout(L, 2, &ts, 0);
   pthread_mutex_lock(&e->mu);
   int f = e->flag;
+  EventWaiter w = {e, e->sets};
+  e->waiting++;
   pthread_mutex_unlock(&e->mu);
   int rc = f ? 0 : sync_expired(dl) ? ETIMEDOUT
-                 : sync_wait(&e->mu, &e->cv, event_isset, e, dl);
+                 : sync_wait(&e->mu, &e->cv, event_fired, &w, dl);
+  pthread_mutex_lock(&e->mu);
+  e->waiting--;
+  pthread_mutex_unlock(&e->mu);
   sync_check_interrupt(L, rc);
   lua_pushboolean(L, rc == 0);
   return 1;
 }
 
+/* _waiters() -> how many threads are inside wait() (as Python tests read
+** Condition._waiters): lets a test know its threads are waiting. */
+static int e_waiters(lua_State *L) {
+  GLEvent *e = checkevent(L);
+  pthread_mutex_lock(&e->mu);
+  long n = e->waiting;
+  pthread_mutex_unlock(&e->mu);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
 static const luaL_Reg event_methods[] = {
+  {"_waiters", e_waiters},
   {"set", e_set},
   {"clear", e_clear},
   {"is_set", e_is_set},
