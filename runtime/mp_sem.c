@@ -9,6 +9,7 @@
 ** and look at Ctrl-C every 50 ms.
 */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -95,12 +96,13 @@ static int s_release(lua_State *L) {
   lua_Integer n = luaL_optinteger(L, 2, 1);
   if (n < 1) return luaL_argerror(L, 2, "n must be >= 1");
   mp_lock(&s->mu);
-  if (s->max >= 0 && s->value + n > s->max) {
+  long limit = s->max >= 0 ? s->max : LONG_MAX;   /* never wrap negative */
+  if (s->value > limit - n) {
     mp_unlock(&s->mu);
     return luaL_error(L, "Semaphore released too many times");
   }
   s->value += (long)n;
-  state_wake(s, (int)n);
+  state_wake(s, n > INT_MAX ? INT_MAX : (int)n);
   mp_unlock(&s->mu);
   return 0;
 }

@@ -79,13 +79,17 @@ static int s_acquire(lua_State *L) {
   return 1;
 }
 
-/* release([n]): adds n permits (default 1) and wakes up to n waiters. */
+/* release([n]): adds n permits (default 1) and wakes up to n waiters.
+** Past the bound (BoundedSemaphore) or past math.maxinteger (any
+** semaphore: the count must never wrap negative) it is an error and the
+** value is unchanged. */
 static int s_release(lua_State *L) {
   GLSem *s = checksem(L);
   lua_Integer n = luaL_optinteger(L, 2, 1);
   luaL_argcheck(L, n >= 1, 2, "n must be one or more");
   pthread_mutex_lock(&s->mu);
-  int over = s->bound >= 0 && s->value > s->bound - n;
+  lua_Integer limit = s->bound >= 0 ? s->bound : LUA_MAXINTEGER;
+  int over = s->value > limit - n;
   if (!over) {
     s->value += n;
     if (n == 1) pthread_cond_signal(&s->cv);
