@@ -111,6 +111,20 @@ void gt_set_done(GLThread *t) {
   pthread_mutex_unlock(&t->done_mu);
 }
 
+/* The main thread stays on the live list (it still runs the exit path,
+** and gt_alone must keep counting it); only joiners and is_alive() see
+** it finished. */
+void gt_main_finished(void) {
+  GLThread *t = main_thread;
+  gt_lock();
+  t->state = GT_DONE;
+  gt_unlock();
+  pthread_mutex_lock(&t->done_mu);
+  t->done = 1;
+  pthread_cond_broadcast(&t->done_cv);
+  pthread_mutex_unlock(&t->done_mu);
+}
+
 int gt_join(GLThread *t, const struct timespec *deadline) {
   int rc = 0;
   pthread_mutex_lock(&t->done_mu);

@@ -92,6 +92,11 @@ GLThread *gt_main(void);
 void gt_register(GLThread *t);             /* add to the list of live threads */
 void gt_set_done(GLThread *t);             /* state DONE, wake joiners, leave the list */
 
+/* The end of the main program, before the other threads are joined (as
+** Python's _shutdown): threads joining the main thread return and its
+** is_alive() is false. */
+void gt_main_finished(void);
+
 /* Wait until 't' is done; deadline NULL waits forever. Releases the GIL.
 ** Returns 0 when done, ETIMEDOUT, or EINTR (interrupted main thread). */
 int gt_join(GLThread *t, const struct timespec *deadline);

@@ -87,6 +87,7 @@ static int any_thread_alive(void) {
 
 int gl_vm_finish(lua_State *L, int status) {
   int interrupted = gl_was_interrupted();
+  gt_main_finished();   /* a thread joining the main thread must not wait for us */
   if (!interrupted && gt_join_non_daemon() == EINTR) interrupted = 1;
   run_shutdown(interrupted);
   if (config.stats) gl_stats_print(stderr);
