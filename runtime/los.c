@@ -1,6 +1,7 @@
 /*
 ** los.c — gillua's additions to Lua's `os` table: getpid, getppid, fork,
-** waitpid, kill, cpu_count, _exit, getrusage.
+** waitpid, kill, cpu_count, _exit, getrusage; and exit, replaced so that
+** os.exit leaves the program as the end of the script does.
 **
 ** Conventions follow Lua's os library: failures return nil, a message and
 ** the errno (like os.remove); waitpid reports like os.execute
@@ -8,6 +9,7 @@
 */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -18,6 +20,7 @@
 #include "block.h"
 #include "modules.h"
 #include "mp.h"
+#include "vm.h"
 
 static int fail(lua_State *L, const char *what) {
   int e = errno;
@@ -123,6 +126,23 @@ static int os__exit(lua_State *L) {
   return 0;
 }
 
+/* exit([code[, close]]): leaves the program the way the end of the script
+** does (Lua's os.exit skipped all of it): non-daemon threads are joined,
+** daemon children terminated and the others joined, --stats and --trace
+** written; then exit(code). 'close' closes the main universe first, as
+** Lua's does, when the main thread calls it and no thread is left. In a
+** forked child the child's own way out is taken (its threads and children,
+** then _exit). Codes as Lua's: true = EXIT_SUCCESS, false = EXIT_FAILURE. */
+static int os_exit(lua_State *L) {
+  int status;
+  if (lua_isboolean(L, 1)) status = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+  else status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+  int close = lua_toboolean(L, 2);
+  if (mp_is_child()) mp_child_finish(status);
+  gl_vm_exit(L, status, close);
+  return 0;
+}
+
 static double tv_s(struct timeval tv) {
   return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
@@ -153,6 +173,7 @@ static const luaL_Reg os_funcs[] = {
   {"kill", os_kill},
   {"cpu_count", os_cpu_count},
   {"_exit", os__exit},
+  {"exit", os_exit},
   {"getrusage", os_getrusage},
   {NULL, NULL}
 };

@@ -117,6 +117,10 @@ int mp_expired(const struct timespec *deadline);
 pid_t mp_fork(lua_State *L);
 /* Leaves a forked child: flushes stdio, drops shared references, _exit. */
 void mp_child_exit(int code) __attribute__((noreturn));
+/* The end of a forked child's program (its target returned, or os.exit):
+** joins its non-daemon threads, stops and joins its own children, then
+** mp_child_exit. */
+void mp_child_finish(int code) __attribute__((noreturn));
 /* True in a process made by mp_fork (not the original program). */
 int mp_is_child(void);
 

@@ -197,8 +197,13 @@ static void run_child(lua_State *L, Process *p) {
     fprintf(stderr, "Process %s:\n%s\n", p->name, lua_tostring(L, -1));
     code = 1;
   }
-  gt_join_non_daemon();
-  mp_shutdown(0);
+  mp_child_finish(code);
+}
+
+void mp_child_finish(int code) {
+  gt_main_finished();
+  int interrupted = gt_join_non_daemon() == EINTR;
+  mp_shutdown(interrupted);
   mp_child_exit(code);
 }
 

@@ -304,14 +304,14 @@ static uint64_t write_lane (Writer *w, struct GLTrace *b, uint64_t end_ts) {
   return dropped;
 }
 
-void gl_trace_close (void) {
+int gl_trace_close (void) {
   Writer w;
   uint64_t end_ts = now_ns(), dropped = 0;
   unsigned long events = 0;
   GILPolicy p;
   char policy[64];
-  if (!gl_trace_enabled || trace_file == NULL || getpid() != trace_pid) return;
-  if (atomic_exchange(&trace_closed, 1)) return;   /* once */
+  if (!gl_trace_enabled || trace_file == NULL || getpid() != trace_pid) return 0;
+  if (atomic_exchange(&trace_closed, 1)) return 0;   /* once */
   /* names of threads still running (main, daemons) */
   gt_lock();
   for (struct GLTrace *b = atomic_load(&trace_list); b; b = b->next)
@@ -351,13 +351,18 @@ void gl_trace_close (void) {
           "?",
 #endif
           policy, events, (unsigned long long)dropped, trace_cap, us(end_ts));
-  if (fclose(trace_file) != 0)
+  int failed = ferror(trace_file);   /* a write failed before the close */
+  errno = 0;
+  if (fclose(trace_file) != 0 || failed) {
     fprintf(stderr, "gillua: trace: cannot write '%s': %s\n", trace_path,
-            strerror(errno));
+            strerror(errno ? errno : EIO));
+    failed = 1;
+  }
   trace_file = NULL;
   if (dropped)
     fprintf(stderr, "gillua: trace: %llu events dropped (buffers hold %u "
             "events per thread; set GILLUA_TRACE_EVENTS to keep more); '%s' "
             "has the first events of each thread\n",
             (unsigned long long)dropped, trace_cap, trace_path);
+  return failed ? -1 : 0;
 }

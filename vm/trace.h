@@ -32,8 +32,9 @@ void gl_trace_event(GLThread *t, TrKind kind, uint64_t ts_ns);
 /* Thread t is finishing: its buffer is kept for the final write. */
 void gl_trace_thread_exit(GLThread *t);
 
-/* Writes the file (once) at exit. */
-void gl_trace_close(void);
+/* Writes the file (once) at exit. Returns 0, or -1 when the file could
+** not be written (the reason is printed on stderr). */
+int gl_trace_close(void);
 
 #define GL_TRACE(t, kind, ts) \
   do { if (gl_trace_enabled) gl_trace_event((t), (kind), (ts)); } while (0)

@@ -3,6 +3,7 @@
 ** the way out. See vm.h.
 */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -85,16 +86,53 @@ static int any_thread_alive(void) {
   return n > 1;   /* the main thread is always on the list */
 }
 
-int gl_vm_finish(lua_State *L, int status) {
-  int interrupted = gl_was_interrupted();
+/*
+** The exit path runs once. The first thread to reach it (the main
+** program's end, or os.exit in any thread) runs it; a thread that comes
+** later parks: it leaves the list of threads to join (so the runner does
+** not wait for it) and sleeps until exit() ends the process. A later
+** os.exit still chooses the exit code (exit_override), as os.exit says.
+** A parked main thread still answers Ctrl-C (the runner, when it is not
+** the main thread, cannot see it): it reports it and _exits 130.
+*/
+static atomic_int finishing;           /* 1 once a thread runs the exit path */
+static atomic_int exit_override = -1;  /* code of an os.exit that parked */
+
+static void report_interrupt(void) {
+  fputs("gillua: interrupted\n", stderr);
+  fflush(stderr);
+}
+
+static _Noreturn void park(int status, int from_exit) {
+  GLThread *self = gl_self;
+  if (from_exit) atomic_store(&exit_override, status);
+  if (self && !self->is_main) gt_set_done(self);
+  if (self) gl_block_begin();
+  for (;;) {
+    if (self && self->is_main && gl_interrupted()) {
+      fflush(stdout);
+      report_interrupt();
+      _exit(130);
+    }
+    usleep(50000);
+  }
+}
+
+static int finish(lua_State *L, int status, int from_exit) {
+  if (atomic_exchange(&finishing, 1)) park(status, from_exit);
+  int interrupted = gl_was_interrupted();   /* already reported by clirun */
   gt_main_finished();   /* a thread joining the main thread must not wait for us */
-  if (!interrupted && gt_join_non_daemon() == EINTR) interrupted = 1;
-  run_shutdown(interrupted);
+  int late = !interrupted && gt_join_non_daemon() == EINTR;
+  run_shutdown(interrupted || late);
+  if (!interrupted && gl_was_interrupted()) late = 1;   /* during the join or shutdown */
+  if (late) report_interrupt();
   if (config.stats) gl_stats_print(stderr);
-  if (gl_trace_enabled) gl_trace_close();
+  if (gl_trace_enabled && gl_trace_close() != 0 && status == 0) status = 1;
   fflush(stdout);
   fflush(stderr);
-  if (interrupted) return 130;
+  if (interrupted || late) return 130;
+  int override = atomic_load(&exit_override);
+  if (override >= 0) status = override;
   /* Close the universe (running finalizers, as lua.c does) only when no
   ** other thread can still be running in it: daemon threads are simply
   ** abandoned by exit(), as Python abandons daemon threads. */
@@ -102,6 +140,15 @@ int gl_vm_finish(lua_State *L, int status) {
     lua_close(L);
   }
   return status;
+}
+
+int gl_vm_finish(lua_State *L, int status) { return finish(L, status, 0); }
+
+void gl_vm_exit(lua_State *L, int status, int close) {
+  lua_State *universe = NULL;
+  if (close && gl_self && gl_self->is_main) universe = gl_self->universe;
+  (void)L;
+  exit(finish(universe, status, 1));
 }
 
 pid_t gl_fork(void) {

@@ -36,10 +36,19 @@ const GLConfig *gl_config(void);
 lua_State *gl_universe_new(int no_env);
 
 /* End of the program. 'status' is the exit code so far (0 ok, 1 error).
-** Unless interrupted: joins non-daemon threads, runs shutdown callbacks
-** (processes), then prints --stats, writes --trace. Returns the exit code
-** to use (130 when interrupted by Ctrl-C at any point). */
+** Marks the main thread finished; unless interrupted: joins non-daemon
+** threads, runs shutdown callbacks (processes), then prints --stats,
+** writes --trace. Returns the exit code to use: 130 when interrupted by
+** Ctrl-C at any point (a Ctrl-C during the joins prints "gillua:
+** interrupted"), 1 instead of 0 when the trace could not be written. */
 int gl_vm_finish(lua_State *L, int status);
+
+/* os.exit(status, close): the same way out from any thread, then exit().
+** With 'close' (as Lua's os.exit) the main universe is closed when the
+** caller is the main thread and no other thread is left. When another
+** thread already runs the exit path the caller waits for it, and the
+** process exits with 'status'. A Ctrl-C during the joins gives 130. */
+_Noreturn void gl_vm_exit(lua_State *L, int status, int close);
 
 /* True once Ctrl-C has been delivered to the program (the error
 ** "interrupted" was raised or is pending). */
