@@ -9,6 +9,20 @@
 ** current waiters (they get BrokenBarrierError, as in Python) and makes
 ** the barrier usable again. Records are only touched under b->mu and are
 ** off the list when wait returns.
+**
+** The action (Barrier(n, action[, timeout]), as Python's) is called by the
+** last thread to arrive, without b->mu, before the others are released.
+** 'cycle' counts ended cycles: when it moved while the action ran, an
+** abort() or reset() ended the cycle meanwhile and the caller gets
+** BrokenBarrierError. An action that raises breaks the barrier (the
+** others get BrokenBarrierError) and its error reaches the caller.
+**
+** The action is a Lua function of the creating interpreter. With the GIL
+** off a thread of another interpreter runs a copy decoded from 'action'
+** (the value transfer, as a Thread's target travels); each interpreter
+** keeps its function in a registry table weakly keyed by its handle. With
+** the GIL on there is one interpreter and the handle never changes while
+** it is referenced (queues keep Lua values), so nothing is encoded.
 */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,8 +32,10 @@
 
 #include "block.h"
 #include "errobj.h"
+#include "gil.h"
 #include "locks.h"
 #include "syncwait.h"
+#include "transfer.h"
 
 #define BROKEN "BrokenBarrierError"
 
@@ -32,17 +48,23 @@ typedef struct GLBarrier {
   RtObject base;
   lua_Integer parties;        /* immutable, >= 1 */
   double timeout;             /* immutable default for wait; < 0: none */
+  int has_action;             /* immutable */
+  TrBuffer action;            /* immutable: the action, encoded (GIL off only) */
   pthread_mutex_t mu;         /* guards the fields below and queued records */
   pthread_cond_t cv;          /* broadcast when a cycle ends or it breaks */
   BWaiter *waiters;
   lua_Integer count;          /* threads waiting in this cycle */
+  unsigned long cycle;        /* cycles ended (passed or broken) */
   int broken;
 } GLBarrier;
+
+#define ACTIONS "gillua.barrier_actions"   /* registry: handle -> action, weak keys */
 
 static void barrier_destroy(RtObject *o, lua_State *L) {
   GLBarrier *b = (GLBarrier *)o;
   (void)L;
   rt_unlink(o);
+  tr_buffer_free(&b->action);
   pthread_cond_destroy(&b->cv);
   pthread_mutex_destroy(&b->mu);
   free(b);
@@ -73,7 +95,48 @@ static void release_all(GLBarrier *b, int broken) {
   }
   b->waiters = NULL;
   b->count = 0;
+  b->cycle++;
   pthread_cond_broadcast(&b->cv);
+}
+
+/* Pushes this interpreter's action for the barrier whose handle is at 1
+** (decoding it on first use here). */
+static void push_action(lua_State *L, GLBarrier *b) {
+  rt_registry_table(L, ACTIONS, "k");
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, -2) == LUA_TNIL) {
+    lua_pop(L, 1);
+    if (b->action.len == 0 || tr_push_decoded(L, b->action.data, b->action.len) != 1)
+      luaL_error(L, "Barrier: the action is not available in this interpreter");
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_remove(L, -2);
+}
+
+/* The last arrival with an action: runs it, then ends the cycle. b->mu
+** is held on entry, released on return. Returns 0, or -1 with the
+** action's error on top (the barrier is then broken), or -2 when the
+** cycle was ended meanwhile by abort() or reset(). */
+static int trip_with_action(lua_State *L, GLBarrier *b) {
+  unsigned long cycle = b->cycle;
+  b->count++;                 /* a late extra arrival does not trip it again */
+  pthread_mutex_unlock(&b->mu);
+  push_action(L, b);
+  int status = lua_pcall(L, 0, 0, 0);
+  pthread_mutex_lock(&b->mu);
+  int rc = 0;
+  if (b->cycle != cycle) rc = -2;
+  else if (status != LUA_OK) {
+    b->broken = 1;
+    release_all(b, 1);
+    rc = -1;
+  } else
+    release_all(b, 0);
+  pthread_mutex_unlock(&b->mu);
+  if (rc == -2 && status != LUA_OK) lua_pop(L, 1);
+  return rc;
 }
 
 static int waiter_done(void *ud) { return ((BWaiter *)ud)->done; }
@@ -93,8 +156,14 @@ static int b_wait(lua_State *L) {
   }
   lua_Integer index = b->count;
   if (index + 1 == b->parties) {
-    release_all(b, 0);
-    pthread_mutex_unlock(&b->mu);
+    if (b->has_action) {
+      int rc = trip_with_action(L, b);
+      if (rc == -1) return lua_error(L);
+      if (rc == -2) return gl_errobj_raise(L, BROKEN);
+    } else {
+      release_all(b, 0);
+      pthread_mutex_unlock(&b->mu);
+    }
     lua_pushinteger(L, index);
     return 1;
   }
@@ -163,22 +232,53 @@ static int b_index(lua_State *L) {
   return 1;
 }
 
+static int is_callable(lua_State *L, int idx) {
+  if (lua_isfunction(L, idx)) return 1;
+  if (luaL_getmetafield(L, idx, "__call") == LUA_TNIL) return 0;
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* Barrier(parties[, action][, timeout]): the action may be left out
+** (Barrier(n, timeout), as before actions existed) or be nil. */
 static int b_new(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n >= 1, 1, "parties must be > 0");
+  int tidx = 3;
+  if (lua_type(L, 2) == LUA_TNUMBER) tidx = 2;
+  else if (!lua_isnoneornil(L, 2) && !is_callable(L, 2))
+    return luaL_argerror(L, 2, lua_pushfstring(L, "action must be callable (got %s)",
+                                               luaL_typename(L, 2)));
   double timeout = -1;
-  if (!lua_isnoneornil(L, 2)) {
-    timeout = luaL_checknumber(L, 2);
-    luaL_argcheck(L, timeout >= 0, 2, "timeout value must be a non-negative number");
+  if (!lua_isnoneornil(L, tidx)) {
+    timeout = luaL_checknumber(L, tidx);
+    luaL_argcheck(L, timeout >= 0, tidx, "timeout value must be a non-negative number");
   }
   GLBarrier *b = (GLBarrier *)calloc(1, sizeof *b);
   if (b == NULL) return luaL_error(L, "not enough memory");
+  tr_buffer_init(&b->action);
+  b->has_action = tidx == 3 && !lua_isnoneornil(L, 2);
+  if (b->has_action && !gil_enabled()) {   /* GIL on: one interpreter, no copies */
+    char err[TR_ERRMAX];
+    static const char *const names[] = {"action"};
+    if (tr_encode_named(L, 2, 1, names, &b->action, err, sizeof err) != 0) {
+      free(b);
+      return luaL_error(L, "Barrier: %s", err);
+    }
+  }
   b->parties = n;
   b->timeout = timeout;
   pthread_mutex_init(&b->mu, NULL);
   gl_cond_init(&b->cv);
   rt_init(&b->base, &barrier_type);
   rt_push_owned(L, &b->base);
+  if (b->has_action) {        /* this interpreter calls the original */
+    rt_registry_table(L, ACTIONS, "k");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
   return 1;
 }
 

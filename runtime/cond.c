@@ -146,6 +146,12 @@ static int c_release(lua_State *L) {
   return 0;
 }
 
+/* locked() -> whether the underlying lock is held (by any thread). */
+static int c_locked(lua_State *L) {
+  lua_pushboolean(L, gl_lock_locked(checkcond(L)->lock));
+  return 1;
+}
+
 /* wait([timeout]) -> true when notified, false on timeout. */
 static int c_wait(lua_State *L) {
   GLCond *c = checkcond(L);
@@ -195,6 +201,7 @@ static int c_with(lua_State *L) {
 static const luaL_Reg cond_methods[] = {
   {"acquire", c_acquire},
   {"release", c_release},
+  {"locked", c_locked},
   {"wait", c_wait},
   {"wait_for", c_wait_for},
   {"notify", c_notify},

@@ -109,6 +109,13 @@ int gl_lock_is_owned(GLLock *l) {
   return owned;
 }
 
+int gl_lock_locked(GLLock *l) {
+  pthread_mutex_lock(&l->mu);
+  int locked = l->locked;
+  pthread_mutex_unlock(&l->mu);
+  return locked;
+}
+
 long gl_lock_release_save(GLLock *l) {
   pthread_mutex_lock(&l->mu);
   long saved = l->count;
@@ -167,11 +174,7 @@ static int l_release(lua_State *L) {
 }
 
 static int l_locked(lua_State *L) {
-  GLLock *l = checkself(L);
-  pthread_mutex_lock(&l->mu);
-  int locked = l->locked;
-  pthread_mutex_unlock(&l->mu);
-  lua_pushboolean(L, locked);
+  lua_pushboolean(L, gl_lock_locked(checkself(L)));
   return 1;
 }
 

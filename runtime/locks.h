@@ -46,6 +46,9 @@ int gl_lock_release(GLLock *l);
 /* Lock: locked. RLock: owned by the calling thread. */
 int gl_lock_is_owned(GLLock *l);
 
+/* Held by any thread (Lock.locked; for an RLock: count > 0). */
+int gl_lock_locked(GLLock *l);
+
 /* For Condition.wait: releases completely and returns the state to give
 ** back (the RLock recursion level; 1 for a Lock). Caller owns the lock. */
 long gl_lock_release_save(GLLock *l);
