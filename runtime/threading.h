@@ -10,7 +10,8 @@
 
 #include "rtobject.h"
 
-void gl_threading_open_thread(lua_State *L); /* tthread.c: Thread, current_thread, ... */
+void gl_threading_open_thread(lua_State *L); /* tthread.c: Thread, with: */
+void gl_threading_open_thread_module(lua_State *L); /* tthread_mod.c: current_thread, ..., Timer, excepthook */
 void gl_threading_open_locks(lua_State *L);  /* locks.c: Lock, RLock */
 void gl_threading_open_sync(lua_State *L);   /* sync.c: Condition, Semaphore, BoundedSemaphore, Event, Barrier */
 void gl_threading_open_local(lua_State *L);  /* tlocal.c: local */

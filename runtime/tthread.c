@@ -1,22 +1,9 @@
 /*
-** tthread.c — threading.Thread and the module functions about threads
-** (current_thread, main_thread, enumerate, active_count, get_ident).
-**
-** A Thread handle is a userdata holding one reference to a GLThread
-** record (vm/gthread.h). Its user value is a table of the Lua-side
-** fields: target, args, an overriding run, and anything the script
-** stores on the object (t.urls = ...). Handles are cached per
-** interpreter, so current_thread() is the very object the script made.
-**
-** Starting a thread:
-**   GIL on:  the new OS thread runs on a lua_newthread of the same
-**            universe, anchored in the registry until it ends; it calls
-**            self:run() under the GIL.
-**   GIL off: the new OS thread gets a fresh universe; run, target, args
-**            and the fields travel there by the value transfer, and it
-**            calls self:run() there. Nothing else is shared.
+** tthread.c — the threading.Thread object: construction, attributes
+** (name, daemon, ident, native_id, error and the Lua-side fields), join,
+** is_alive and the default run. See tthread.h for what a handle is;
+** starting and the thread body are in tthread_run.c.
 */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,352 +13,145 @@
 #include "block.h"
 #include "callargs.h"
 #include "gil.h"
-#include "gthread.h"
-#include "stats.h"
 #include "threading.h"
-#include "trace.h"
-#include "transfer.h"
-#include "vm.h"
-#include "modules.h"
-
-#define THREAD_MT "threading.Thread"
-#define THREAD_CACHE "gillua.threads"    /* lightuserdata(GLThread) -> handle, weak */
-#define THREAD_ANCHOR "gillua.anchors"   /* lightuserdata(GLThread) -> lua_State (GIL on) */
-
-typedef struct ThreadHandle { GLThread *t; } ThreadHandle;
-
-/* What the creating thread hands to the new OS thread. */
-typedef struct StartInfo {
-  GLThread *t;
-  lua_State *L1;       /* GIL on: the thread's lua_State, with the handle on it */
-  TrBuffer payload;    /* GIL off: run, target, args, fields */
-  int no_env;
-} StartInfo;
+#include "tthread.h"
 
 static atomic_ulong unnamed_counter;   /* "Thread-N" */
 
-/* ---- handles ---- */
+/* ---- the object ---- */
 
-/* Pushes this interpreter's handle for t (creating it with 'fields' at
-** stack index 'fields', or an empty table when fields == 0). */
-static void push_thread_with(lua_State *L, GLThread *t, int fields) {
-  if (fields) fields = lua_absindex(L, fields);
-  rt_registry_table(L, THREAD_CACHE, "v");
-  if (lua_rawgetp(L, -1, t) != LUA_TNIL) {
-    lua_remove(L, -2);
-    return;
-  }
-  lua_pop(L, 1);
-  ThreadHandle *h = (ThreadHandle *)lua_newuserdatauv(L, sizeof *h, 1);
-  h->t = t;
-  gt_incref(t);
-  luaL_setmetatable(L, THREAD_MT);
-  if (fields) lua_pushvalue(L, fields);
-  else lua_newtable(L);
-  lua_setiuservalue(L, -2, 1);
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, -3, t);
-  lua_remove(L, -2);
+static void thread_destroy(RtObject *o, lua_State *L) {
+  ThreadObj *obj = (ThreadObj *)o;
+  (void)L;
+  rt_unlink(o);
+  gt_forget_lua_obj(obj->t, obj);
+  gt_decref(obj->t);
+  free(obj);
 }
 
-static void push_thread(lua_State *L, GLThread *t) { push_thread_with(L, t, 0); }
+const RtType gl_thread_type = {THREAD_MT, "threading", thread_destroy, NULL};
 
-static GLThread *check_thread(lua_State *L, int idx) {
-  ThreadHandle *h = (ThreadHandle *)luaL_checkudata(L, idx, THREAD_MT);
-  return h->t;
-}
-
-static int thread_gc(lua_State *L) {
-  ThreadHandle *h = (ThreadHandle *)luaL_checkudata(L, 1, THREAD_MT);
-  if (h->t) { gt_decref(h->t); h->t = NULL; }
+/* Under gt_lock (gt_lua_obj): take a reference unless the count already
+** reached 0 (then destroy is on its way and a new object is made). */
+static int keep_obj(void *p) {
+  RtObject *o = (RtObject *)p;
+  long refs = atomic_load(&o->refs);
+  while (refs > 0)
+    if (atomic_compare_exchange_weak(&o->refs, &refs, refs + 1)) return 1;
   return 0;
+}
+
+static void *make_obj(GLThread *t) {
+  ThreadObj *obj = (ThreadObj *)calloc(1, sizeof *obj);
+  if (obj == NULL) return NULL;
+  obj->t = t;
+  gt_incref(t);
+  rt_init(&obj->base, &gl_thread_type);
+  return obj;
+}
+
+void tt_push(lua_State *L, GLThread *t) {
+  ThreadObj *obj = (ThreadObj *)gt_lua_obj(t, keep_obj, make_obj);
+  if (obj == NULL) luaL_error(L, "Thread: not enough memory");
+  rt_push_owned(L, &obj->base);
+}
+
+GLThread *tt_check(lua_State *L, int idx) {
+  return ((ThreadObj *)rt_check(L, idx, &gl_thread_type))->t;
+}
+
+void tt_push_fields(lua_State *L, int idx) {
+  if (lua_getiuservalue(L, idx, 1) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, idx, 1);
+}
+
+void tt_name_if_unnamed(GLThread *t) {
+  char name[32];
+  gt_get_name(t, name, sizeof name);
+  if (name[0] != '\0') return;
+  snprintf(name, sizeof name, "Thread-%lu", atomic_fetch_add(&unnamed_counter, 1) + 1);
+  gt_set_name(t, name);
+}
+
+GLThread *tt_new(lua_State *L) {
+  GLThread *t = gt_new();
+  if (t == NULL) luaL_error(L, "Thread: not enough memory");
+  gt_set_daemon(t, gl_self ? gt_daemon(gl_self) : 0);
+  ThreadObj *obj = (ThreadObj *)gt_lua_obj(t, keep_obj, make_obj);
+  gt_decref(t);                          /* the object holds it now */
+  if (obj == NULL) luaL_error(L, "Thread: not enough memory");
+  rt_push_owned(L, &obj->base);
+  tt_push_fields(L, -1);
+  lua_pop(L, 1);
+  return t;
 }
 
 /* ---- construction ---- */
 
-static void set_option(lua_State *L, GLThread *t, const char *key, int v) {
-  if (strcmp(key, "target") == 0) {
-    int callable = lua_isnil(L, v) || lua_isfunction(L, v);
-    if (!callable && luaL_getmetafield(L, v, "__call") != LUA_TNIL) {
-      lua_pop(L, 1);
-      callable = 1;
-    }
-    if (!callable)
+static int is_callable(lua_State *L, int v) {
+  if (lua_isnil(L, v) || lua_isfunction(L, v)) return 1;
+  if (luaL_getmetafield(L, v, "__call") == LUA_TNIL) return 0;
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* One option of Thread{...}: the value is on top; 'fields' is the
+** handle's fields table. */
+static void set_option(lua_State *L, GLThread *t, const char *key, int fields) {
+  int v = lua_gettop(L);
+  if (strcmp(key, "target") == 0 || strcmp(key, "args") == 0) {
+    if (key[0] == 't' && !is_callable(L, v))
       luaL_error(L, "Thread: target must be a function (got %s)", luaL_typename(L, v));
-  } else if (strcmp(key, "args") == 0) {
-    if (!lua_isnil(L, v) && !lua_istable(L, v))
+    if (key[0] == 'a' && !lua_isnil(L, v) && !lua_istable(L, v))
       luaL_error(L, "Thread: args must be a table (got %s)", luaL_typename(L, v));
+    lua_pushvalue(L, v);
+    lua_setfield(L, fields, key);
   } else if (strcmp(key, "name") == 0) {
-    if (!lua_isnil(L, v)) {
-      if (!lua_isstring(L, v))
-        luaL_error(L, "Thread: name must be a string (got %s)", luaL_typename(L, v));
-      snprintf(t->name, sizeof t->name, "%s", lua_tostring(L, v));
-    }
-    return;
+    if (lua_isnil(L, v)) return;
+    if (!lua_isstring(L, v))
+      luaL_error(L, "Thread: name must be a string (got %s)", luaL_typename(L, v));
+    gt_set_name(t, lua_tostring(L, v));
   } else if (strcmp(key, "daemon") == 0) {
-    if (!lua_isnil(L, v)) {
-      if (!lua_isboolean(L, v))
-        luaL_error(L, "Thread: daemon must be a boolean (got %s)", luaL_typename(L, v));
-      t->daemon = lua_toboolean(L, v);
-    }
-    return;
+    if (lua_isnil(L, v)) return;
+    if (!lua_isboolean(L, v))
+      luaL_error(L, "Thread: daemon must be a boolean (got %s)", luaL_typename(L, v));
+    gt_set_daemon(t, lua_toboolean(L, v));
   } else
     luaL_error(L, "Thread: unknown option '%s' (expected target, args, name, daemon)", key);
-  /* target, args: stored in the fields table (at stack index -2 of caller) */
 }
 
 /* threading.Thread{target=, args={}, name=, daemon=} */
 static int thread_new(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
-  GLThread *t = gt_new();
-  if (t == NULL) return luaL_error(L, "Thread: not enough memory");
-  t->daemon = gl_self ? gl_self->daemon : 0;
-  lua_newtable(L);                        /* fields */
+  GLThread *t = tt_new(L);
+  int handle = lua_gettop(L);
+  tt_push_fields(L, handle);
   int fields = lua_gettop(L);
-  ThreadHandle *h = (ThreadHandle *)lua_newuserdatauv(L, sizeof *h, 1);
-  h->t = t;                               /* the handle owns t's first reference */
-  luaL_setmetatable(L, THREAD_MT);
-  lua_pushvalue(L, fields);
-  lua_setiuservalue(L, -2, 1);
   if (lua_istable(L, 1)) {
     lua_pushnil(L);
     while (lua_next(L, 1)) {
       if (lua_type(L, -2) != LUA_TSTRING)
         return luaL_error(L, "Thread: options must be named (target=, args=, name=, daemon=)");
-      const char *key = lua_tostring(L, -2);
-      set_option(L, t, key, lua_gettop(L));
-      if (strcmp(key, "target") == 0 || strcmp(key, "args") == 0) {
-        lua_pushvalue(L, -2);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, fields);
-      }
+      set_option(L, t, lua_tostring(L, -2), fields);
       lua_pop(L, 1);
     }
   }
-  if (t->name[0] == '\0')
-    snprintf(t->name, sizeof t->name, "Thread-%lu", atomic_fetch_add(&unnamed_counter, 1) + 1);
-  rt_registry_table(L, THREAD_CACHE, "v");
-  lua_pushvalue(L, -2);
-  lua_rawsetp(L, -2, t);
-  lua_pop(L, 1);
+  tt_name_if_unnamed(t);
+  lua_settop(L, handle);
   return 1;
-}
-
-/* ---- the thread body ---- */
-
-static int msgh_traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      msg = lua_tostring(L, -1);
-    else
-      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  lua_pushstring(L, msg);
-  return 2;   /* only the first result survives pcall: see run_body */
-}
-
-/* Calls self:run() with the handle on top of L; reports an uncaught error
-** as Python does ("Exception in thread NAME:") and keeps its message. */
-static int call_run(lua_State *L) {   /* self:run(), inside the pcall */
-  lua_getfield(L, 1, "run");
-  lua_insert(L, 1);
-  lua_call(L, 1, 0);
-  return 0;
-}
-
-static void run_body(lua_State *L, GLThread *t) {
-  int handle = lua_gettop(L);
-  lua_pushcfunction(L, msgh_traceback);
-  lua_pushcfunction(L, call_run);
-  lua_pushvalue(L, handle);
-  if (lua_pcall(L, 1, 0, handle + 1) == LUA_OK) return;
-  const char *tb = lua_tostring(L, -1);
-  if (tb == NULL) tb = "(error object is not a string)";
-  /* the message is the traceback's first line */
-  const char *nl = strstr(tb, "\nstack traceback:");
-  size_t mlen = nl ? (size_t)(nl - tb) : strlen(tb);
-  char *msg = malloc(mlen + 1);
-  if (msg) { memcpy(msg, tb, mlen); msg[mlen] = '\0'; }
-  gt_lock();
-  free(t->error);
-  t->error = msg;
-  char name[sizeof t->name];
-  memcpy(name, t->name, sizeof name);
-  gt_unlock();
-  lua_pushfstring(L, "Exception in thread %s:\n%s\n", name, tb);
-  fputs(lua_tostring(L, -1), stderr);
-  fflush(stderr);
-}
-
-static void unanchor(lua_State *universe, GLThread *t) {
-  rt_registry_table(universe, THREAD_ANCHOR, NULL);
-  lua_pushnil(universe);
-  lua_rawsetp(universe, -2, t);
-  lua_pop(universe, 1);
-}
-
-static void signal_started(GLThread *t) {
-  pthread_mutex_lock(&t->done_mu);
-  t->started = 1;
-  pthread_cond_broadcast(&t->done_cv);
-  pthread_mutex_unlock(&t->done_mu);
-}
-
-/* GIL off, in the thread's fresh universe (protected): decode run,
-** target, args and fields, make this thread's handle and run it. */
-static int isolated_entry(lua_State *U) {
-  StartInfo *si = (StartInfo *)lua_touserdata(U, 1);
-  GLThread *t = si->t;
-  luaL_requiref(U, "threading", luaopen_threading, 0);   /* registers THREAD_MT */
-  lua_settop(U, 0);
-  if (tr_push_decoded(U, si->payload.data, si->payload.len) != 4)
-    return luaL_error(U, "thread payload has the wrong shape");
-  if (lua_isnil(U, 4)) { lua_pop(U, 1); lua_newtable(U); }
-  const char *keys[3] = { "run", "target", "args" };
-  for (int i = 0; i < 3; i++) {
-    lua_pushvalue(U, i + 1);
-    lua_setfield(U, 4, keys[i]);
-  }
-  push_thread_with(U, t, 4);
-  run_body(U, t);
-  return 0;
-}
-
-static void *thread_main(void *arg) {
-  StartInfo *si = (StartInfo *)arg;
-  GLThread *t = si->t;
-  if (gil_enabled()) {
-    gt_bind_self(t, si->L1, t->universe);
-    signal_started(t);
-    gil_acquire(t);
-    run_body(si->L1, t);
-    lua_settop(si->L1, 0);
-    atomic_store(&t->running, NULL);   /* no signal may touch L1 any more */
-    unanchor(si->L1, t);               /* L1 is collectable once we drop the GIL */
-  } else {
-    lua_State *U = gl_universe_new(si->no_env);
-    gt_bind_self(t, U, U);
-    signal_started(t);
-    gil_acquire(t);
-    if (U == NULL) {
-      fprintf(stderr, "Exception in thread %s:\ncannot create interpreter: not enough memory\n", t->name);
-    } else {
-      lua_pushcfunction(U, isolated_entry);
-      lua_pushlightuserdata(U, si);
-      if (lua_pcall(U, 1, 0, 0) != LUA_OK) {   /* setting up failed, not the thread's code */
-        const char *msg = lua_tostring(U, -1);
-        fprintf(stderr, "Exception in thread %s:\n%s\n", t->name, msg ? msg : "(error object is not a string)");
-      }
-      atomic_store(&t->running, NULL);
-      lua_close(U);
-    }
-    tr_buffer_free(&si->payload);
-  }
-  free(si);
-  gil_release(t);
-  gl_stats_retire(t);
-  if (gl_trace_enabled) gl_trace_thread_exit(t);
-  gt_set_done(t);
-  gt_decref(t);
-  return NULL;
 }
 
 /* ---- methods ---- */
 
-static int thread_start(lua_State *L) {
-  GLThread *t = check_thread(L, 1);
-  gt_lock();
-  GTState st = t->state;
-  gt_unlock();
-  if (st != GT_NEW) return luaL_error(L, "threads can only be started once");
-  lua_getiuservalue(L, 1, 1);              /* a bad args.n fails here, not in the thread */
-  if (lua_getfield(L, -1, "args") == LUA_TTABLE) gl_args_count(L, -1, "Thread");
-  lua_pop(L, 2);
-  StartInfo *si = calloc(1, sizeof *si);
-  if (si == NULL) return luaL_error(L, "Thread:start: not enough memory");
-  si->t = t;
-  tr_buffer_init(&si->payload);
-  if (gil_enabled()) {
-    si->L1 = lua_newthread(L);
-    rt_registry_table(L, THREAD_ANCHOR, NULL);
-    lua_pushvalue(L, -2);
-    lua_rawsetp(L, -2, t);                 /* anchored until the thread ends */
-    lua_pop(L, 2);
-    lua_pushvalue(L, 1);
-    lua_xmove(L, si->L1, 1);               /* the handle, for self:run() */
-    t->universe = gl_self ? gl_self->universe : L;
-  } else {
-    lua_getiuservalue(L, 1, 1);            /* fields */
-    int fields = lua_gettop(L);
-    lua_getfield(L, fields, "run");
-    lua_getfield(L, fields, "target");
-    lua_getfield(L, fields, "args");
-    lua_newtable(L);                       /* the other fields */
-    lua_pushnil(L);
-    while (lua_next(L, fields)) {
-      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-      if (k && (!strcmp(k, "run") || !strcmp(k, "target") || !strcmp(k, "args"))) {
-        lua_pop(L, 1);
-        continue;
-      }
-      lua_pushvalue(L, -2);
-      lua_insert(L, -2);
-      lua_rawset(L, -4);
-    }
-    static const char *const names[] = { "run", "target", "args", "fields" };
-    char err[256];
-    if (tr_encode_named(L, fields + 1, 4, names, &si->payload, err, sizeof err) != 0) {
-      free(si);
-      return luaL_error(L, "%s", err);
-    }
-    lua_settop(L, fields - 1);
-    si->no_env = gl_config()->no_env;
-  }
-  gt_lock();
-  t->state = GT_RUNNING;
-  gt_unlock();
-  gt_incref(t);                            /* the OS thread's reference */
-  gt_register(t);
-  /* SIGINT must reach the main thread only: the new thread inherits a
-  ** mask with SIGINT blocked. */
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 16u << 20);
-  pthread_t tid;
-  int rc = pthread_create(&tid, &attr, thread_main, si);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
-    if (si->L1) unanchor(L, t);
-    tr_buffer_free(&si->payload);
-    free(si);
-    gt_set_done(t);
-    gt_decref(t);
-    return luaL_error(L, "Thread:start: cannot create thread: %s", strerror(rc));
-  }
-  /* Wait until the thread has its ident (it signals before taking the
-  ** GIL, so this short wait needs no GIL release). */
-  pthread_mutex_lock(&t->done_mu);
-  while (!t->started) pthread_cond_wait(&t->done_cv, &t->done_mu);
-  pthread_mutex_unlock(&t->done_mu);
-  return 0;
-}
-
 static int thread_join(lua_State *L) {
-  GLThread *t = check_thread(L, 1);
+  GLThread *t = tt_check(L, 1);
   struct timespec ts, *deadline = gl_opt_timeout(L, 2, &ts);
   if (t == gl_self) return luaL_error(L, "cannot join current thread");
-  gt_lock();
-  GTState st = t->state;
-  gt_unlock();
-  if (st == GT_NEW) return luaL_error(L, "cannot join thread before it is started");
+  if (gt_state(t) == GT_NEW) return luaL_error(L, "cannot join thread before it is started");
   int rc = gt_join(t, deadline);
   if (rc == EINTR) return gl_raise_interrupt(L);
   lua_pushboolean(L, rc == 0);
@@ -379,17 +159,14 @@ static int thread_join(lua_State *L) {
 }
 
 static int thread_is_alive(lua_State *L) {
-  GLThread *t = check_thread(L, 1);
-  gt_lock();
-  lua_pushboolean(L, t->state == GT_RUNNING);
-  gt_unlock();
+  lua_pushboolean(L, gt_state(tt_check(L, 1)) == GT_RUNNING);
   return 1;
 }
 
 /* Default run: target(table.unpack(args, 1, args.n or #args)). */
 static int thread_run(lua_State *L) {
-  check_thread(L, 1);
-  lua_getiuservalue(L, 1, 1);
+  tt_check(L, 1);
+  tt_push_fields(L, 1);
   int fields = lua_gettop(L);
   if (lua_getfield(L, fields, "target") == LUA_TNIL) return 0;
   lua_getfield(L, fields, "args");
@@ -400,28 +177,27 @@ static int thread_run(lua_State *L) {
   return 0;
 }
 
+/* ---- attributes ---- */
+
+static int push_attribute(lua_State *L, GLThread *t, const char *k) {
+  char name[sizeof t->name];
+  lua_Integer ident, native_id;
+  if (!strcmp(k, "name")) { gt_get_name(t, name, sizeof name); lua_pushstring(L, name); }
+  else if (!strcmp(k, "daemon")) lua_pushboolean(L, gt_daemon(t));
+  else if (!strcmp(k, "error")) gt_push_error(L, t);
+  else if (!strcmp(k, "ident") || !strcmp(k, "native_id")) {
+    if (!gt_idents(t, &ident, &native_id)) lua_pushnil(L);
+    else lua_pushinteger(L, k[0] == 'i' ? ident : native_id);
+  } else
+    return 0;
+  return 1;
+}
+
 static int thread_index(lua_State *L) {
-  GLThread *t = check_thread(L, 1);
-  const char *k = lua_tostring(L, 2);
-  if (k && lua_type(L, 2) == LUA_TSTRING) {
-    if (!strcmp(k, "name")) { gt_lock(); lua_pushstring(L, t->name); gt_unlock(); return 1; }
-    if (!strcmp(k, "daemon")) { gt_lock(); lua_pushboolean(L, t->daemon); gt_unlock(); return 1; }
-    if (!strcmp(k, "error")) {
-      gt_lock();
-      if (t->error) lua_pushstring(L, t->error); else lua_pushnil(L);
-      gt_unlock();
-      return 1;
-    }
-    if (!strcmp(k, "ident") || !strcmp(k, "native_id")) {
-      gt_lock();
-      int started = t->state != GT_NEW;
-      gt_unlock();
-      if (!started) lua_pushnil(L);
-      else lua_pushinteger(L, k[0] == 'i' ? t->ident : t->native_id);
-      return 1;
-    }
-  }
-  lua_getiuservalue(L, 1, 1);
+  GLThread *t = tt_check(L, 1);
+  if (lua_type(L, 2) == LUA_TSTRING && push_attribute(L, t, lua_tostring(L, 2)))
+    return 1;
+  tt_push_fields(L, 1);
   lua_pushvalue(L, 2);
   if (lua_rawget(L, -2) != LUA_TNIL) return 1;
   lua_getmetatable(L, 1);
@@ -432,27 +208,21 @@ static int thread_index(lua_State *L) {
 }
 
 static int thread_newindex(lua_State *L) {
-  GLThread *t = check_thread(L, 1);
+  GLThread *t = tt_check(L, 1);
   const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   if (k && !strcmp(k, "name")) {
-    const char *v = luaL_checkstring(L, 3);
-    gt_lock();
-    snprintf(t->name, sizeof t->name, "%s", v);
-    gt_unlock();
+    gt_set_name(t, luaL_checkstring(L, 3));
     return 0;
   }
   if (k && !strcmp(k, "daemon")) {
     luaL_checktype(L, 3, LUA_TBOOLEAN);
-    gt_lock();
-    int started = t->state != GT_NEW;
-    if (!started) t->daemon = lua_toboolean(L, 3);
-    gt_unlock();
-    if (started) return luaL_error(L, "cannot set daemon status of active thread");
+    if (gt_set_daemon(t, lua_toboolean(L, 3)) != 0)
+      return luaL_error(L, "cannot set daemon status of active thread");
     return 0;
   }
   if (k && (!strcmp(k, "ident") || !strcmp(k, "native_id") || !strcmp(k, "error")))
     return luaL_error(L, "Thread field '%s' is read-only", k);
-  lua_getiuservalue(L, 1, 1);
+  tt_push_fields(L, 1);
   lua_pushvalue(L, 2);
   lua_pushvalue(L, 3);
   lua_rawset(L, -3);
@@ -460,95 +230,34 @@ static int thread_newindex(lua_State *L) {
 }
 
 static int thread_tostring(lua_State *L) {
-  GLThread *t = check_thread(L, 1);
-  gt_lock();
-  const char *st = t->state == GT_NEW ? "initial" : t->state == GT_RUNNING ? "started" : "stopped";
-  lua_pushfstring(L, "<Thread(%s, %s%s", t->name, st, t->daemon ? " daemon" : "");
-  if (t->state != GT_NEW) lua_pushfstring(L, " %I)>", t->ident);
+  GLThread *t = tt_check(L, 1);
+  char name[sizeof t->name];
+  gt_get_name(t, name, sizeof name);
+  GTState st = gt_state(t);
+  const char *what = st == GT_NEW ? "initial" : st == GT_RUNNING ? "started" : "stopped";
+  lua_pushfstring(L, "<Thread(%s, %s%s", name, what, gt_daemon(t) ? " daemon" : "");
+  lua_Integer ident, native_id;
+  if (gt_idents(t, &ident, &native_id)) lua_pushfstring(L, " %I)>", ident);
   else lua_pushliteral(L, ")>");
-  gt_unlock();
   lua_concat(L, 2);
-  return 1;
-}
-
-static int thread_eq(lua_State *L) {
-  ThreadHandle *a = (ThreadHandle *)luaL_testudata(L, 1, THREAD_MT);
-  ThreadHandle *b = (ThreadHandle *)luaL_testudata(L, 2, THREAD_MT);
-  lua_pushboolean(L, a && b && a->t == b->t);
-  return 1;
-}
-
-/* ---- module functions ---- */
-
-static int current_thread(lua_State *L) {
-  if (gl_self == NULL) return luaL_error(L, "current_thread: not a gillua thread");
-  push_thread(L, gl_self);
-  return 1;
-}
-
-static int main_thread(lua_State *L) {
-  push_thread(L, gt_main());
-  return 1;
-}
-
-#define MAX_ENUM 65536
-
-static int enumerate(lua_State *L) {
-  GLThread **snap = malloc(MAX_ENUM * sizeof *snap);
-  if (snap == NULL) return luaL_error(L, "enumerate: not enough memory");
-  int n = gt_snapshot(snap, MAX_ENUM);
-  if (n > MAX_ENUM) n = MAX_ENUM;
-  lua_createtable(L, n, 0);
-  for (int i = n - 1, k = 1; i >= 0; i--, k++) {   /* registry is newest first */
-    push_thread(L, snap[i]);
-    lua_rawseti(L, -2, k);
-  }
-  for (int i = 0; i < n; i++) gt_decref(snap[i]);
-  free(snap);
-  return 1;
-}
-
-static int active_count(lua_State *L) {
-  GLThread *one[1];
-  int n = gt_snapshot(one, 1);
-  if (n > 0) gt_decref(one[0]);
-  lua_pushinteger(L, n);
-  return 1;
-}
-
-static int get_ident(lua_State *L) {
-  if (gl_self == NULL) return luaL_error(L, "get_ident: not a gillua thread");
-  lua_pushinteger(L, gl_self->ident);
-  return 1;
-}
-
-static int get_native_id(lua_State *L) {
-  if (gl_self == NULL) return luaL_error(L, "get_native_id: not a gillua thread");
-  lua_pushinteger(L, gl_self->native_id);
   return 1;
 }
 
 void gl_threading_open_thread(lua_State *L) {
   static const luaL_Reg methods[] = {
-    {"start", thread_start}, {"join", thread_join}, {"is_alive", thread_is_alive},
+    {"start", tt_start}, {"join", thread_join}, {"is_alive", thread_is_alive},
     {"run", thread_run}, {NULL, NULL}
   };
   static const luaL_Reg meta[] = {
     {"__index", thread_index}, {"__newindex", thread_newindex},
-    {"__gc", thread_gc}, {"__tostring", thread_tostring}, {"__eq", thread_eq},
-    {NULL, NULL}
+    {"__tostring", thread_tostring}, {NULL, NULL}
   };
-  static const luaL_Reg funcs[] = {
-    {"Thread", thread_new}, {"current_thread", current_thread},
-    {"main_thread", main_thread}, {"enumerate", enumerate},
-    {"active_count", active_count}, {"get_ident", get_ident},
-    {"get_native_id", get_native_id}, {NULL, NULL}
-  };
-  if (luaL_newmetatable(L, THREAD_MT)) {
-    luaL_setfuncs(L, meta, 0);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "methods");
-  }
+  rt_newtype(L, &gl_thread_type, NULL);   /* __gc, __eq, the runtime mark */
+  luaL_setfuncs(L, meta, 0);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "methods");
   lua_pop(L, 1);
-  luaL_setfuncs(L, funcs, 0);
+  lua_pushcfunction(L, thread_new);
+  lua_setfield(L, -2, "Thread");
+  gl_threading_open_thread_module(L);
 }

@@ -7,6 +7,7 @@
 ** reference count drops to zero: the OS thread holds one reference while
 ** it runs, every Lua handle holds one.
 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -75,6 +76,7 @@ void gt_init_main(lua_State *L) {
   strcpy(t->name, "MainThread");
   t->state = GT_RUNNING;
   gt_bind_self(t, L, L);
+  t->started = 1;
   main_thread = t;
   gt_register(t);
 }
@@ -109,6 +111,119 @@ void gt_set_done(GLThread *t) {
   t->done = 1;
   pthread_cond_broadcast(&t->done_cv);
   pthread_mutex_unlock(&t->done_mu);
+}
+
+/* ---- accessors: the locking rules of gthread.h in one place ---- */
+
+GTState gt_state(GLThread *t) {
+  gt_lock();
+  GTState st = t->state;
+  gt_unlock();
+  return st;
+}
+
+void gt_get_name(GLThread *t, char *buf, size_t size) {
+  gt_lock();
+  snprintf(buf, size, "%s", t->name);
+  gt_unlock();
+}
+
+void gt_set_name(GLThread *t, const char *name) {
+  gt_lock();
+  snprintf(t->name, sizeof t->name, "%s", name);
+  gt_unlock();
+}
+
+int gt_daemon(GLThread *t) {
+  gt_lock();
+  int d = t->daemon;
+  gt_unlock();
+  return d;
+}
+
+int gt_set_daemon(GLThread *t, int daemon) {
+  gt_lock();
+  int started = t->state != GT_NEW;
+  if (!started) t->daemon = daemon;
+  gt_unlock();
+  return started ? -1 : 0;
+}
+
+void gt_set_error(GLThread *t, const char *msg, size_t len) {
+  char *copy = malloc(len + 1);
+  if (copy) { memcpy(copy, msg, len); copy[len] = '\0'; }
+  gt_lock();
+  free(t->error);
+  t->error = copy;
+  gt_unlock();
+}
+
+/* The message is set once, by the thread itself as it ends, and freed
+** with the record (the caller holds a reference): the pointer read under
+** the lock stays valid, and pushing it (which may raise a memory error)
+** happens without the lock. */
+void gt_push_error(lua_State *L, GLThread *t) {
+  gt_lock();
+  const char *msg = t->error;
+  gt_unlock();
+  if (msg) lua_pushstring(L, msg);
+  else lua_pushnil(L);
+}
+
+int gt_claim_start(GLThread *t) {
+  gt_lock();
+  int fresh = t->state == GT_NEW;
+  if (fresh) t->state = GT_RUNNING;
+  gt_unlock();
+  if (!fresh) return -1;
+  gt_incref(t);                            /* the OS thread's reference */
+  gt_register(t);
+  return 0;
+}
+
+void gt_start_failed(GLThread *t) {
+  gt_set_done(t);
+  gt_decref(t);
+}
+
+void gt_mark_started(GLThread *t) {
+  pthread_mutex_lock(&t->done_mu);
+  t->started = 1;
+  pthread_cond_broadcast(&t->done_cv);
+  pthread_mutex_unlock(&t->done_mu);
+}
+
+void gt_wait_started(GLThread *t) {
+  pthread_mutex_lock(&t->done_mu);
+  while (!t->started) pthread_cond_wait(&t->done_cv, &t->done_mu);
+  pthread_mutex_unlock(&t->done_mu);
+}
+
+int gt_idents(GLThread *t, lua_Integer *ident, lua_Integer *native_id) {
+  pthread_mutex_lock(&t->done_mu);
+  int started = t->started;
+  pthread_mutex_unlock(&t->done_mu);
+  if (started) { *ident = t->ident; *native_id = t->native_id; }
+  return started;
+}
+
+void gt_unbind_running(GLThread *t) { atomic_store(&t->running, NULL); }
+
+void *gt_lua_obj(GLThread *t, int (*keep)(void *obj), void *(*make)(GLThread *t)) {
+  gt_lock();
+  void *obj = t->lua_obj;
+  if (obj == NULL || !keep(obj)) {
+    obj = make(t);
+    if (obj) t->lua_obj = obj;
+  }
+  gt_unlock();
+  return obj;
+}
+
+void gt_forget_lua_obj(GLThread *t, void *obj) {
+  gt_lock();
+  if (t->lua_obj == obj) t->lua_obj = NULL;
+  gt_unlock();
 }
 
 /* The main thread stays on the live list (it still runs the exit path,

@@ -17,13 +17,18 @@
 **                           (also written atomically, read lock-free by
 **                           the owner), hook_count, held_ns, wait_ns,
 **                           acquisitions
-**   registry lock (gt_lock): name, daemon, state, error, prev/next
+**   registry lock (gt_lock): name, daemon, state, error, prev/next, lua_obj
 **   done_mu:                started, done (with done_cv for start() and joiners)
+**
+** Code outside gthread.c reads and writes the gt_lock and done_mu fields
+** only through the functions below (runtime/tthread*.c is the main user),
+** so these rules are kept in one file.
 */
 #ifndef gthread_h
 #define gthread_h
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -64,8 +69,9 @@ struct GLThread {
   char name[64];
   int daemon;
   GTState state;
-  char *error;                   /* message + traceback of an uncaught error */
+  char *error;                   /* message of an uncaught error */
   GLThread *prev, *next;         /* registry list of started, not yet reaped threads */
+  void *lua_obj;                 /* the object standing for it in Lua (gt_lua_obj) */
 
   /* done_mu */
   pthread_mutex_t done_mu;
@@ -96,6 +102,43 @@ void gt_set_done(GLThread *t);             /* state DONE, wake joiners, leave th
 ** Python's _shutdown): threads joining the main thread return and its
 ** is_alive() is false. */
 void gt_main_finished(void);
+
+/* ---- the Thread object's view (gt_lock and done_mu taken inside) ---- */
+GTState gt_state(GLThread *t);
+void gt_get_name(GLThread *t, char *buf, size_t size);
+void gt_set_name(GLThread *t, const char *name);
+int gt_daemon(GLThread *t);
+/* Sets the daemon flag of a thread not yet started; -1 once started. */
+int gt_set_daemon(GLThread *t, int daemon);
+/* The message of the error that ended t (a copy is kept), or none. */
+void gt_set_error(GLThread *t, const char *msg, size_t len);
+void gt_push_error(lua_State *L, GLThread *t);   /* the message or nil */
+
+/* start(): NEW -> RUNNING in one step (so two threads cannot start one
+** record), registers t and takes the reference the OS thread drops at
+** its end. Returns -1 when t was started before. gt_start_failed undoes
+** it when the OS thread could not be created. */
+int gt_claim_start(GLThread *t);
+void gt_start_failed(GLThread *t);
+/* The handshake of start(): the new thread marks itself started once
+** gt_bind_self has run (ident known); start() waits for that (a short
+** wait that needs no GIL release: the new thread marks before taking the
+** GIL). */
+void gt_mark_started(GLThread *t);
+void gt_wait_started(GLThread *t);
+/* ident and native_id once started (returns 1), else 0. */
+int gt_idents(GLThread *t, lua_Integer *ident, lua_Integer *native_id);
+/* On the thread itself, at its end: no signal may touch its states. */
+void gt_unbind_running(GLThread *t);
+
+/* The object that stands for t in Lua (runtime/tthread.c), one at a
+** time. Under gt_lock: when t has one and keep(obj) takes a reference
+** (it returns 0 for an object whose count already reached 0, which is
+** being destroyed), that one is returned; otherwise make(t) builds a new
+** one, which is recorded. gt_forget_lua_obj: the object is destroyed
+** (a newer one is left alone). */
+void *gt_lua_obj(GLThread *t, int (*keep)(void *obj), void *(*make)(GLThread *t));
+void gt_forget_lua_obj(GLThread *t, void *obj);
 
 /* Wait until 't' is done; deadline NULL waits forever. Releases the GIL.
 ** Returns 0 when done, ETIMEDOUT, or EINTR (interrupted main thread). */
