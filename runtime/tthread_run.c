@@ -123,8 +123,11 @@ static void run_body(lua_State *L, GLThread *t) {
   if (lua_pcall(L, 1, 0, handle + 1) == LUA_OK) return;
   int report = lua_gettop(L);
   if (!lua_istable(L, report)) {       /* the handler itself failed (memory) */
-    gt_set_error(t, "not enough memory", 17);
-    fprintf(stderr, "Exception in thread: %s\n", lua_tostring(L, report));
+    const char *msg = lua_tostring(L, report);
+    if (msg == NULL) msg = "(error object is not a string)";
+    gt_set_error(t, msg, strlen(msg));
+    fprintf(stderr, "Exception in thread:\n%s\n", msg);
+    fflush(stderr);
     return;
   }
   lua_getfield(L, report, "message");
