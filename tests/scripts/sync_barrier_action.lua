@@ -76,6 +76,15 @@ local b5 = th.Barrier(2, 0.05)
 expect_error("BrokenBarrierError", b5.wait, b5)
 assert(th.Barrier(1, function() end):wait() == 0)
 
+-- with the GIL off an action that cannot travel is refused by Barrier(), saying where
+local co = coroutine.create(function() end)
+local function holds_co() return co end
+if require("gil").enabled() then
+  assert(th.Barrier(1, holds_co):wait() == 0)
+else
+  expect_error("Barrier: cannot transfer coroutine at upvalue 'co' of action", th.Barrier, 2, holds_co)
+end
+
 -- Condition:locked() is the lock's locked()
 for _, c in ipairs({th.Condition(), th.Condition(th.Lock()), th.Condition(th.RLock())}) do
   assert(c:locked() == false)
