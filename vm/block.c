@@ -111,9 +111,15 @@ void gl_block_end(void) {
   gil_acquire(t);
 }
 
+/* The thread that runs the way out (os.exit in a thread other than the
+** main one) takes interrupts too: its joins must answer Ctrl-C. */
+static _Thread_local int takes_interrupts;
+
+void gl_take_interrupts(void) { takes_interrupts = 1; }
+
 int gl_interrupted(void) {
   GLThread *t = gl_self;
-  return t != NULL && t->is_main && gl_interrupt_pending();
+  return t != NULL && (t->is_main || takes_interrupts) && gl_interrupt_pending();
 }
 
 int gl_raise_interrupt(lua_State *L) {

@@ -59,8 +59,13 @@ int gl_wait_fd(int fd, short events);
 void gl_block_begin(void);
 void gl_block_end(void);
 
-/* True when Ctrl-C is pending and the caller is the main thread. */
+/* True when Ctrl-C is pending and the caller is the main thread (or the
+** thread that runs the way out, see gl_take_interrupts). */
 int gl_interrupted(void);
+/* From now on the calling thread (not the main one) sees Ctrl-C in
+** gl_interrupted as the main thread does: for the thread that runs the
+** program's way out (vm.c). */
+void gl_take_interrupts(void);
 
 /* Raises the Lua error "interrupted" (does not return). */
 int gl_raise_interrupt(lua_State *L);

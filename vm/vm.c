@@ -88,15 +88,21 @@ static int any_thread_alive(void) {
 
 /*
 ** The exit path runs once. The first thread to reach it (the main
-** program's end, or os.exit in any thread) runs it; a thread that comes
-** later parks: it leaves the list of threads to join (so the runner does
-** not wait for it) and sleeps until exit() ends the process. A later
-** os.exit still chooses the exit code (exit_override), as os.exit says.
-** A parked main thread still answers Ctrl-C (the runner, when it is not
-** the main thread, cannot see it): it reports it and _exits 130.
+** program's end, or os.exit in any thread) runs it, and takes Ctrl-C
+** from then on (gl_take_interrupts); a thread that comes later parks: it
+** leaves the list of threads to join (so the runner does not wait for
+** it) and sleeps until exit() ends the process. A later os.exit still
+** chooses the exit code (exit_override), as os.exit says.
+**
+** A parked main thread watches for Ctrl-C too (its own interrupt error
+** may have consumed the pending flag the runner would see): it gives the
+** runner a second to stop the children and exit 130 itself, then reports
+** (unless its own error report already said "interrupted") and _exits 130.
 */
 static atomic_int finishing;           /* 1 once a thread runs the exit path */
 static atomic_int exit_override = -1;  /* code of an os.exit that parked */
+
+#define PARK_GRACE_NS 1000000000ull
 
 static void report_interrupt(void) {
   fputs("gillua: interrupted\n", stderr);
@@ -105,21 +111,26 @@ static void report_interrupt(void) {
 
 static _Noreturn void park(int status, int from_exit) {
   GLThread *self = gl_self;
+  int is_main = self && self->is_main;
+  int reported = gl_was_interrupted();   /* main's error report said so */
+  uint64_t since = 0;
   if (from_exit) atomic_store(&exit_override, status);
-  if (self && !self->is_main) gt_set_done(self);
+  if (self && !is_main) gt_set_done(self);
   if (self) gl_block_begin();
   for (;;) {
-    if (self && self->is_main && gl_interrupted()) {
+    if (is_main && since == 0 && gl_was_interrupted()) since = gl_now_ns();
+    if (since && gl_now_ns() - since > PARK_GRACE_NS) {
       fflush(stdout);
-      report_interrupt();
+      if (!reported) report_interrupt();
       _exit(130);
     }
-    usleep(50000);
+    usleep(20000);
   }
 }
 
 static int finish(lua_State *L, int status, int from_exit) {
   if (atomic_exchange(&finishing, 1)) park(status, from_exit);
+  gl_take_interrupts();
   int interrupted = gl_was_interrupted();   /* already reported by clirun */
   gt_main_finished();   /* a thread joining the main thread must not wait for us */
   int late = !interrupted && gt_join_non_daemon() == EINTR;

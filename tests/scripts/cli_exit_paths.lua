@@ -42,6 +42,30 @@ T.main(function()
     T.write("exit.lua", STUCK .. "os.exit(0)\n")
     r = interrupt({flags, "exit.lua"})
     T.expect(r, {code = 130, err = "gillua: interrupted\n"}, flags .. " os.exit")
+    -- os.exit in a thread: that thread joins the stuck one and must answer
+    -- Ctrl-C, which only the (parked) main thread receives
+    T.write("exit_in_thread.lua", [[
+local th = require "threading"
+local main_gone = th.Event()
+th.Thread{target = function(main_gone)
+  require("threading").main_thread():join()
+  main_gone:set()
+  io.open("ready", "w"):close()
+  while true do end
+end, args = {main_gone}}:start()
+local mp = require "multiprocessing"
+local q = mp.Queue()
+mp.Process{daemon = true, target = function(q) q:put(require("os").getpid()); require("time").sleep(60) end,
+           args = {q}}:start()
+io.open("daemon.pid", "w"):write(q:get(20)):close()
+th.Thread{target = function() os.exit(0) end}:start()
+assert(main_gone:wait(20))
+]])
+    r = interrupt({flags, "exit_in_thread.lua"})
+    T.expect(r, {code = 130, err_has = "gillua: interrupted\n"}, flags .. " os.exit in a thread")
+    -- the thread running the way out saw the Ctrl-C and stopped the daemon child
+    local pid = assert(tonumber(T.read(T.dir() .. "/daemon.pid")))
+    assert(os.execute("kill -0 " .. pid .. " 2>/dev/null") ~= true, flags .. ": the daemon child outlived gillua")
   end
 
   local r = T.run{args = {"--trace=/dev/full", "-e", "print('ran')"}}
