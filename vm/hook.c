@@ -86,6 +86,7 @@ void gl_arm_thread(GLThread *t) {
 
 int gl_interrupt_pending(void) { return atomic_load(&interrupt_pending); }
 void gl_interrupt_consume(void) { atomic_store(&interrupt_pending, 0); }
+void gl_interrupt_repost(void) { atomic_store(&interrupt_pending, 1); }
 int gl_interrupt_seen(void) { return atomic_load(&interrupt_seen); }
 
 void gl_interrupt_forget(void) {

@@ -57,6 +57,9 @@ void gl_hook_service(lua_State *L);
 ** seen (delivered at least once during the run). */
 int gl_interrupt_pending(void);
 void gl_interrupt_consume(void);
+/* Makes a Ctrl-C pending again (one that was consumed by the main
+** thread's error) for the thread running the way out (vm.c). */
+void gl_interrupt_repost(void);
 int gl_interrupt_seen(void);
 void gl_interrupt_forget(void);   /* clears both flags */
 

@@ -94,15 +94,17 @@ static int any_thread_alive(void) {
 ** it) and sleeps until exit() ends the process. A later os.exit still
 ** chooses the exit code (exit_override), as os.exit says.
 **
-** A parked main thread watches for Ctrl-C too (its own interrupt error
-** may have consumed the pending flag the runner would see): it gives the
-** runner a second to stop the children and exit 130 itself, then reports
-** (unless its own error report already said "interrupted") and _exits 130.
+** A parked main thread watches for Ctrl-C too: the signal reaches only
+** the main thread, whose own "interrupted" error may have consumed the
+** pending flag, so it posts it again for the runner (whose joins then
+** stop: children are stopped, the status is 130). Should the runner not
+** be done within PARK_GRACE_NS, the main thread reports (unless its error
+** report already said "interrupted") and _exits 130.
 */
 static atomic_int finishing;           /* 1 once a thread runs the exit path */
 static atomic_int exit_override = -1;  /* code of an os.exit that parked */
 
-#define PARK_GRACE_NS 1000000000ull
+#define PARK_GRACE_NS 5000000000ull
 
 static void report_interrupt(void) {
   fputs("gillua: interrupted\n", stderr);
@@ -118,7 +120,10 @@ static _Noreturn void park(int status, int from_exit) {
   if (self && !is_main) gt_set_done(self);
   if (self) gl_block_begin();
   for (;;) {
-    if (is_main && since == 0 && gl_was_interrupted()) since = gl_now_ns();
+    if (is_main && since == 0 && gl_was_interrupted()) {
+      since = gl_now_ns();
+      gl_interrupt_repost();
+    }
     if (since && gl_now_ns() - since > PARK_GRACE_NS) {
       fflush(stdout);
       if (!reported) report_interrupt();

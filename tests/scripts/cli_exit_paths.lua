@@ -7,6 +7,8 @@
 --     message and exit status 1 (it used to exit 0).
 -- Deterministic: the signal is sent once a thread has seen the main
 -- program end (main_thread():join() returned) and created the file ready.
+-- It goes to gillua alone (not to timeout(1), which would pass it to the
+-- whole process group, children included).
 local T = dofile("tests/lib/cli.lua")
 
 local function interrupt(args)
@@ -14,9 +16,9 @@ local function interrupt(args)
   for i, a in ipairs(args) do quoted[i] = T.q(a) end
   local out = T.shell(string.format([[
 rm -f ready
-timeout -k 2 30 "$GILLUA" %s >out 2>err </dev/null & pid=$!
+timeout -k 5 60 "$GILLUA" %s >out 2>err </dev/null & pid=$!
 while [ ! -e ready ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
-kill -INT $pid 2>/dev/null
+kill -INT $(pgrep -P $pid) 2>/dev/null
 wait $pid
 echo "status=$?"
 ]], table.concat(quoted, " ")))
