@@ -175,6 +175,8 @@ pid_t gl_fork(void) {
   if (pid != 0) return pid;
   /* child: only this thread exists now */
   nshutdown = 0;   /* the parent's exit duties are not the child's */
+  atomic_store(&finishing, 0);        /* nor its way out, if a thread was on it */
+  atomic_store(&exit_override, -1);
   gt_after_fork_child(self);
   gil_after_fork_child(self);
   rt_after_fork_child();
