@@ -70,10 +70,23 @@ static int get_native_id(lua_State *L) {
   return 1;
 }
 
+/* An error object with a __tostring is reported as that string alone, as
+** lua reports one that reaches its top level. */
+static int tostring_object(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TSTRING || luaL_getmetafield(L, idx, "__tostring") == LUA_TNIL)
+    return 0;
+  lua_pop(L, 1);
+  return 1;
+}
+
 /* excepthook(args): "Exception in thread NAME:", the message and the
-** traceback on stderr, as gillua always printed (Python's format). */
+** traceback on stderr, as gillua always printed (Python's format); the
+** hook still gets exc_traceback for every error. */
 int tt_default_excepthook(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "exc_value");
+  int plain = tostring_object(L, -1);
+  lua_pop(L, 1);
   const char *name = "?";
   if (lua_getfield(L, 1, "thread") != LUA_TNIL) {
     lua_getfield(L, -1, "name");
@@ -86,7 +99,7 @@ int tt_default_excepthook(lua_State *L) {
   }
   const char *msg = lua_tostring(L, -1);
   lua_getfield(L, 1, "exc_traceback");
-  const char *tb = lua_tostring(L, -1);
+  const char *tb = plain ? NULL : lua_tostring(L, -1);
   lua_pushfstring(L, "Exception in thread %s:\n%s%s%s\n", name ? name : "?", msg,
                   tb ? "\n" : "", tb ? tb : "");
   fputs(lua_tostring(L, -1), stderr);
