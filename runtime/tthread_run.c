@@ -185,13 +185,17 @@ static void run_isolated(StartInfo *si, GLThread *t) {
   char name[sizeof t->name];
   gt_get_name(t, name, sizeof name);
   if (U == NULL) {
-    fprintf(stderr, "Exception in thread %s:\ncannot create interpreter: not enough memory\n", name);
+    static const char nomem[] = "cannot create interpreter: not enough memory";
+    gt_set_error(t, nomem, sizeof nomem - 1);
+    fprintf(stderr, "Exception in thread %s:\n%s\n", name, nomem);
   } else {
     lua_pushcfunction(U, isolated_entry);
     lua_pushlightuserdata(U, si);
     if (lua_pcall(U, 1, 0, 0) != LUA_OK) {   /* setting up failed, not the thread's code */
       const char *msg = lua_tostring(U, -1);
-      fprintf(stderr, "Exception in thread %s:\n%s\n", name, msg ? msg : "(error object is not a string)");
+      if (msg == NULL) msg = "(error object is not a string)";
+      gt_set_error(t, msg, strlen(msg));      /* t.error says it too */
+      fprintf(stderr, "Exception in thread %s:\n%s\n", name, msg);
     }
     gt_unbind_running(t);
     lua_close(U);
