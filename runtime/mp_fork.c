@@ -1,9 +1,10 @@
 /*
 ** mp_fork.c — forking, leaving a forked child, and waiting for a child
 ** with the GIL released. Every fork of the process modules goes through
-** mp_fork so that the child's GIL, thread registry and runtime locks are
-** reset (gl_fork) and the process modules forget what belongs to the
-** parent (children, pools, manager connections).
+** mp_fork so that the arena is mapped first and gl_fork's fork list runs:
+** the child's GIL, thread registry and runtime locks are reset and the
+** process modules forget what belongs to the parent (children, pools,
+** manager connections): see runtime/universe.c.
 */
 #include <errno.h>
 #include <poll.h>
@@ -42,18 +43,9 @@ pid_t mp_fork(lua_State *L) {
   char err[160];
   if (mp_shm_init(err, sizeof err) != 0) luaL_error(L, "fork: %s", err);
   fflush(NULL);                      /* buffered output must not be written twice */
-  mp_refs_before_fork();
-  pid_t pid = gl_fork();
-  int saved = errno;
-  mp_refs_after_fork(pid);
-  errno = saved;
-  if (pid > 0) mp_reap_forget(pid);
+  pid_t pid = gl_fork();             /* the fork list: runtime/universe.c */
   if (pid == 0) {
     is_child = 1;
-    mp_reap_reset();
-    mp_children_reset();
-    mp_pools_reset();
-    mp_managers_reset();
     reseed(L);
   }
   return pid;

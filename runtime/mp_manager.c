@@ -66,7 +66,11 @@ static const RtType proxy_types[] = {
   {"multiprocessing.Namespace", "multiprocessing", proxy_destroy, NULL},
 };
 
-void mp_managers_reset(void) {
+void mp_managers_fork_prepare(void) { pthread_mutex_lock(&mgrs_mu); }
+
+void mp_managers_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&mgrs_mu); }
+
+void mp_managers_fork_child(void) {
   pthread_mutex_init(&mgrs_mu, NULL);
   mgrs = NULL;
 }

@@ -354,7 +354,7 @@ int mp_ref_eq(lua_State *L) {
 }
 
 /* See mp.h: references for the child are taken in the parent. */
-void mp_refs_before_fork(void) {
+void mp_refs_fork_prepare(void) {
   pthread_mutex_lock(&refs_mu);
   for (MpRef *r = refs_head; r; r = r->next)
     if (r->shared) {
@@ -363,11 +363,11 @@ void mp_refs_before_fork(void) {
     }
 }
 
-void mp_refs_after_fork(pid_t pid) {
-  if (pid == 0) {                    /* child: the list is ours, the lock fresh */
-    pthread_mutex_init(&refs_mu, NULL);
-    return;
-  }
+void mp_refs_fork_child(void) {
+  pthread_mutex_init(&refs_mu, NULL);   /* the list is ours, the lock fresh */
+}
+
+void mp_refs_fork_parent(pid_t pid) {
   if (pid < 0)
     for (MpRef *r = refs_head; r; r = r->next)
       if (r->shared) {

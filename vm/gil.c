@@ -442,7 +442,13 @@ void gil_note_blocked(GLThread *t, uint64_t ns) {
   atomic_fetch_add(&t->blocked_ns, ns);
 }
 
-void gil_after_fork_child(GLThread *self) {
+void gil_fork_prepare(void) { pthread_mutex_lock(&gil.mu); }
+
+void gil_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&gil.mu); }
+
+/* The forking thread holds the GIL (when it is on) and keeps it. */
+void gil_fork_child(void) {
+  GLThread *self = gl_self;
   pthread_mutex_init(&gil.mu, NULL);
   gil.head = gil.tail = NULL;
   gil.holder = gil.enabled ? self : NULL;

@@ -57,6 +57,14 @@ void gl_stats_retire(GLThread *t) {
   pthread_mutex_unlock(&retired_mu);
 }
 
+/* Fork duties: retire runs without the GIL, so another thread may hold
+** retired_mu at the fork; the child keeps the records it copied. */
+void gl_stats_fork_prepare(void) { pthread_mutex_lock(&retired_mu); }
+
+void gl_stats_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&retired_mu); }
+
+void gl_stats_fork_child(void) { pthread_mutex_init(&retired_mu, NULL); }
+
 static int by_serial(const void *a, const void *b) {
   unsigned long x = ((const Retired *)a)->serial, y = ((const Retired *)b)->serial;
   return (x > y) - (x < y);
