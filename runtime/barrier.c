@@ -102,7 +102,7 @@ static int b_wait(lua_State *L) {
   b->waiters = &w;
   b->count++;
   pthread_mutex_unlock(&b->mu);
-  int rc = sync_expired(dl) ? ETIMEDOUT : 0;
+  int rc = gl_expired(dl) ? ETIMEDOUT : 0;
   if (rc == 0) rc = sync_wait(&b->mu, &b->cv, waiter_done, &w, dl);
   pthread_mutex_lock(&b->mu);
   if (!w.done) {              /* timed out or interrupted: break it for all */

@@ -94,7 +94,7 @@ static int cond_wait(lua_State *L, GLCond *c, const struct timespec *dl) {
   c->tail = &w;
   pthread_mutex_unlock(&c->mu);
   long saved = gl_lock_release_save(c->lock);
-  int rc = sync_expired(dl) ? ETIMEDOUT : 0;
+  int rc = gl_expired(dl) ? ETIMEDOUT : 0;
   if (rc == 0)
     rc = sync_wait(&c->mu, &c->cv, waiter_marked, &w, dl);
   pthread_mutex_lock(&c->mu);
@@ -164,7 +164,7 @@ static int c_wait_for(lua_State *L) {
     lua_settop(L, 3);
     lua_pushvalue(L, 2);
     lua_call(L, 0, 1);
-    if (lua_toboolean(L, -1) || sync_expired(dl)) return 1;
+    if (lua_toboolean(L, -1) || gl_expired(dl)) return 1;
     lua_pop(L, 1);
     cond_wait(L, c, dl);
   }

@@ -85,7 +85,7 @@ int gl_lock_acquire(GLLock *l, int blocking, const struct timespec *deadline) {
   pthread_mutex_unlock(&l->mu);
   if (ok) return 0;
   if (!blocking) return EBUSY;
-  if (sync_expired(deadline)) return ETIMEDOUT;
+  if (gl_expired(deadline)) return ETIMEDOUT;
   return sync_wait(&l->mu, &l->cv, lock_take, l, deadline);
 }
 

@@ -105,8 +105,6 @@ int mp_futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline)
 /* Bumps *word and wakes up to n waiters (n < 0: all). */
 void mp_futex_wake(uint32_t *word, int n);
 
-/* Deadline helper: 1 when the deadline (may be NULL) has passed. */
-int mp_expired(const struct timespec *deadline);
 
 /* ---- processes (mp_fork.c) ---- */
 

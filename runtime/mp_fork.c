@@ -113,18 +113,13 @@ int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline, int who
   pid_t r = mp_reap(pid, status, who);
   if (r == pid) return 1;
   if (r < 0) return -1;
-  if (deadline && mp_expired(deadline)) return 0;
+  if (deadline && gl_expired(deadline)) return 0;
   int fd = pidfd_open_(pid);
   int result = 0, step_us = 200;
   gl_block_begin();
   for (;;) {
-    int ms = 50;
-    if (deadline) {
-      uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
-      uint64_t now = gl_now_ns();
-      if (now >= d) { result = 0; break; }
-      if ((d - now) / 1000000 < (uint64_t)ms) ms = (int)((d - now) / 1000000) + 1;
-    }
+    int ms = gl_slice_ms(deadline);
+    if (ms == 0) { result = 0; break; }
     if (fd >= 0) {
       struct pollfd p = { fd, POLLIN, 0 };
       poll(&p, 1, ms);

@@ -120,7 +120,7 @@ static int wait_until(lua_State *L, AResult *r, int (*done)(AResult *, lua_State
   if (p->creator != getpid()) luaL_error(L, "an AsyncResult can only be used by the process that created its Pool");
   while (!done(r, L)) {
     if (p->results == NULL) break;            /* pool joined/terminated */
-    if (mp_expired(dl)) break;
+    if (gl_expired(dl)) break;
     mp_pool_drain(L, pool, 1, dl);
   }
   lua_settop(L, pool - 1);

@@ -38,7 +38,7 @@ static int state_wait(SState *s, int (*ready)(SState *, void *), void *ud,
       continue;
     }
     if (gl_interrupted()) { rc = EINTR; break; }
-    if (mp_expired(deadline)) { rc = ETIMEDOUT; break; }
+    if (gl_expired(deadline)) { rc = ETIMEDOUT; break; }
     uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
     s->waiters++;
     mp_unlock(&s->mu);

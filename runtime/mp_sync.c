@@ -123,12 +123,6 @@ void *mp_sync_new_lock(lua_State *L, int recursive) {
   return l;
 }
 
-static void realtime_in(struct timespec *ts, long ns) {
-  clock_gettime(CLOCK_REALTIME, ts);
-  ts->tv_nsec += ns;
-  while (ts->tv_nsec >= 1000000000L) { ts->tv_nsec -= 1000000000L; ts->tv_sec++; }
-}
-
 /* Takes the lock; returns 0 acquired, 1 acquired from a dead owner,
 ** ETIMEDOUT, EINTR or EDEADLK. Releases the GIL only when it must wait. */
 static int lock_take(SLock *l, int block, const struct timespec *deadline) {
@@ -140,10 +134,10 @@ static int lock_take(SLock *l, int block, const struct timespec *deadline) {
   if (rc == EBUSY && block) {
     gl_block_begin();
     for (;;) {
-      if (mp_expired(deadline)) { rc = ETIMEDOUT; break; }
+      if (gl_expired(deadline)) { rc = ETIMEDOUT; break; }
       if (gl_interrupted()) { rc = EINTR; break; }
       struct timespec ts;
-      realtime_in(&ts, 50000000L);
+      gl_realtime_slice(&ts);
       rc = pthread_mutex_timedlock(&l->mu, &ts);
       if (rc != ETIMEDOUT) break;
     }
@@ -176,7 +170,7 @@ static int push_acquired(lua_State *L, int rc, const struct timespec *dl) {
   if (rc == EDEADLK) {
     if (dl == NULL) return luaL_error(L, "deadlock: this thread already holds the Lock");
     gl_block_begin();
-    while (!mp_expired(dl) && !gl_interrupted()) gl_sleep(0.01);
+    while (!gl_expired(dl) && !gl_interrupted()) gl_sleep(0.01);
     gl_block_end();
     if (gl_interrupted()) return gl_raise_interrupt(L);
     rc = ETIMEDOUT;
@@ -272,7 +266,7 @@ static int cond_wait(lua_State *L, SCond *c, const struct timespec *dl) {
   for (;;) {
     if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != seq) break;
     if (gl_interrupted()) { rc = EINTR; break; }
-    if (mp_expired(dl)) { rc = ETIMEDOUT; break; }
+    if (gl_expired(dl)) { rc = ETIMEDOUT; break; }
     mp_futex_wait(&c->seq, seq, dl);
   }
   gl_block_end();
@@ -300,7 +294,7 @@ static int c_wait_for(lua_State *L) {
   for (;;) {
     lua_pushvalue(L, 2);
     lua_call(L, 0, 1);
-    if (lua_toboolean(L, -1) || mp_expired(dl)) return 1;
+    if (lua_toboolean(L, -1) || gl_expired(dl)) return 1;
     lua_pop(L, 1);
     cond_wait(L, c, dl);
   }

@@ -72,7 +72,7 @@ static int s_acquire(lua_State *L) {
   pthread_mutex_lock(&s->mu);
   int ok = sem_take(s);
   pthread_mutex_unlock(&s->mu);
-  int rc = ok ? 0 : !blocking || sync_expired(dl) ? ETIMEDOUT
+  int rc = ok ? 0 : !blocking || gl_expired(dl) ? ETIMEDOUT
                   : sync_wait(&s->mu, &s->cv, sem_take, s, dl);
   sync_check_interrupt(L, rc);
   lua_pushboolean(L, rc == 0);
@@ -201,7 +201,7 @@ static int e_wait(lua_State *L) {
   pthread_mutex_lock(&e->mu);
   int f = e->flag;
   pthread_mutex_unlock(&e->mu);
-  int rc = f ? 0 : sync_expired(dl) ? ETIMEDOUT
+  int rc = f ? 0 : gl_expired(dl) ? ETIMEDOUT
                  : sync_wait(&e->mu, &e->cv, event_isset, e, dl);
   sync_check_interrupt(L, rc);
   lua_pushboolean(L, rc == 0);

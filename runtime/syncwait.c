@@ -10,12 +10,6 @@
 #include "block.h"
 #include "syncwait.h"
 
-int sync_expired(const struct timespec *deadline) {
-  if (deadline == NULL) return 0;
-  uint64_t dl = (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
-  return gl_now_ns() >= dl;
-}
-
 /*
 ** The loop of vm/block.h. 'take' is retried after every wake-up, also
 ** after a timeout or an interrupt: something that became available at the

@@ -21,9 +21,6 @@
 int sync_wait(pthread_mutex_t *mu, pthread_cond_t *cv, int (*take)(void *),
               void *ud, const struct timespec *deadline);
 
-/* True when the deadline has already passed. */
-int sync_expired(const struct timespec *deadline);
-
 /* The optional timeout at idx: none/nil => NULL (wait forever). With
 ** minus_one set, -1 also means forever (Lock.acquire's default, as in
 ** Python). Any other negative number, NaN or non-number raises

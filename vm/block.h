@@ -1,6 +1,7 @@
 /*
-** block.h — how runtime code blocks: clocks, deadlines, condition waits
-** that see Ctrl-C, and releasing the GIL around a wait.
+** block.h — how runtime code blocks: condition waits that see Ctrl-C,
+** releasing the GIL around a wait, timeout arguments (clocks and
+** deadlines: clock.h).
 **
 ** The rule every blocking call in runtime/ follows:
 **
@@ -26,12 +27,7 @@
 
 #include <lua.h>
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t gl_now_ns(void);
-
-/* Deadline 'seconds' from now into '*ts' (CLOCK_MONOTONIC). Returns ts, or
-** NULL when seconds < 0 (meaning: no deadline). */
-struct timespec *gl_deadline(struct timespec *ts, double seconds);
+#include "clock.h"   /* slices, deadlines: every includer waits */
 
 /* Condition variable that measures time on CLOCK_MONOTONIC. */
 void gl_cond_init(pthread_cond_t *cv);
