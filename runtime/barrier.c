@@ -84,7 +84,7 @@ static int b_wait(lua_State *L) {
   GLBarrier *b = checkbarrier(L);
   struct timespec ts, *dl;
   if (lua_isnoneornil(L, 2)) dl = b->timeout < 0 ? NULL : gl_deadline(&ts, b->timeout);
-  else dl = sync_timeout(L, 2, &ts, 0);
+  else dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   BWaiter w = {NULL, 0, 0};
   pthread_mutex_lock(&b->mu);
   if (b->broken) {

@@ -129,7 +129,7 @@ static int notify(lua_State *L, GLCond *c, lua_Integer n) {
 static int c_acquire(lua_State *L) {
   GLCond *c = checkcond(L);
   int blocking = sync_optbool(L, 2, 1);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 1);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_LOCK);
   if (!blocking && dl != NULL)
     return luaL_error(L, "can't specify a timeout for a non-blocking call");
   int rc = gl_lock_acquire(c->lock, blocking, dl);
@@ -149,7 +149,7 @@ static int c_release(lua_State *L) {
 /* wait([timeout]) -> true when notified, false on timeout. */
 static int c_wait(lua_State *L) {
   GLCond *c = checkcond(L);
-  struct timespec ts, *dl = sync_timeout(L, 2, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   lua_pushboolean(L, cond_wait(L, c, dl));
   return 1;
 }
@@ -159,7 +159,7 @@ static int c_wait(lua_State *L) {
 static int c_wait_for(lua_State *L) {
   GLCond *c = checkcond(L);
   luaL_checkany(L, 2);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO);
   for (;;) {
     lua_settop(L, 3);
     lua_pushvalue(L, 2);

@@ -149,7 +149,7 @@ static GLLock *checkself(lua_State *L) {
 static int l_acquire(lua_State *L) {
   GLLock *l = checkself(L);
   int blocking = sync_optbool(L, 2, 1);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 1);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_LOCK);
   if (!blocking && dl != NULL)
     return luaL_error(L, "can't specify a timeout for a non-blocking call");
   int rc = gl_lock_acquire(l, blocking, dl);

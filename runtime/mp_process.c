@@ -287,7 +287,7 @@ static int p_join(lua_State *L) {
   Process *p = check_proc(L);
   if (p->child == NULL) return luaL_error(L, "can only join a started process");
   if (p->creator != getpid()) return luaL_error(L, "can only join a child process");
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   int rc = child_wait(p->child, dl);
   if (rc == -2) return gl_raise_interrupt(L);
   if (rc == 1) forget(L, p->child->pid);

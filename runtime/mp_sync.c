@@ -187,7 +187,7 @@ static int push_acquired(lua_State *L, int rc, const struct timespec *dl) {
 static int l_acquire(lua_State *L) {
   SLock *l = (SLock *)mp_sync_check(L, 1, K_LOCK, K_RLOCK);
   int block = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
-  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts) : NULL;
+  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO) : NULL;
   int rc = lock_take(l, block, dl);
   if (rc == EDEADLK && !block) rc = ETIMEDOUT;
   return push_acquired(L, rc, dl);
@@ -238,7 +238,7 @@ static int owns(SLock *l) {
 static int c_acquire(lua_State *L) {
   SCond *c = check_cond(L);
   int block = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
-  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts) : NULL;
+  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO) : NULL;
   int rc = lock_take(c->lock, block, dl);
   if (rc == EDEADLK && !block) rc = ETIMEDOUT;
   return push_acquired(L, rc, dl);
@@ -281,7 +281,7 @@ static int cond_wait(lua_State *L, SCond *c, const struct timespec *dl) {
 
 static int c_wait(lua_State *L) {
   SCond *c = check_cond(L);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   lua_pushboolean(L, cond_wait(L, c, dl));
   return 1;
 }
@@ -290,7 +290,7 @@ static int c_wait(lua_State *L) {
 static int c_wait_for(lua_State *L) {
   SCond *c = check_cond(L);
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO);
   for (;;) {
     lua_pushvalue(L, 2);
     lua_call(L, 0, 1);

@@ -62,11 +62,11 @@ static int sem_take(void *ud) {
 }
 
 /* acquire([blocking[, timeout]]) -> boolean. Python's timeout=None is nil
-** here; -1 is accepted like Lock.acquire's. */
+** here; a negative timeout tries once, as Python's Semaphore. */
 static int s_acquire(lua_State *L) {
   GLSem *s = checksem(L);
   int blocking = sync_optbool(L, 2, 1);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 1);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO);
   if (!blocking && dl != NULL)
     return luaL_error(L, "can't specify timeout for non-blocking acquire");
   pthread_mutex_lock(&s->mu);
@@ -197,7 +197,7 @@ static int e_is_set(lua_State *L) {
 /* wait([timeout]) -> the flag (true unless the wait timed out). */
 static int e_wait(lua_State *L) {
   GLEvent *e = checkevent(L);
-  struct timespec ts, *dl = sync_timeout(L, 2, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   pthread_mutex_lock(&e->mu);
   int f = e->flag;
   pthread_mutex_unlock(&e->mu);

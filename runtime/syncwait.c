@@ -31,19 +31,6 @@ int sync_wait(pthread_mutex_t *mu, pthread_cond_t *cv, int (*take)(void *),
   return rc;
 }
 
-struct timespec *sync_timeout(lua_State *L, int idx, struct timespec *ts,
-                              int minus_one) {
-  if (lua_isnoneornil(L, idx)) return NULL;
-  if (lua_type(L, idx) != LUA_TNUMBER)
-    luaL_argerror(L, idx, "timeout must be a number or nil");
-  lua_Number t = lua_tonumber(L, idx);
-  if (minus_one && t == -1) return NULL;
-  if (!(t >= 0))   /* negative or NaN */
-    luaL_argerror(L, idx, "timeout value must be a non-negative number");
-  if (t > 1e9) return NULL;   /* ~31 years: as good as forever, no overflow */
-  return gl_deadline(ts, (double)t);
-}
-
 int sync_optbool(lua_State *L, int idx, int def) {
   if (lua_isnoneornil(L, idx)) return def;
   luaL_checktype(L, idx, LUA_TBOOLEAN);

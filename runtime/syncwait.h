@@ -21,13 +21,6 @@
 int sync_wait(pthread_mutex_t *mu, pthread_cond_t *cv, int (*take)(void *),
               void *ud, const struct timespec *deadline);
 
-/* The optional timeout at idx: none/nil => NULL (wait forever). With
-** minus_one set, -1 also means forever (Lock.acquire's default, as in
-** Python). Any other negative number, NaN or non-number raises
-** "timeout value must be a non-negative number". */
-struct timespec *sync_timeout(lua_State *L, int idx, struct timespec *ts,
-                              int minus_one);
-
 /* Optional boolean at idx (nil/none => def); any other type is an error. */
 int sync_optbool(lua_State *L, int idx, int def);
 

@@ -102,7 +102,7 @@ static void set_option(lua_State *L, GLThread *t, const char *key, int v) {
       luaL_error(L, "Thread: args must be a table (got %s)", luaL_typename(L, v));
   } else if (strcmp(key, "name") == 0) {
     if (!lua_isnil(L, v)) {
-      if (!lua_isstring(L, v))
+      if (lua_type(L, v) != LUA_TSTRING)   /* not lua_isstring: 5 is no name */
         luaL_error(L, "Thread: name must be a string (got %s)", luaL_typename(L, v));
       snprintf(t->name, sizeof t->name, "%s", lua_tostring(L, v));
     }
@@ -362,7 +362,7 @@ static int thread_start(lua_State *L) {
 
 static int thread_join(lua_State *L) {
   GLThread *t = check_thread(L, 1);
-  struct timespec ts, *deadline = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *deadline = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_STRICT);
   if (t == gl_self) return luaL_error(L, "cannot join current thread");
   gt_lock();
   GTState st = t->state;
@@ -440,7 +440,8 @@ static int thread_newindex(lua_State *L) {
   GLThread *t = check_thread(L, 1);
   const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   if (k && !strcmp(k, "name")) {
-    const char *v = luaL_checkstring(L, 3);
+    luaL_checktype(L, 3, LUA_TSTRING);
+    const char *v = lua_tostring(L, 3);
     gt_lock();
     snprintf(t->name, sizeof t->name, "%s", v);
     gt_unlock();

@@ -96,10 +96,21 @@ int gl_raise_interrupt(lua_State *L) {
   return luaL_error(L, "interrupted");
 }
 
-struct timespec *gl_opt_timeout(lua_State *L, int idx, struct timespec *ts) {
+/*
+** The one timeout parser (docs/threading.md, "Timeouts"). NaN counts as
+** negative. A negative timeout is 0 (try once) where Python's function
+** treats it so, an error where Python raises, and -1 is "forever" for
+** Lock.acquire, Python's default there.
+*/
+struct timespec *gl_opt_timeout(lua_State *L, int idx, struct timespec *ts,
+                                GLTimeoutRule rule) {
   if (lua_isnoneornil(L, idx)) return NULL;
-  double s = luaL_checknumber(L, idx);
-  if (s == -1) return NULL;   /* Python's "no timeout" */
-  luaL_argcheck(L, s >= 0 && !isnan(s), idx, "timeout value must be a non-negative number");
-  return gl_deadline(ts, s);
+  if (lua_type(L, idx) != LUA_TNUMBER)
+    luaL_argerror(L, idx, "timeout must be a number or nil");
+  double s = (double)lua_tonumber(L, idx);
+  if (s >= 0) return gl_deadline(ts, s);
+  if (rule == GL_TIMEOUT_LOCK && s == -1) return NULL;
+  if (rule == GL_TIMEOUT_ZERO) return gl_deadline(ts, 0);
+  luaL_argerror(L, idx, "timeout value must be a non-negative number");
+  return NULL;
 }
