@@ -175,21 +175,11 @@ static void register_shutdown(void) {
 
 /* ---- the child side of start() ---- */
 
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 static void run_child(lua_State *L, Process *p) {
   mp_set_current_name(p->name);
   current_daemon = p->daemon;
   lua_settop(L, 1);
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, gl_traceback_handler);
   lua_getiuservalue(L, 1, 1);           /* target */
   lua_getiuservalue(L, 1, 2);           /* args */
   int nargs = 0;

@@ -158,19 +158,6 @@ static int thread_new(lua_State *L) {
 
 /* ---- the thread body ---- */
 
-static int msgh_traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      msg = lua_tostring(L, -1);
-    else
-      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  lua_pushstring(L, msg);
-  return 2;   /* only the first result survives pcall: see run_body */
-}
-
 /* Calls self:run() with the handle on top of L; reports an uncaught error
 ** as Python does ("Exception in thread NAME:") and keeps its message. */
 static int call_run(lua_State *L) {   /* self:run(), inside the pcall */
@@ -182,7 +169,7 @@ static int call_run(lua_State *L) {   /* self:run(), inside the pcall */
 
 static void run_body(lua_State *L, GLThread *t) {
   int handle = lua_gettop(L);
-  lua_pushcfunction(L, msgh_traceback);
+  lua_pushcfunction(L, gl_traceback_handler);
   lua_pushcfunction(L, call_run);
   lua_pushvalue(L, handle);
   if (lua_pcall(L, 1, 0, handle + 1) == LUA_OK) return;

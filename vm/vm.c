@@ -108,6 +108,17 @@ void gl_at_fork(void (*prepare)(void), void (*parent)(pid_t pid),
   pthread_mutex_unlock(&fork_list_mu);
 }
 
+int gl_traceback_handler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
 int gl_was_interrupted(void) { return gl_interrupt_seen(); }
 
 void gl_interrupt_handled(void) { gl_interrupt_forget(); }

@@ -44,6 +44,13 @@ lua_State *gl_universe_new(int no_env);
 ** to use (130 when interrupted by Ctrl-C at any point). */
 int gl_vm_finish(lua_State *L, int status);
 
+/* The message handler of every pcall that reports an uncaught error (the
+** program's chunks, threads, processes, Pool tasks): the error as a string
+** followed by a traceback. An object whose __tostring yields a string is
+** that string alone, as lua does; another non-string is "(error object
+** is a T value)". */
+int gl_traceback_handler(lua_State *L);
+
 /* True once Ctrl-C has been delivered to the program (the error
 ** "interrupted" was raised or is pending). */
 int gl_was_interrupted(void);
