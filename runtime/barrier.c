@@ -42,17 +42,13 @@ typedef struct GLBarrier {
 static void barrier_destroy(RtObject *o, lua_State *L) {
   GLBarrier *b = (GLBarrier *)o;
   (void)L;
-  rt_unlink(o);
-  pthread_cond_destroy(&b->cv);
-  pthread_mutex_destroy(&b->mu);
-  free(b);
+  sync_pair_free(o, &b->mu, &b->cv);
 }
 
 /* The waiting threads do not exist in the child. */
 static void barrier_after_fork(RtObject *o) {
   GLBarrier *b = (GLBarrier *)o;
-  pthread_mutex_init(&b->mu, NULL);
-  gl_cond_init(&b->cv);
+  sync_pair_init(&b->mu, &b->cv);
   b->waiters = NULL;
   b->count = 0;
 }
@@ -175,8 +171,7 @@ static int b_new(lua_State *L) {
   if (b == NULL) return luaL_error(L, "not enough memory");
   b->parties = n;
   b->timeout = timeout;
-  pthread_mutex_init(&b->mu, NULL);
-  gl_cond_init(&b->cv);
+  sync_pair_init(&b->mu, &b->cv);
   rt_init(&b->base, &barrier_type);
   rt_push_owned(L, &b->base);
   return 1;

@@ -49,18 +49,14 @@ static const RtType cond_type = {"threading.Condition", "threading", cond_destro
 
 static void cond_destroy(RtObject *o, lua_State *L) {
   GLCond *c = (GLCond *)o;
-  rt_unlink(o);
   rt_decref(&c->lock->base, L);
-  pthread_cond_destroy(&c->cv);
-  pthread_mutex_destroy(&c->mu);
-  free(c);
+  sync_pair_free(o, &c->mu, &c->cv);
 }
 
 /* The waiters' threads are gone in the child: their records too. */
 static void cond_after_fork(RtObject *o) {
   GLCond *c = (GLCond *)o;
-  pthread_mutex_init(&c->mu, NULL);
-  gl_cond_init(&c->cv);
+  sync_pair_init(&c->mu, &c->cv);
   c->head = c->tail = NULL;
 }
 
@@ -218,8 +214,7 @@ static int c_new(lua_State *L) {
     return luaL_error(L, "not enough memory");
   }
   c->lock = lock;
-  pthread_mutex_init(&c->mu, NULL);
-  gl_cond_init(&c->cv);
+  sync_pair_init(&c->mu, &c->cv);
   rt_init(&c->base, &cond_type);
   rt_push_owned(L, &c->base);
   return 1;

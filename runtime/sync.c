@@ -30,16 +30,12 @@ typedef struct GLSem {
 static void sem_destroy(RtObject *o, lua_State *L) {
   GLSem *s = (GLSem *)o;
   (void)L;
-  rt_unlink(o);
-  pthread_cond_destroy(&s->cv);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+  sync_pair_free(o, &s->mu, &s->cv);
 }
 
 static void sem_after_fork(RtObject *o) {
   GLSem *s = (GLSem *)o;
-  pthread_mutex_init(&s->mu, NULL);
-  gl_cond_init(&s->cv);
+  sync_pair_init(&s->mu, &s->cv);
 }
 
 static const RtType sem_type = {"threading.Semaphore", "threading", sem_destroy, sem_after_fork};
@@ -126,8 +122,7 @@ static int newsem(lua_State *L, const RtType *t) {
   if (s == NULL) return luaL_error(L, "not enough memory");
   s->value = v;
   s->bound = t == &bsem_type ? v : -1;
-  pthread_mutex_init(&s->mu, NULL);
-  gl_cond_init(&s->cv);
+  sync_pair_init(&s->mu, &s->cv);
   rt_init(&s->base, t);
   rt_push_owned(L, &s->base);
   return 1;
@@ -148,16 +143,12 @@ typedef struct GLEvent {
 static void event_destroy(RtObject *o, lua_State *L) {
   GLEvent *e = (GLEvent *)o;
   (void)L;
-  rt_unlink(o);
-  pthread_cond_destroy(&e->cv);
-  pthread_mutex_destroy(&e->mu);
-  free(e);
+  sync_pair_free(o, &e->mu, &e->cv);
 }
 
 static void event_after_fork(RtObject *o) {
   GLEvent *e = (GLEvent *)o;
-  pthread_mutex_init(&e->mu, NULL);
-  gl_cond_init(&e->cv);
+  sync_pair_init(&e->mu, &e->cv);
 }
 
 static const RtType event_type = {"threading.Event", "threading", event_destroy, event_after_fork};
@@ -219,8 +210,7 @@ static const luaL_Reg event_methods[] = {
 static int e_new(lua_State *L) {
   GLEvent *e = (GLEvent *)calloc(1, sizeof *e);
   if (e == NULL) return luaL_error(L, "not enough memory");
-  pthread_mutex_init(&e->mu, NULL);
-  gl_cond_init(&e->cv);
+  sync_pair_init(&e->mu, &e->cv);
   rt_init(&e->base, &event_type);
   rt_push_owned(L, &e->base);
   return 1;

@@ -4,6 +4,7 @@
 */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include <lauxlib.h>
 
@@ -29,6 +30,18 @@ int sync_wait(pthread_mutex_t *mu, pthread_cond_t *cv, int (*take)(void *),
   pthread_mutex_unlock(mu);
   gl_block_end();
   return rc;
+}
+
+void sync_pair_init(pthread_mutex_t *mu, pthread_cond_t *cv) {
+  pthread_mutex_init(mu, NULL);
+  gl_cond_init(cv);
+}
+
+void sync_pair_free(RtObject *o, pthread_mutex_t *mu, pthread_cond_t *cv) {
+  rt_unlink(o);
+  pthread_cond_destroy(cv);
+  pthread_mutex_destroy(mu);
+  free(o);
 }
 
 int sync_optbool(lua_State *L, int idx, int def) {
