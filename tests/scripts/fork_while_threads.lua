@@ -12,6 +12,7 @@
 -- allocator's lock too): those runs check the fork list's code for races
 -- and leaks, not the held locks.
 -- run: --gil=off
+-- run: --gil=on
 -- timeout: 120
 local mp = require "multiprocessing"
 local threading = require "threading"
