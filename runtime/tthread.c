@@ -112,7 +112,7 @@ static void set_option(lua_State *L, GLThread *t, const char *key, int fields) {
     lua_setfield(L, fields, key);
   } else if (strcmp(key, "name") == 0) {
     if (lua_isnil(L, v)) return;
-    if (!lua_isstring(L, v))
+    if (lua_type(L, v) != LUA_TSTRING)   /* not lua_isstring: 5 is no name */
       luaL_error(L, "Thread: name must be a string (got %s)", luaL_typename(L, v));
     gt_set_name(t, lua_tostring(L, v));
   } else if (strcmp(key, "daemon") == 0) {
@@ -149,7 +149,7 @@ static int thread_new(lua_State *L) {
 
 static int thread_join(lua_State *L) {
   GLThread *t = tt_check(L, 1);
-  struct timespec ts, *deadline = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *deadline = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_STRICT);
   if (t == gl_self) return luaL_error(L, "cannot join current thread");
   if (gt_state(t) == GT_NEW) return luaL_error(L, "cannot join thread before it is started");
   int rc = gt_join(t, deadline);
@@ -211,7 +211,8 @@ static int thread_newindex(lua_State *L) {
   GLThread *t = tt_check(L, 1);
   const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   if (k && !strcmp(k, "name")) {
-    gt_set_name(t, luaL_checkstring(L, 3));
+    luaL_checktype(L, 3, LUA_TSTRING);
+    gt_set_name(t, lua_tostring(L, 3));
     return 0;
   }
   if (k && !strcmp(k, "daemon")) {

@@ -137,6 +137,7 @@ static int timer_run(lua_State *L) {
   lua_getfield(L, fields, "interval");
   double interval = lua_tonumber(L, -1);
   lua_pop(L, 1);
+  if (!(interval > 0)) interval = 0;
   lua_pushvalue(L, ev);
   call_event(L, "wait", 1, interval);
   if (!call_event(L, "is_set", 0, 0)) {
@@ -159,8 +160,9 @@ static int timer_cancel(lua_State *L) {
 
 /* Timer(interval, function[, args]) */
 static int timer_new(lua_State *L) {
-  double interval = luaL_checknumber(L, 1);
-  luaL_argcheck(L, interval >= 0, 1, "interval must be a non-negative number");
+  if (lua_type(L, 1) != LUA_TNUMBER)   /* negative (or NaN): fires at once, as Python's */
+    return luaL_argerror(L, 1, lua_pushfstring(L, "interval must be a number (got %s)",
+                                               luaL_typename(L, 1)));
   if (!lua_isfunction(L, 2) && luaL_getmetafield(L, 2, "__call") == LUA_TNIL)
     return luaL_argerror(L, 2, lua_pushfstring(L, "function expected, got %s", luaL_typename(L, 2)));
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);

@@ -38,7 +38,10 @@ th.Timer(0, function(q, x, y) q:put(y == nil and x == 1) end, {n = 2, q, 1}):sta
 assert(q:get(true, 20) == true)
 local bad = th.Timer(0, print, {n = -1})
 expect_error("args.n must be >= 0", bad.start, bad)
-expect_error("interval must be a non%-negative number", th.Timer, -1, print)
+expect_error("interval must be a number %(got string%)", th.Timer, "1", print)
+local neg = th.Timer(-5, function(q) q:put("at once") end, {q})   -- as Python: wait(-5) is wait(0)
+neg:start(); check_join(neg)
+assert(q:get(true, 20) == "at once")
 expect_error("function expected, got number", th.Timer, 1, 5)
 assert(tostring(th.Timer(1, print)):find("^<Thread%(Thread%-%d+, initial%)>$"))
 
