@@ -44,7 +44,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GILLUA    := $(BUILD)/gillua
 
-DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config
+DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config lua-socket
 
 .PHONY: all build deps test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 
@@ -53,8 +53,10 @@ all: deps
 
 build: $(GILLUA)
 
-$(GILLUA): $(OBJS)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+# The dynamic list exports the blocking libc calls gillua defines for C
+# modules (vm/interpose.c), so that they bind to gillua's before libc's.
+$(GILLUA): $(OBJS) vm/interpose.list
+	$(CC) $(CFLAGS) $(SAN) -Wl,--dynamic-list=vm/interpose.list -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
 	@mkdir -p $(dir $@)

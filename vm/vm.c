@@ -12,6 +12,7 @@
 
 #include "block.h"
 #include "gil.h"
+#include "interpose.h"
 #include "gthread.h"
 #include "hook.h"
 #include "modules.h"
@@ -53,6 +54,7 @@ lua_State *gl_vm_start(const GLConfig *cfg, char *err, size_t errlen) {
   if (cfg->trace_path && gl_trace_open(cfg->trace_path, err, errlen) != 0)
     return NULL;
   gil_setup(cfg->gil_on, cfg->policy);
+  ip_set_release(!cfg->module_io_hold);
   gl_hooks_install();   /* SIGINT reaches the main thread only: see tthread.c */
   lua_State *L = gl_universe_new(cfg->no_env);
   if (L == NULL) {
