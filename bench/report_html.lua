@@ -209,6 +209,7 @@ function M.render(report)
   add('<div class="charts">' .. bench_charts(report, "dead_loop", "Dead loop") .. "</div>")
   add('<div class="charts">' .. bench_charts(report, "multi_process", "Multi-process (prime batch)") .. "</div>")
   add('<div class="charts">' .. bench_charts(report, "balance", "Balance with lock", true) .. "</div>")
+  add(U.io().html(report, S, table_html) or "")   -- the I/O-bound half (report_io.lua)
   local sw, cv = sweep_chart(report), convoy_chart(report)
   if sw or cv then
     add("<h2>Lost updates and the convoy effect</h2><div class=\"charts\">" .. (sw or "") .. (cv or "") .. "</div>")
