@@ -203,10 +203,14 @@ if opt.micro then
     add({kind = "micro", script = "bench_gil_hook.lua", switch = p, args = {"--iters=" .. sizes.hook_iters}})
     add({kind = "micro", script = "bench_gil_convoy.lua", switch = p,
          args = {"--seconds=" .. sizes.micro_seconds}})
+    add({kind = "micro", script = "bench_gil_convoy.lua", switch = p,   -- over a TCP socket (issue 12)
+         args = {"--seconds=" .. sizes.micro_seconds, "--channel=tcp"}})
   end
   if py_impl then
-    add({kind = "micro", script = "convoy.py", switch = "interval:5", peer = true,
-         args = {"--seconds=" .. sizes.micro_seconds}})
+    for _, ch in ipairs({"pipe", "tcp"}) do
+      add({kind = "micro", script = "convoy.py", switch = "interval:5", peer = true,
+           args = {"--seconds=" .. sizes.micro_seconds, "--channel=" .. ch}})
+    end
   end
   for _, p in ipairs({"interval:5", "bytecodes:100"}) do
     add({kind = "micro", script = "bench_gil_fairness.lua", switch = p,

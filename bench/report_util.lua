@@ -123,8 +123,9 @@ end
 
 -- "interval:5" for gillua's rows, "cpython-3.11 interval:5" for a peer's.
 function U.micro_label(m)
-  if m.impl and m.impl ~= "gillua" then return m.impl .. " " .. (m.switch or "") end
-  return m.switch or "?"
+  local tcp = m.channel == "tcp" and " tcp" or ""   -- the convoy over a socket beside the pipe's
+  if m.impl and m.impl ~= "gillua" then return m.impl .. " " .. (m.switch or "") .. tcp end
+  return (m.switch or "?") .. tcp
 end
 
 function U.micro(report, bench)
