@@ -77,7 +77,14 @@ test: deps
 unit: $(GILLUA) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-scripts: $(GILLUA)
+# A C module that blocks in each call gillua interposes (tests/scripts/interpose_calls.lua).
+TEST_MODULE := $(BUILD)/tests/blockmod.so
+
+$(TEST_MODULE): tests/modules/blockmod.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -shared -fPIC -o $@ $<
+
+scripts: $(GILLUA) $(TEST_MODULE)
 	@tests/run_scripts.sh $(GILLUA)
 
 tsan: deps
