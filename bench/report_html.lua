@@ -1,7 +1,8 @@
 -- report_html.lua — report.html: one self-contained page (no network, no
 -- external files): the acceptance checks, the reading, charts as inline
 -- SVG (speedup and cores used vs workers per mode for gillua and CPython,
--- lost updates vs switch interval, the convoy effect, the GIL timeline per
+-- lost updates vs switch interval, the convoy effect, the I/O-bound speedups
+-- (report_io.lua), the GIL timeline per
 -- switch policy), the tables and the machine.
 --
 -- A small inline script counts the charts into <html data-charts=N> and
