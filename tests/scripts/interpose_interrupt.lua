@@ -2,8 +2,9 @@
 -- of a C module (tests/modules/blockmod.c): read of an empty pipe, a
 -- write to a full one, accept, recv, poll, select and epoll_wait without
 -- a timeout, usleep, nanosleep, clock_nanosleep, sleep, waitpid of a
--- child that lives 20 s (the others would wait 60 s or forever). gillua exits 130 with "interrupted", well before
--- the calls would end. Both GIL modes; all cases at once (a blocked
+-- child that lives 20 s (the others would wait 60 s or forever). gillua
+-- exits 130 with "interrupted", well before the calls would end. Both GIL
+-- modes; all cases at once (a blocked
 -- child uses no CPU): one shell starts each, waits for its READY, sends
 -- SIGINT and records the exit status.
 -- run: --gil=on
