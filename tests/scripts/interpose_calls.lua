@@ -90,4 +90,14 @@ local pid = B.spawn("sleep 0.3; exit 7")
 got = beside_spinner("waitpid", function() return B.waitpid(pid) end)
 assert(got == 7, "waitpid: exit status " .. tostring(got))
 
+-- errors come back as the real calls give them (errno kept)
+local ok, err = pcall(B.read, 12345)
+assert(not ok and err:find("read: Bad file descriptor", 1, true), err)
+ok, err = pcall(B.waitpid, 999999999)
+assert(not ok and err:find("waitpid: No child processes", 1, true), err)
+lfd, port = B.listen()
+B.close(lfd)                                   -- nobody listens there now
+ok, err = pcall(B.connect, port)               -- a blocking connect, made non-blocking for the wait
+assert(not ok and err:find("connect: Connection refused", 1, true), err)
+
 print("interpose_calls ok")
