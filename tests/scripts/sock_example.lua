@@ -2,8 +2,9 @@
 -- receive while a client thread connects and sends a line. With the
 -- GIL held in accept the client never ran and the program hung; C
 -- modules' blocking calls now let go of it (vm/interpose.c).
--- The client requires socket itself, so the script also runs with
--- --gil=off (each thread its own interpreter). Then the same program in
+-- With --gil=off the client thread runs in its own interpreter: its
+-- upvalue 'socket' (a C module's table) arrives there by name, required
+-- anew (runtime/transfer.c). Then the same program in
 -- a child with --module-io=hold, GILLUA_MODULE_IO=hold and
 -- gil.module_io_for("socket.core", "hold"): it must still be stuck
 -- after 1.5 s (the off switches work).
@@ -13,12 +14,10 @@
 -- timeout: 30
 local socket, threading = require "socket", require "threading"
 
-local function example()
+local function example()   -- as the issue has it
   local srv = assert(socket.bind("127.0.0.1", 0)); local _, port = srv:getsockname()
-  local c = threading.Thread{target = function(port)
-    local socket = require "socket"
-    local s = assert(socket.connect("127.0.0.1", port)); s:send("hello\n"); s:close()
-  end, args = {port}}
+  local c = threading.Thread{target = function()
+    local s = socket.connect("127.0.0.1", port); s:send("hello\n"); s:close() end}
   c:start()
   local conn = assert(srv:accept())
   local line, err = conn:receive("*l")
