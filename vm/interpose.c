@@ -45,7 +45,9 @@
 ** module, another may run the module's functions. C statics the module
 ** uses across a blocking call may be touched by two threads; a module
 ** that holds its own mutex across a blocking call, and takes it while
-** holding the GIL, deadlocks. Such a module keeps the GIL in its calls
+** holding the GIL, deadlocks. A wait is not cut short by a signal the
+** module set up itself (EINTR is retried; only Ctrl-C ends it). Such a
+** module keeps the GIL in its calls
 ** with gil.module_io_for(name, "hold"); the whole mechanism is turned
 ** off by --module-io=hold or GILLUA_MODULE_IO=hold, or gil.module_io.
 **
