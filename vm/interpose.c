@@ -47,9 +47,9 @@
 ** that holds its own mutex across a blocking call, and takes it while
 ** holding the GIL, deadlocks. A wait is not cut short by a signal the
 ** module set up itself (EINTR is retried; only Ctrl-C ends it). Such a
-** module keeps the GIL in its calls
-** with gil.module_io_for(name, "hold"); the whole mechanism is turned
-** off by --module-io=hold or GILLUA_MODULE_IO=hold, or gil.module_io.
+** module keeps the GIL in its calls with gil.module_io_for(name, "hold");
+** the whole mechanism is turned off by --module-io=hold,
+** GILLUA_MODULE_IO=hold, or gil.module_io("hold").
 **
 ** Shared state: 'release' is atomic (any thread reads it on every call);
 ** the per-module rules are under rules.mu, a leaf lock held only while a
