@@ -23,8 +23,8 @@ local function pair()
   return a, b
 end
 
--- Runs wait() in this thread beside a spinner thread; 'send' (a port or
--- nil) is where the spinner sends "go\n" after spinning.
+-- Runs wait() in this thread beside a spinner thread; 'port' (or
+-- nil) is where the spinner connects and sends "go\n" after spinning.
 local function beside_spinner(wait, port)
   local waiting, spun, counts = threading.Event(), threading.Event(), queue.Queue()
   local spinner = threading.Thread{target = function(port)
