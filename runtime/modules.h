@@ -20,6 +20,10 @@ int luaopen_subprocess(lua_State *L);
 /* Adds module_io and module_io_for to the gil table on top (lgil_io.c). */
 void gl_gil_io_open(lua_State *L);
 
+/* Replaces the global print by one that writes each line in one piece
+** (lprint.c). */
+void gl_open_print(lua_State *L);
+
 /* Adds os.fork, os.getpid... to the table on top of the stack. */
 void gl_os_extend(lua_State *L);
 

@@ -69,10 +69,10 @@
 #include <lua.h>
 
 #include "block.h"
+#include "clock.h"
 #include "gil.h"
 #include "interpose.h"
 
-#define SLICE_MS 50            /* longest slice of a wait: the Ctrl-C bound */
 #define MAX_RULES 64
 
 extern char __executable_start[], etext[];   /* gillua's own text (the linker's) */
@@ -84,6 +84,11 @@ static struct {
   atomic_int count;
   char *path[MAX_RULES];     /* real paths of objects whose calls hold the GIL */
 } rules = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Fork duties: rules.mu is held across fork(); the child's is afresh. */
+void ip_fork_prepare(void) { pthread_mutex_lock(&rules.mu); }
+void ip_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&rules.mu); }
+void ip_fork_child(void) { pthread_mutex_init(&rules.mu, NULL); }
 
 void ip_set_release(int on) { atomic_store(&release, on != 0); }
 int ip_release(void) { return atomic_load(&release); }
@@ -190,7 +195,7 @@ int ip_timed_wait(GLThread *t, IPTry try, void *ctx, int ms) {
     uint64_t now = gl_now_ns();
     if (now >= until) { r = 0; break; }
     uint64_t left_ms = (until - now + 999999ull) / 1000000ull;
-    r = try(ctx, left_ms > SLICE_MS ? SLICE_MS : (int)left_ms);
+    r = try(ctx, left_ms > GL_SLICE_MS ? GL_SLICE_MS : (int)left_ms);
     if (r != 0 && !(r < 0 && errno == EINTR)) break;
   }
   take_back(t);
@@ -227,12 +232,12 @@ void ip_raise(GLThread *t) { raise_interrupt(t); }
 
 void ip_sleep_ns(GLThread *t, unsigned long long ns) {
   if (!ip_may_release(t)) {
-    struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+    struct timespec ts = gl_ns_ts(ns);
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     return;
   }
   gl_block_begin();
-  int rc = gl_sleep((double)ns / 1e9);
+  int rc = gl_sleep(gl_ns_s(ns));
   take_back(t);
   if (rc == EINTR) raise_interrupt(t);
 }

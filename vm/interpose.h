@@ -7,6 +7,7 @@
 #define interpose_h
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "gthread.h"
 
@@ -26,6 +27,11 @@ int ip_module_rule(const char *path, int hold, int *was);
 /* 1 when calls from the object at 'path' keep the GIL, 0 when not, -1 when
 ** the path cannot be resolved. */
 int ip_module_holds(const char *path);
+
+/* Fork duties (gl_at_fork): the rules' lock is held across fork(). */
+void ip_fork_prepare(void);
+void ip_fork_parent(pid_t pid);
+void ip_fork_child(void);
 
 /* ---- for interpose_calls.c ---- */
 

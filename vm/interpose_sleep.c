@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "block.h"
+#include "clock.h"
 #include "interpose.h"
 
 #define CALLER __builtin_return_address(0)
@@ -74,14 +75,11 @@ static int valid_ts(const struct timespec *ts) {
   return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
-static unsigned long long ts_ns(const struct timespec *ts) {
-  return (unsigned long long)ts->tv_sec * 1000000000ull + (unsigned long long)ts->tv_nsec;
-}
 
 int nanosleep(const struct timespec *req, struct timespec *rem) {
   GLThread *t = ip_thread(CALLER);
   if (t == NULL || !valid_ts(req)) return REAL(nanosleep)(req, rem);
-  ip_sleep_ns(t, ts_ns(req));
+  ip_sleep_ns(t, gl_ts_ns(req));
   if (rem != NULL) rem->tv_sec = 0, rem->tv_nsec = 0;
   return 0;
 }
@@ -92,9 +90,9 @@ int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
   struct timespec now;
   if (t == NULL || !valid_ts(req) || clock_gettime(clk, &now) != 0)
     return REAL(clock_nanosleep)(clk, flags, req, rem);
-  unsigned long long ns = ts_ns(req);
+  unsigned long long ns = gl_ts_ns(req);
   if (flags & TIMER_ABSTIME) {   /* until a time on clk: sleep the difference */
-    unsigned long long at = ts_ns(&now);
+    unsigned long long at = gl_ts_ns(&now);
     ns = ns > at ? ns - at : 0;
   }
   ip_sleep_ns(t, ns);
