@@ -106,14 +106,15 @@ void gl_stats_print(FILE *f) {
   GLThreadFigures *th = gl_stats_collect(&n);
   fprintf(f, "gillua GIL statistics\n");
   if (gil_enabled()) {
-    if (p.kind == GIL_BYTECODES)
-      fprintf(f, "  gil: on, switch=bytecodes:%ld\n", p.n);
-    else
-      fprintf(f, "  gil: on, switch=interval:%g\n", (double)p.n / 1000.0);
+    char name[64];
+    gil_format_policy(p, name, sizeof name);
+    fprintf(f, "  gil: on, switch=%s\n", name);
   } else
     fprintf(f, "  gil: off (every thread in its own interpreter)\n");
   fprintf(f, "  switches: %lu  forced: %lu  drop requests: %lu\n",
           s.switches, s.forced_switches, s.requests);
+  fprintf(f, "  releases: %lu  wasted wake-ups: %lu  urgent grants: %lu\n",
+          s.releases, s.wasted_wakeups, s.urgent_grants);
   fprintf(f, "  %-24s %10s %10s %10s %12s\n", "thread", "held_s", "wait_s", "blocked_s", "acquisitions");
   for (int i = 0; i < n; i++)
     fprintf(f, "  %-24s %10.3f %10.3f %10.3f %12lu\n", th[i].name, th[i].held_s,

@@ -320,9 +320,7 @@ void gl_trace_close (void) {
   gt_unlock();
   p = gil_policy();
   if (!gil_enabled()) snprintf(policy, sizeof policy, "off");
-  else if (p.kind == GIL_BYTECODES)
-    snprintf(policy, sizeof policy, "bytecodes:%ld", p.n);
-  else snprintf(policy, sizeof policy, "interval:%g", (double)p.n / 1000.0);
+  else gil_format_policy(p, policy, sizeof policy);
   w.f = trace_file;
   w.pid = (int)trace_pid;
   w.first = 1;

@@ -1,6 +1,8 @@
 -- run: --switch=bytecodes:100
 -- run: --switch=bytecodes:1
 -- run: --switch=interval:1
+-- run: --switch=ticks:100
+-- run: --switch=priority:1
 -- timeout: 30
 -- A thread that spins inside coroutine.resume (and coroutine.wrap) must
 -- still give up the GIL: otherwise the main thread could never run to set

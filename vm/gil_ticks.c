@@ -1,0 +1,104 @@
+/*
+** gil_ticks.c — ticks:N, CPython 2's GIL (the "check interval").
+**
+** Python 2 kept its GIL as a plain lock (a semaphore on Linux). Every
+** sys.getcheckinterval() ticks (100 bytecodes by default) the running
+** thread did PyThread_release_lock then PyThread_acquire_lock at once:
+** no hand-over, whoever takes the lock first wins. On one core the OS
+** rarely runs the woken waiter before the releaser retakes the lock, and
+** on several cores the waiter wakes on the other core only to find the
+** lock taken again: "the GIL battle" (David Beazley, 2009). This file
+** does the same on gillua's GIL record, on purpose:
+**
+** - The count is real: while anybody waits, the holder carries a count
+**   hook with count N (it traps every instruction, the cost Python 2's
+**   ticks counter paid in its own way). The first waiter arms it through
+**   the arm signal; a thread that takes the GIL while others wait arms it
+**   on itself; the hook clears itself once nobody waits.
+** - At each hook point the holder releases (holder = NULL, the head of
+**   the waiters is signalled, not granted), leaves gil.mu, and asks for
+**   it again. If a woken waiter got gil.mu in between, it took the GIL
+**   and the holder queues up; otherwise the holder simply goes on.
+** - A waiter that wakes and finds the GIL taken goes back to sleep:
+**   gil.stats.wasted_wakeups counts those, releases counts every drop,
+**   switches only the drops that changed the holder.
+** - The one exception to "first wins": an interrupted main thread (Ctrl-C)
+**   at the head of the queue is handed the GIL, so ^C works as elsewhere.
+**
+** The waiting set is the same queue as the other policies', in arrival
+** order; it only says whom a release wakes. Fields: gil.mu as in gil.c.
+*/
+#include "block.h"
+#include "gil_core.h"
+#include "hook.h"
+
+/* The new holder t: when others wait, the count hook runs on t. */
+void ticks_arm_if_contended(GLThread *t) {
+  if (gil.head == NULL) return;
+  atomic_store(&t->hook_count, (int)gil.policy.n);
+  atomic_store(&t->drop_request, 1);
+  lua_State *L = atomic_load_explicit(&t->running, memory_order_relaxed);
+  if (L) gl_hook_arm(L, (int)gil.policy.n);
+}
+
+/* t (queued) takes the GIL when it finds it free; gil.mu held. */
+void ticks_wait(GLThread *t) {
+  while (!atomic_load(&t->gil_granted)) {
+    if (gil.holder == NULL) {
+      gil_unqueue(t);
+      gil_make_holder(t);
+      ticks_arm_if_contended(t);
+      if (gil.head == NULL) atomic_store(&t->drop_request, 0);
+      return;
+    }
+    uint64_t until = gl_now_ns() + SLICE_NS;
+    struct timespec ts = { (time_t)(until / 1000000000ull), (long)(until % 1000000000ull) };
+    int rc = pthread_cond_timedwait(&t->gil_cv, &gil.mu, &ts);
+    if (atomic_load(&t->gil_granted)) return;           /* handed over (Ctrl-C) */
+    if (gil.holder != NULL) {
+      if (rc == 0) gil.stats.wasted_wakeups++;
+      else gil_request_drop(gil.holder, (int)gil.policy.n, 1);   /* lost-signal cover */
+    }
+    if (t->is_main && gl_interrupt_pending() && gil.head != t) {
+      gil_unqueue(t);
+      gil_enqueue(t, Q_FRONT);
+    }
+  }
+}
+
+/* The holder t lets go: the GIL is free, the first waiter is woken. */
+void ticks_release(GLThread *t) {
+  (void)t;
+  gil.holder = NULL;
+  if (gil.head) pthread_cond_signal(&gil.head->gil_cv);
+}
+
+/* The holder's hook fired with waiters queued: release and take again. */
+void ticks_hook_point(GLThread *t) {
+  uint64_t now = gl_now_ns();
+  gil_end_holding(t, now);
+  GLThread *h = gil.head;
+  if (h->is_main && gl_interrupt_pending()) {   /* ^C: hand over */
+    atomic_store(&t->drop_request, 0);
+    gil.stats.forced_switches++;
+    gil_dequeue();
+    gil_enqueue(t, Q_TAIL);
+    gil_grant(h);
+  } else {
+    atomic_store(&t->gil_granted, 0);
+    ticks_release(t);
+    pthread_mutex_unlock(&gil.mu);   /* the window a woken waiter may win */
+    pthread_mutex_lock(&gil.mu);
+    if (gil.holder == NULL) {          /* nobody came: carry on */
+      gil_make_holder(t);
+      gil_begin_holding(t, gl_now_ns());
+      ticks_arm_if_contended(t);
+      if (gil.head == NULL) atomic_store(&t->drop_request, 0);
+      return;
+    }
+    gil.stats.forced_switches++;   /* a waiter won: the drop made a switch */
+    gil_enqueue(t, Q_TAIL);   /* the winner may not know anybody waits */
+    gil_request_drop(gil.holder, (int)gil.policy.n, 1);
+  }
+  gil_wait_turn(t);
+}
