@@ -146,8 +146,8 @@ end
 function B.policy()
   if not has.gil or not has.gil.enabled() then return nil end
   local kind, n = has.gil.policy()
-  if kind == "interval" then
-    return string.format("interval:%s", (math.tointeger(n) or n))
+  if kind == "interval" or kind == "priority" then
+    return string.format("%s:%s", kind, (math.tointeger(n) or n))
   end
   return kind .. ":" .. tostring(n)
 end

@@ -227,6 +227,10 @@ void gil_make_holder(GLThread *t) {
     gil.last_holder = t;
   }
   if (!t->gil_urgent && !t->gil_resume) gil.slice_number++;
+  if (t->gil_resume && gil.displaced_at) {   /* what the urgent turns cost */
+    prio_charge(gil.turn_start - gil.displaced_at);
+    gil.displaced_at = 0;
+  }
   t->gil_resume = 0;
 }
 
@@ -269,8 +273,9 @@ void gil_begin_holding(GLThread *t, uint64_t now) {
 void gil_end_holding(GLThread *t, uint64_t now) {
   t->held_ns += now - t->held_since;
   gil.stats.releases++;
-  if (t->gil_urgent) {             /* an urgent turn ends: pay for it */
-    prio_charge(t, now - t->held_since);
+  if (t->gil_urgent) {             /* an urgent turn ends: pay for it, */
+    if (gil.displaced_at == 0)     /* unless the displaced holder's resume will */
+      prio_charge(now - t->held_since);
     t->gil_urgent = 0;
   }
   GL_TRACE(t, TR_HOLD_END, now);
@@ -307,6 +312,7 @@ static void wait_granted(GLThread *t) {
   uint64_t last_change = gl_now_ns();   /* when a slice last began, as seen by t */
   int asked = 0;                        /* bytecodes: this turn's request was sent */
   if (t->gil_urgent && gil.holder) ask_now(t);
+  if (t->gil_resume) gil_spin_for_grant(t);   /* urgent turns are short */
   while (!atomic_load(&t->gil_granted)) {
     GILPolicyKind kind = gil.policy.kind;
     uint64_t now = gl_now_ns(), until;
@@ -377,7 +383,7 @@ static void acquire(GLThread *t, int after_block) {
     pthread_mutex_unlock(&gil.mu);
     return;
   }
-  int urgent = after_block && kind == GIL_PRIORITY && prio_admit(t, gl_now_ns());
+  int urgent = after_block && kind == GIL_PRIORITY && prio_admit(gl_now_ns());
   gil_enqueue(t, urgent ? Q_URGENT : Q_TAIL);
   if (kind == GIL_TICKS && gil.holder) gil_request_drop(gil.holder, (int)gil.policy.n, 0);
   gil_wait_turn(t);
@@ -416,7 +422,9 @@ static void hand_over(GLThread *t) {
   gil.stats.forced_switches++;
   gil_end_holding(t, gl_now_ns());
   GLThread *next = gil_dequeue();
-  gil_enqueue(t, next->gil_urgent ? Q_RESUME : Q_TAIL);
+  int displaced = next->gil_urgent && !t->gil_urgent;
+  if (displaced && gil.displaced_at == 0) gil.displaced_at = gl_now_ns();
+  gil_enqueue(t, displaced ? Q_RESUME : Q_TAIL);
   gil_grant(next);
   gil_wait_turn(t);
 }
@@ -467,6 +475,7 @@ void gil_after_fork_child(GLThread *self) {
   atomic_store(&self->gil_granted, gil.enabled);
   self->gil_next = NULL;
   self->gil_urgent = self->gil_resume = 0;
+  gil.displaced_at = 0;
   atomic_store(&self->drop_request, 0);
   gl_cond_init(&self->gil_cv);
 }

@@ -29,6 +29,10 @@ typedef struct GILCore {
   unsigned long switch_number; /* changes whenever the holder changes */
   unsigned long slice_number;  /* changes when a new time slice starts */
   uint64_t turn_start;         /* when the holder got it */
+  int64_t prio_credit_ns;      /* priority: the urgency bucket (gil_priority.c) */
+  uint64_t prio_refill_at;     /* priority: when the bucket was last filled */
+  uint64_t displaced_at;       /* priority: when an urgent thread displaced a
+                               ** CPU-bound holder that has not resumed (0: none) */
   GILStats stats;
 } GILCore;
 
@@ -56,7 +60,9 @@ void ticks_hook_point(GLThread *t);
 void ticks_arm_if_contended(GLThread *t);
 
 /* priority:MS (gil_priority.c) */
-int prio_admit(GLThread *t, uint64_t now);
-void prio_charge(GLThread *t, uint64_t held_ns);
+/* May a thread back from a blocking call be served first? */
+int prio_admit(uint64_t now);
+/* The CPU-bound threads lost lost_ns to urgent turns: pay for it. */
+void prio_charge(uint64_t lost_ns);
 
 #endif

@@ -25,25 +25,31 @@
 **    CPU-bound threads keep their place and their timing. An urgent
 **    thread that keeps running after its I/O is a holder like any other:
 **    the CPU-bound waiters take the GIL back when the slice ends.
-** 4. Urgency is paid for, from a bucket of GIL time per thread. The
-**    bucket fills at PRIO_SHARE of wall time up to a cap of PRIO_SHARE x
-**    MS (and never below PRIO_MIN_CAP_NS); each urgent turn is charged its
-**    holding time plus PRIO_SWITCH_NS, what the two switches cost the
-**    displaced holder (signal, hook, wake-up, cache). A thread whose
-**    bucket is empty queues at the tail like anybody else. So a thread
-**    that blocks briefly in a loop (sleep(0), a lock taken and dropped at
-**    once) cannot starve the CPU-bound threads: each thread's urgent
-**    turns cost the others at most PRIO_SHARE of the GIL, and a real
-**    I/O-bound thread, whose turns are short, never runs dry.
+** 4. Urgency is paid for, from one bucket of GIL time for the whole
+**    process. The bucket fills at PRIO_SHARE_PCT of wall time, up to
+**    PRIO_SHARE_PCT of a slice (and never less than PRIO_MIN_CAP_NS). It
+**    is charged what the CPU-bound threads really lost: from the moment an
+**    urgent thread displaced a CPU-bound holder to the moment that holder
+**    runs again (the urgent turns, both hand-overs, the wake-up; a
+**    displacement still running counts against the bucket when the next
+**    thread asks to go first, so urgent threads cannot pass the GIL among
+**    themselves for ever while the displaced holder waits), or, when
+**    nobody was displaced (the GIL came free and an urgent thread went
+**    ahead of the CPU-bound waiters), the urgent turn's holding time. With
+**    the bucket empty a thread back from a blocking call queues at the
+**    tail like anybody else. So the CPU-bound threads keep at least
+**    100 - PRIO_SHARE_PCT percent of the GIL whatever the other threads
+**    do: a thread that blocks briefly in a loop (sleep(0), a lock taken
+**    and dropped at once) empties the bucket and then waits its turn,
+**    while a real I/O-bound thread, whose turns are short, seldom does.
 **
-** Fields: prio_credit_ns and prio_refill_at of each GLThread are guarded
-** by gil.mu (gthread.h), like every other GIL field.
+** Fields: the bucket (gil.prio_credit_ns, gil.prio_refill_at,
+** gil.displaced_at) is guarded by gil.mu, like the rest of GILCore.
 */
 #include "block.h"
 #include "gil_core.h"
 
 #define PRIO_SHARE_PCT 10            /* urgent turns may cost the others this much */
-#define PRIO_SWITCH_NS 8000ull       /* charge per urgent turn for the two switches */
 #define PRIO_MIN_CAP_NS 200000ull    /* the bucket holds at least this much */
 
 static uint64_t bucket_cap(void) {
@@ -51,29 +57,30 @@ static uint64_t bucket_cap(void) {
   return cap > PRIO_MIN_CAP_NS ? cap : PRIO_MIN_CAP_NS;
 }
 
-/* Fills t's bucket for the time since its last refill. */
-static void refill(GLThread *t, uint64_t now) {
+/* Fills the bucket for the time since its last refill. */
+static void refill(uint64_t now) {
   uint64_t cap = bucket_cap();
-  if (t->prio_refill_at == 0) {         /* first time: a full bucket */
-    t->prio_credit_ns = (int64_t)cap;
-  } else if (now > t->prio_refill_at) {
-    uint64_t add = (now - t->prio_refill_at) * PRIO_SHARE_PCT / 100;
-    int64_t c = t->prio_credit_ns + (int64_t)(add < cap ? add : cap);
-    t->prio_credit_ns = c > (int64_t)cap ? (int64_t)cap : c;
+  if (gil.prio_refill_at == 0) {         /* first time: a full bucket */
+    gil.prio_credit_ns = (int64_t)cap;
+  } else if (now > gil.prio_refill_at) {
+    uint64_t add = (now - gil.prio_refill_at) * PRIO_SHARE_PCT / 100;
+    int64_t c = gil.prio_credit_ns + (int64_t)(add < cap ? add : cap);
+    gil.prio_credit_ns = c > (int64_t)cap ? (int64_t)cap : c;
   }
-  t->prio_refill_at = now;
+  gil.prio_refill_at = now;
 }
 
-/* May t, back from a blocking call, be served first? */
-int prio_admit(GLThread *t, uint64_t now) {
-  refill(t, now);
-  if (t->prio_credit_ns <= 0) return 0;
+int prio_admit(uint64_t now) {
+  refill(now);
+  int64_t credit = gil.prio_credit_ns;
+  if (gil.displaced_at && now > gil.displaced_at)   /* a displacement still running */
+    credit -= (int64_t)(now - gil.displaced_at);
+  if (credit <= 0) return 0;
   gil.stats.urgent_grants++;
   return 1;
 }
 
-/* t's urgent turn held the GIL for held_ns: pay for it. */
-void prio_charge(GLThread *t, uint64_t held_ns) {
-  refill(t, gl_now_ns());
-  t->prio_credit_ns -= (int64_t)(held_ns + PRIO_SWITCH_NS);
+void prio_charge(uint64_t lost_ns) {
+  refill(gl_now_ns());
+  gil.prio_credit_ns -= (int64_t)lost_ns;
 }

@@ -13,7 +13,7 @@
 **                           held_since, wait_since, blocked_since, rng, trace;
 **                           blocked_ns (atomic, read by anyone)
 **   gil.mu:                 gil_next, gil_granted, gil_urgent, gil_resume,
-**                           prio_credit_ns, prio_refill_at, hook_fires,
+**                           hook_fires,
 **                           gil_cv, drop_request
 **                           (also written atomically, read lock-free by
 **                           the owner), hook_count, held_ns, wait_ns,
@@ -57,8 +57,6 @@ struct GLThread {
   int hook_fires;                /* as holder: hook fires since the last request */
   int gil_urgent;                /* priority: queued (or holding) ahead of the rest */
   int gil_resume;                /* priority: displaced by an urgent thread, resumes next */
-  int64_t prio_credit_ns;        /* priority: the urgency bucket (gil_priority.c) */
-  uint64_t prio_refill_at;       /* priority: when the bucket was last filled */
   pthread_cond_t gil_cv;
   atomic_int drop_request;       /* a waiter asked this holder to drop the GIL */
   atomic_int hook_count;         /* count the signal handler arms the hook with */
