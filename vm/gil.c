@@ -462,10 +462,6 @@ void gil_rearm(GLThread *t, lua_State *L) {
     gl_hook_arm(L, atomic_load(&t->hook_count));
 }
 
-void gil_note_blocked(GLThread *t, uint64_t ns) {
-  atomic_fetch_add(&t->blocked_ns, ns);
-}
-
 void gil_after_fork_child(GLThread *self) {
   pthread_mutex_init(&gil.mu, NULL);
   gil.head = gil.tail = NULL;
@@ -478,37 +474,4 @@ void gil_after_fork_child(GLThread *self) {
   gil.displaced_at = 0;
   atomic_store(&self->drop_request, 0);
   gl_cond_init(&self->gil_cv);
-}
-
-int gil_waiting(void) {
-  pthread_mutex_lock(&gil.mu);
-  int n = 0;
-  for (GLThread *t = gil.head; t; t = t->gil_next) n++;
-  pthread_mutex_unlock(&gil.mu);
-  return n;
-}
-
-GLThread *gil_holder(void) {
-  pthread_mutex_lock(&gil.mu);
-  GLThread *h = gil.holder;
-  pthread_mutex_unlock(&gil.mu);
-  return h;
-}
-
-GILStats gil_stats(void) {
-  pthread_mutex_lock(&gil.mu);
-  GILStats s = gil.stats;
-  pthread_mutex_unlock(&gil.mu);
-  return s;
-}
-
-void gil_thread_figures(GLThread *t, uint64_t *held_ns, uint64_t *wait_ns,
-                        unsigned long *acquisitions) {
-  pthread_mutex_lock(&gil.mu);
-  uint64_t held = t->held_ns;
-  if (gil.holder == t) held += gl_now_ns() - t->held_since;   /* still holding */
-  *held_ns = held;
-  *wait_ns = t->wait_ns;
-  *acquisitions = t->acquisitions;
-  pthread_mutex_unlock(&gil.mu);
 }
