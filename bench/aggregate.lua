@@ -62,6 +62,8 @@ function A.row(job, reps, failure)
   row.ops_per_s = row.ops and wmed > 0 and row.ops / wmed or nil
   row.switches = median(field(reps, "switches"))
   if row.switches then row.switches = math.floor(row.switches + 0.5) end
+  row.releases = median(field(reps, "releases"))
+  if row.releases then row.releases = math.floor(row.releases + 0.5) end
   local lost = field(reps, "lost_updates")
   if #lost > 0 then
     row.lost_updates = math.floor(median(lost) + 0.5)

@@ -27,7 +27,7 @@ svg.chart{background:#fff;border:1px solid #e4e4e4;border-radius:4px}
 svg .ct{font-weight:600;font-size:13px}svg .yl{font-size:11px;text-anchor:end}svg .xl{font-size:11px;text-anchor:middle}
 svg .al{font-size:11px;text-anchor:middle;fill:#555}svg .lg{font-size:11px}svg .rl{font-size:10px;text-anchor:end;fill:#888}
 svg .grid{stroke:#eee}svg .ref{stroke:#999;stroke-dasharray:3 3}svg .lane{fill:#fafafa;stroke:#eee}
-svg .req{stroke:#c62828;stroke-width:1}
+svg .req{stroke:#c62828;stroke-width:1}svg .lost{stroke:#6a1b9a;stroke-width:1}
 .note{background:#fff8e1;border-left:4px solid #f0c000;padding:6px 10px}
 ]]
 

@@ -331,7 +331,10 @@ static void wait_granted(GLThread *t) {
     struct timespec ts = { (time_t)(until / 1000000000ull), (long)(until % 1000000000ull) };
     int rc = pthread_cond_timedwait(&t->gil_cv, &gil.mu, &ts);
     if (atomic_load(&t->gil_granted)) break;
-    if (rc == 0) gil.stats.wasted_wakeups++;
+    if (rc == 0) {
+      gil.stats.wasted_wakeups++;
+      GL_TRACE(t, TR_WASTED_WAKEUP, gl_now_ns());
+    }
     if (t->is_main && gl_interrupt_pending() && gil.head != t) {
       gil_unqueue(t);            /* Ctrl-C: the main thread goes first */
       gil_enqueue(t, Q_FRONT);

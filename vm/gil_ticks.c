@@ -31,6 +31,7 @@
 #include "block.h"
 #include "gil_core.h"
 #include "hook.h"
+#include "trace.h"
 
 /* The new holder t: when others wait, the count hook runs on t. */
 void ticks_arm_if_contended(GLThread *t) {
@@ -56,7 +57,10 @@ void ticks_wait(GLThread *t) {
     int rc = pthread_cond_timedwait(&t->gil_cv, &gil.mu, &ts);
     if (atomic_load(&t->gil_granted)) return;           /* handed over (Ctrl-C) */
     if (gil.holder != NULL) {
-      if (rc == 0) gil.stats.wasted_wakeups++;
+      if (rc == 0) {
+      gil.stats.wasted_wakeups++;
+      GL_TRACE(t, TR_WASTED_WAKEUP, gl_now_ns());
+    }
       else gil_request_drop(gil.holder, (int)gil.policy.n, 1);   /* lost-signal cover */
     }
     if (t->is_main && gl_interrupt_pending() && gil.head != t) {

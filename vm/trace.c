@@ -293,6 +293,12 @@ static uint64_t write_lane (Writer *w, struct GLTrace *b, uint64_t end_ts) {
         fputs("}", w->f);
         break;
       }
+      case TR_WASTED_WAKEUP:
+        begin_event(w);
+        fprintf(w->f, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"gil\",\"name\":"
+                "\"wasted wake-up\",\"pid\":%d,\"tid\":%lld,\"ts\":%.3f}",
+                w->pid, tid, us(e->ts));
+        break;
     }
   }
   for (int k = 0; k < 3; k++)
