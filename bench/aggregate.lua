@@ -49,7 +49,8 @@ end
 -- (possibly empty); 'failure' is an "unavailable: ..." or error text.
 function A.row(job, reps, failure)
   local row = {bench = job.bench, impl = job.impl, mode = job.mode, switch = job.switch,
-               workers = job.workers, lock = job.lock, repeats = #reps, sweep = job.sweep}
+               workers = job.workers, lock = job.lock, repeats = #reps, sweep = job.sweep,
+               nsweep = job.nsweep, pinned = job.pinned}
   if failure then
     row.unavailable = failure
     return row
@@ -101,7 +102,8 @@ end
 function A.speedups(rows, cpus)
   local seq = {}
   local function skey(r)   -- the same work: same ops (the sweep's smaller runs have their own)
-    return table.concat({r.bench, r.impl, tostring(r.workers), tostring(r.lock), tostring(r.ops)}, "|")
+    return table.concat({r.bench, r.impl, tostring(r.workers), tostring(r.lock), tostring(r.ops),
+                         tostring(r.pinned)}, "|")
   end
   for _, r in ipairs(rows) do
     if r.mode == "sequential" and r.wall_best then seq[skey(r)] = r end

@@ -239,7 +239,7 @@ if opt.micro then
          args = {"--payload=" .. pl, "--rounds=" .. (quick and 10 or 40)}})
   end
   L.jobs({add = add, quick = quick, repeats = opt.repeats, sizes = sizes, py_impl = py_impl,
-          micro_seconds = sizes.micro_seconds})
+          micro_seconds = sizes.micro_seconds, taskset = R.capture("command -v taskset")})
 end
 
 if opt.timeline then
@@ -264,6 +264,7 @@ local function bench_argv(job)
   local argv
   if job.impl == "gillua" then
     argv = {gillua}
+    if job.pinned then argv = {"taskset", "-c", job.pinned, gillua} end
     if job.mode == "nogil" then argv[2] = "--gil=off"
     else
       argv[2] = "--gil=on"
@@ -284,8 +285,8 @@ local function describe(job)
   if job.kind == "micro" then return job.script .. " " .. job.switch end
   if job.kind == "timeline" then return "timeline " .. job.switch end
   if job.kind == "extra" then return job.script .. " " .. table.concat(job.flags, " ") .. " " .. table.concat(job.args, " ") end
-  return string.format("%s %s %s%s w=%d%s", job.impl, job.bench, job.mode,
-                       job.switch and (" " .. job.switch) or "", job.workers,
+  return string.format("%s%s %s %s%s w=%d%s", job.pinned and ("taskset -c " .. job.pinned .. " ") or "",
+                       job.impl, job.bench, job.mode, job.switch and (" " .. job.switch) or "", job.workers,
                        job.lock == nil and "" or (job.lock and " lock" or " nolock"))
 end
 

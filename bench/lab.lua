@@ -28,6 +28,12 @@ function L.jobs(ctx)
     add({kind = "bench", impl = "gillua", bench = "dead_loop", mode = "gil", switch = "bytecodes:" .. n,
          workers = 2, reps = reps, nsweep = true, iters = ctx.sizes.nsweep_iters})
   end
+  if ctx.taskset then   -- Python 2's GIL on one core: taskset -c 0
+    for _, m in ipairs({{"sequential"}, {"gil", "ticks:100"}, {"gil", "interval:5"}}) do
+      add({kind = "bench", impl = "gillua", bench = "dead_loop", mode = m[1], switch = m[2], workers = 2,
+           reps = ctx.repeats, pinned = "0"})
+    end
+  end
   local secs = "--seconds=" .. ctx.micro_seconds
   for _, p in ipairs(L.policies) do   -- the convoy beside three CPU-bound threads
     add({kind = "micro", script = "bench_gil_convoy.lua", switch = p, args = {secs, "--cpu=3"}})
@@ -47,9 +53,9 @@ end
 
 ------------------------------------------------------------------ report
 
-local function find(rows, where)
+local function find(rows, where)   -- (pinned and nsweep rows only when asked for)
   for _, r in ipairs(rows or {}) do
-    local ok = not r.unavailable
+    local ok = not r.unavailable and r.pinned == where.pinned and r.nsweep == where.nsweep
     for k, v in pairs(where) do if r[k] ~= v then ok = false end end
     if ok then return r end
   end
@@ -108,10 +114,19 @@ end
 function L.design_section(report)
   local rows = {}
   local pol = report.config and report.config.switch or L.policies
+  local function pinned_row(p)   -- the same dead loop on one core (taskset -c 0)
+    local r = find(report.runs, {bench = "dead_loop", mode = "gil", switch = p, workers = 2, pinned = "0"})
+    if not r then return end
+    rows[#rows + 1] = {"gil " .. p .. ", one core", "taskset -c 0", fmt(r.cores_used),
+                       fmt(r.speedup) .. (r.noise and " (noise)" or ""), "–", "–", "–", "–",
+                       fmt(per_s(r, "switches"), 0), fmt(per_s(r, "releases"), 0), "–"}
+  end
   for _, p in ipairs(pol) do
     local kind = p:match("^(%a+)")
     rows[#rows + 1] = design_row(report, "gil " .. p, L.design[kind] or "", "gillua", "gil", p)
   end
+  pinned_row("ticks:100")
+  pinned_row("interval:5")
   rows[#rows + 1] = design_row(report, "GIL off", "a fresh interpreter per thread", "gillua", "nogil")
   rows[#rows + 1] = design_row(report, "processes", "multiprocessing.Process", "gillua", "processes")
   local peers = report.peers or {}

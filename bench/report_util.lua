@@ -66,7 +66,7 @@ function U.select(report, where, include_sweep)
   local out = {}
   for _, set in ipairs({report.runs or {}, report.peers or {}}) do
     for _, r in ipairs(set) do
-      local ok = (include_sweep or not r.sweep) and not r.nsweep
+      local ok = (include_sweep or not r.sweep) and not r.nsweep and not r.pinned
       for k, v in pairs(where) do
         if r[k] ~= v then ok = false end
       end

@@ -119,7 +119,7 @@ function R.interleave(jobs)
   local function group_key(j)
     if j.baseline then return "baseline" end   -- lua5.4 and gillua side by side
     return table.concat({j.impl, j.bench, tostring(j.workers), tostring(j.lock), tostring(j.sweep),
-                         tostring(j.nsweep)}, "|")
+                         tostring(j.nsweep), tostring(j.pinned)}, "|")
   end
   local i = 1
   while i <= #jobs do
