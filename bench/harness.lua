@@ -264,13 +264,17 @@ local function bench_argv(job)
   local argv
   if job.impl == "gillua" then
     argv = {gillua}
-    if job.pinned then argv = {"taskset", "-c", job.pinned, gillua} end
     if job.mode == "nogil" then argv[2] = "--gil=off"
     else
       argv[2] = "--gil=on"
       if job.switch then argv[3] = "--switch=" .. job.switch end
     end
     argv[#argv + 1] = root .. "/scripts/" .. job.bench .. ".lua"
+    if job.pinned then   -- on the CPUs job.pinned only
+      table.insert(argv, 1, job.pinned)
+      table.insert(argv, 1, "-c")
+      table.insert(argv, 1, "taskset")
+    end
   elseif job.impl == "lua5.4" then
     argv = {lua54, root .. "/scripts/" .. job.bench .. ".lua"}
   else
