@@ -477,4 +477,7 @@ void gil_after_fork_child(GLThread *self) {
   gil.displaced_at = 0;
   atomic_store(&self->drop_request, 0);
   gl_cond_init(&self->gil_cv);
+  sem_destroy(&self->gil_sem);
+  sem_init(&self->gil_sem, 0, 0);
+  self->ticks_signalled = 0;
 }

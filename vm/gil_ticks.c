@@ -16,8 +16,8 @@
 **   the arm signal; a thread that takes the GIL while others wait arms it
 **   on itself; the hook clears itself once nobody waits.
 ** - At each hook point the holder releases (holder = NULL, the head of
-**   the waiters is signalled, not granted), leaves gil.mu, and asks for
-**   it again. If a woken waiter got gil.mu in between, it took the GIL
+**   the waiters is woken through its semaphore, not granted), leaves
+**   gil.mu, and asks for it again. If a woken waiter got gil.mu in between, it took the GIL
 **   and the holder queues up; otherwise the holder simply goes on.
 ** - A waiter that wakes and finds the GIL taken goes back to sleep:
 **   gil.stats.wasted_wakeups counts those, releases counts every drop,
@@ -28,6 +28,9 @@
 ** The waiting set is the same queue as the other policies', in arrival
 ** order; it only says whom a release wakes. Fields: gil.mu as in gil.c.
 */
+#include <errno.h>
+#include <time.h>
+
 #include "block.h"
 #include "gil_core.h"
 #include "hook.h"
@@ -42,7 +45,11 @@ void ticks_arm_if_contended(GLThread *t) {
   if (L) gl_hook_arm(L, (int)gil.policy.n);
 }
 
-/* t (queued) takes the GIL when it finds it free; gil.mu held. */
+/* t (queued) takes the GIL when it finds it free; gil.mu held. It sleeps
+** on its own semaphore, not on gil.mu's condition: a woken waiter then
+** takes gil.mu only for a moment to look, as Python 2's woken waiter
+** looked at its lock, and a look that finds the GIL taken is a wasted
+** wake-up. */
 void ticks_wait(GLThread *t) {
   while (!atomic_load(&t->gil_granted)) {
     if (gil.holder == NULL) {
@@ -52,16 +59,21 @@ void ticks_wait(GLThread *t) {
       if (gil.head == NULL) atomic_store(&t->drop_request, 0);
       return;
     }
+    pthread_mutex_unlock(&gil.mu);
+    struct timespec ts;
     uint64_t until = gl_now_ns() + SLICE_NS;
-    struct timespec ts = { (time_t)(until / 1000000000ull), (long)(until % 1000000000ull) };
-    int rc = pthread_cond_timedwait(&t->gil_cv, &gil.mu, &ts);
+    ts.tv_sec = (time_t)(until / 1000000000ull);
+    ts.tv_nsec = (long)(until % 1000000000ull);
+    int rc;
+    while ((rc = sem_clockwait(&t->gil_sem, CLOCK_MONOTONIC, &ts)) != 0 && errno == EINTR) {}
+    pthread_mutex_lock(&gil.mu);
+    t->ticks_signalled = 0;
     if (atomic_load(&t->gil_granted)) return;           /* handed over (Ctrl-C) */
     if (gil.holder != NULL) {
       if (rc == 0) {
-      gil.stats.wasted_wakeups++;
-      GL_TRACE(t, TR_WASTED_WAKEUP, gl_now_ns());
-    }
-      else gil_request_drop(gil.holder, (int)gil.policy.n, 1);   /* lost-signal cover */
+        gil.stats.wasted_wakeups++;
+        GL_TRACE(t, TR_WASTED_WAKEUP, gl_now_ns());
+      } else gil_request_drop(gil.holder, (int)gil.policy.n, 1);   /* lost-signal cover */
     }
     if (t->is_main && gl_interrupt_pending() && gil.head != t) {
       gil_unqueue(t);
@@ -70,11 +82,18 @@ void ticks_wait(GLThread *t) {
   }
 }
 
+/* Wakes waiter w (at most one pending post, as a lock's release would). */
+static void wake(GLThread *w) {
+  if (w->ticks_signalled) return;
+  w->ticks_signalled = 1;
+  sem_post(&w->gil_sem);
+}
+
 /* The holder t lets go: the GIL is free, the first waiter is woken. */
 void ticks_release(GLThread *t) {
   (void)t;
   gil.holder = NULL;
-  if (gil.head) pthread_cond_signal(&gil.head->gil_cv);
+  if (gil.head) wake(gil.head);
 }
 
 /* The holder's hook fired with waiters queued: release and take again. */
@@ -88,6 +107,7 @@ void ticks_hook_point(GLThread *t) {
     gil_dequeue();
     gil_enqueue(t, Q_TAIL);
     gil_grant(h);
+    wake(h);                    /* it sleeps on its semaphore */
   } else {
     atomic_store(&t->gil_granted, 0);
     ticks_release(t);
