@@ -224,8 +224,10 @@ void gil_make_holder(GLThread *t) {
   if (t != gil.last_holder) {
     gil.switch_number++;
     if (gil.last_holder) gil.stats.switches++;
+    if (gil.last_holder && gil.dropped_at_hook) gil.stats.forced_switches++;   /* ticks */
     gil.last_holder = t;
   }
+  gil.dropped_at_hook = 0;
   if (!t->gil_urgent && !t->gil_resume) gil.slice_number++;
   if (t->gil_resume && gil.displaced_at) {   /* what the urgent turns cost */
     prio_charge(gil.turn_start - gil.displaced_at);

@@ -29,6 +29,7 @@ typedef struct GILCore {
   unsigned long switch_number; /* changes whenever the holder changes */
   unsigned long slice_number;  /* changes when a new time slice starts */
   uint64_t turn_start;         /* when the holder got it */
+  int dropped_at_hook;         /* ticks: the GIL was last let go at a hook point */
   int64_t prio_credit_ns;      /* priority: the urgency bucket (gil_priority.c) */
   uint64_t prio_refill_at;     /* priority: when the bucket was last filled */
   uint64_t displaced_at;       /* priority: when an urgent thread displaced a

@@ -21,7 +21,10 @@
 **   and the holder queues up; otherwise the holder simply goes on.
 ** - A waiter that wakes and finds the GIL taken goes back to sleep:
 **   gil.stats.wasted_wakeups counts those, releases counts every drop,
-**   switches only the drops that changed the holder.
+**   switches only the drops that changed the holder, and forced_switches
+**   the switches that followed a drop at a hook point (gil.dropped_at_hook:
+**   in the window between release and retake other threads may take and
+**   let go of the GIL, so the loser cannot count it itself).
 ** - The one exception to "first wins": an interrupted main thread (Ctrl-C)
 **   at the head of the queue is handed the GIL, so ^C works as elsewhere.
 **
@@ -111,6 +114,7 @@ void ticks_hook_point(GLThread *t) {
   } else {
     atomic_store(&t->gil_granted, 0);
     ticks_release(t);
+    gil.dropped_at_hook = 1;         /* whoever takes it next: a forced switch */
     pthread_mutex_unlock(&gil.mu);   /* the window a woken waiter may win */
     pthread_mutex_lock(&gil.mu);
     if (gil.holder == NULL) {          /* nobody came: carry on */
@@ -120,7 +124,6 @@ void ticks_hook_point(GLThread *t) {
       if (gil.head == NULL) atomic_store(&t->drop_request, 0);
       return;
     }
-    gil.stats.forced_switches++;   /* a waiter won: the drop made a switch */
     gil_enqueue(t, Q_TAIL);   /* the winner may not know anybody waits */
     gil_request_drop(gil.holder, (int)gil.policy.n, 1);
   }
