@@ -97,8 +97,10 @@
 **
 ** Invariants (under gil.mu): except under ticks:N, holder != NULL or
 ** the queue is empty after every release; a thread is on the queue iff
-** it waits and !gil_granted; at most one thread is holder, and only the holder runs
-** Lua code in the shared universe (checked in debug builds).
+** it waits and !gil_granted; at most one thread is holder, and only the
+** holder runs Lua code in the shared universe (checked in debug builds).
+** Under priority:MS the queue holds the urgent waiters first, then at
+** most one displaced holder (gil_resume), then the rest in FIFO order.
 */
 #include <assert.h>
 #include <errno.h>
