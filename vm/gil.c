@@ -69,9 +69,10 @@
 **   plain way (wake-up) at its next hook point.
 **
 ** - Where the switch lands. luaV_execute reloads its "trap" flag only at
-**   calls, returns and jumps, so a hook armed by a signal first fires at
-**   such a point. The holder lets that first fire pass and hands over at
-**   the next one, a random 1..min(N, LANDING_MAX) instructions later
+**   calls, returns and jumps, so a hook armed by a signal starts counting
+**   at such a point and first fires min(N, LANDING_MAX) instructions
+**   later. The holder lets that first fire pass and hands over at the
+**   next one, a random 1..min(N, LANDING_MAX) instructions later
 **   (any place of any loop shorter than that): under bytecodes:N a
 **   switch can land between any two instructions (the unlocked balance
 **   example loses updates), while under interval:MS it lands at calls and
@@ -294,7 +295,7 @@ static uint64_t bytecodes_turn(GLThread *t, uint64_t now, int *asked) {
   if (!*asked) {
     *asked = 1;
     gil.holder->hook_fires = 0;
-    gil_request_drop(gil.holder, 1, 1);
+    gil_request_drop(gil.holder, landing_window(), 1);
   }
   gil_spin_for_grant(t);
   if (!atomic_load(&t->gil_granted)) *asked = 0;   /* holder busy in C: ask again later */
