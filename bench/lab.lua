@@ -237,6 +237,39 @@ function L.io_bound_section(report)
           columns = {"policy", "one after the other, s", "all at once, s", "speedup", "threads"}, rows = rows}
 end
 
+-- The lab's goals as checks ({text, ok (nil: not measured), detail, noise}).
+function L.checks(report)
+  local out = {}
+  local function add(text, ok, detail, noise)
+    out[#out + 1] = {text = text, ok = ok, detail = detail, noise = noise}
+  end
+  for _, cpu in ipairs({1, 3}) do
+    local goal = cpu == 1 and 0.5 or 0.25
+    local r, kept = convoy(report, "gillua", "priority:5", cpu)
+    add(string.format("convoy, priority:5 beside %d CPU-bound thread%s: I/O keeps >= %d%% of its rate alone",
+                      cpu, cpu > 1 and "s" or "", goal * 100), r and r >= goal,
+        r and ("kept " .. pct(r)) or "not measured")
+    add(string.format("convoy, priority:5 beside %d: the CPU-bound threads keep >= 90%%", cpu),
+        kept and kept >= 0.9, kept and ("kept " .. pct(kept)) or "not measured", kept and kept > 1.1)
+  end
+  for _, p in ipairs(report.config and report.config.switch or L.policies) do
+    local h = micro(report, "gil_handoff", {switch = p})
+    if h and not p:match("^ticks") then
+      add("hand-over latency, " .. p .. ": p50 <= 20 µs and p99 <= 200 µs",
+          h.p50_us <= 20 and h.p99_us <= 200, string.format("p50 %s µs, p99 %s µs", fmt(h.p50_us, 1), fmt(h.p99_us, 1)))
+    end
+  end
+  local ts = L.thread_start_section(report)
+  if ts then
+    for i, goal in ipairs({0.25, 0.5}) do
+      local ratio = tonumber(ts.rows[i][3])
+      add(string.format("thread start + join, %s: <= %sx CPython's", ts.rows[i][1], goal),
+          ratio and ratio <= goal, ratio and (ts.rows[i][3] .. "x") or "not measured")
+    end
+  end
+  return out
+end
+
 function L.sections(report)
   local out = {}
   for _, f in ipairs({L.design_section, L.nsweep_section, L.io_bound_section, L.thread_start_section}) do

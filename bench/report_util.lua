@@ -12,6 +12,7 @@ local L = dofile(here .. "/lab.lua")
 -- render whatever is listed here. Each provider is one entry.
 U.section_providers = {L.sections}
 U.chart_providers = {L.nsweep_chart}
+U.check_providers = {L.checks}
 
 function U.sections(report)
   local out = {}
@@ -303,8 +304,11 @@ function U.acceptance(report)
             {noise = m.two_threads_ratio > 1.05})   -- two threads under one GIL beat one thread: noise
     end
   end
+  for _, f in ipairs(U.check_providers) do
+    for _, k in ipairs(f(report) or {}) do check(k.text, k.ok, k.detail, {noise = k.noise}) end
+  end
   for _, m in ipairs(U.micro(report, "gil_fairness")) do
-    if not m.unavailable and (m.switch or ""):match("^interval") then
+    if not m.unavailable and ((m.switch or ""):match("^interval") or (m.switch or ""):match("^priority")) then
       check("fairness, 4 threads, " .. m.switch .. ": each 25% +/- 5%", m.max_dev_pct <= 5,
             "largest deviation " .. U.fmt(m.max_dev_pct, 1) .. " points")
     end
