@@ -428,7 +428,7 @@ function U.reading(report)
   end
   out[#out + 1] = "Speedups are the median of R per-pair ratios (each mode's repetition i ran right after the sequential "
     .. "run's repetition i), with the lowest and highest pair beside it. A speedup beyond the machine's limit (above "
-    .. "workers or cores x 1.05, or a one-worker ratio outside 0.9-1.1) is measured again and, if it persists, shown as "
+    .. "workers or cores x 1.05, above 1.05 for threads under a GIL, or a one-worker ratio outside 0.9-1.1) is measured again and, if it persists, shown as "
     .. "noise and never counted as a pass."
   return out
 end
