@@ -1,7 +1,7 @@
 -- report_util.lua — what the Markdown and HTML reports share: number
--- formats, row selection, the table layouts, the acceptance checks of
--- issue #5 (and the core issue's GIL figures), and the generated reading
--- of the numbers.
+-- formats, row selection, the table layouts, the acceptance checks (what
+-- the benchmarks must show, the GIL's own figures, the lab's goals), and
+-- the generated reading of the numbers.
 
 local U = {}
 local here = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
@@ -286,7 +286,7 @@ function U.acceptance(report)
   else
     check("CPython rows beside gillua's", nil, report.config and report.config.peers_note or "no peers")
   end
-  -- the core issue's GIL figures
+  -- the GIL's own figures
   for _, b in ipairs(report.baseline or {}) do
     if b.impl == "lua5.4" then
       local g = nil
