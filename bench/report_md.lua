@@ -102,8 +102,9 @@ local function timeline_md(report)
     else
       local parts = {}
       for _, s in ipairs(tl.shares or {}) do
-        parts[#parts + 1] = string.format("%s holds %.0f%% / waits %.0f%% / blocked %.0f%% (%d spans)",
-                                          s.name, s.holding, s.waiting, s.blocked, s.spans)
+        parts[#parts + 1] = string.format("%s holds %.0f%% / waits %.0f%% / blocked %.0f%% (%d spans%s)",
+                                          s.name, s.holding, s.waiting, s.blocked, s.spans,
+                                          (s.wasted or 0) > 0 and (", " .. s.wasted .. " wasted wake-ups") or "")
       end
       out[#out + 1] = string.format("- %s, first %d ms: %s. Trace: `%s`%s", tl.switch, tl.window_ms,
                                     table.concat(parts, "; "), tl.file or "?",
