@@ -20,7 +20,14 @@ LUA_LIBS   := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
 VERSION    := 0.1.0
 
 WARN    := -std=c11 -Wall -Wextra -Werror
-CPPFLAGS := -D_GNU_SOURCE -DGILLUA_VERSION='"$(VERSION)"' -Ivm -Iruntime $(LUA_CFLAGS)
+CPPFLAGS := -D_GNU_SOURCE -DGILLUA_VERSION='"$(VERSION)"' $(LUA_CFLAGS)
+# Layering, enforced by the compiler: the core (vm/) sees only its own
+# headers; the runtime sees both. vm/main.c is the program, above both
+# layers: it hands the core the runtime's opener (docs/architecture.md).
+INC_vm      := -Ivm
+INC_runtime := -Ivm -Iruntime
+INC_main    := -Ivm -Iruntime
+include_of = $(if $(filter vm/main.c,$(1)),$(INC_main),$(if $(filter vm/%,$(1)),$(INC_vm),$(INC_runtime)))
 CFLAGS  ?= -O2 -g
 LDLIBS  := $(LUA_LIBS) -lm -ldl -pthread
 
@@ -44,7 +51,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GILLUA    := $(BUILD)/gillua
 
-DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config
+DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config lua-socket
 
 .PHONY: all build deps test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 
@@ -53,16 +60,18 @@ all: deps
 
 build: $(GILLUA)
 
-$(GILLUA): $(OBJS)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+# The dynamic list exports the blocking libc calls gillua defines for C
+# modules (vm/interpose.c), so that they bind to gillua's before libc's.
+$(GILLUA): $(OBJS) vm/interpose.list
+	$(CC) $(CFLAGS) $(SAN) -Wl,--dynamic-list=vm/interpose.list -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+	$(CC) $(WARN) $(call include_of,$<) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+	$(CC) $(WARN) $(INC_runtime) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
 
 # Installs the Debian packages gillua needs when any is missing (mk/deps.sh:
 # as root, or through password-less sudo; otherwise it names them and fails).
@@ -75,7 +84,14 @@ test: deps
 unit: $(GILLUA) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-scripts: $(GILLUA)
+# A C module that blocks in each call gillua interposes (tests/scripts/interpose_calls.lua).
+TEST_MODULE := $(BUILD)/tests/blockmod.so
+
+$(TEST_MODULE): tests/modules/blockmod.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -shared -fPIC -o $@ $<
+
+scripts: $(GILLUA) $(TEST_MODULE)
 	@tests/run_scripts.sh $(GILLUA)
 
 tsan: deps
@@ -99,7 +115,7 @@ fuzz: deps
 
 fuzz-run:
 	@mkdir -p build/fuzz
-	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	clang $(INC_runtime) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o build/fuzz/fuzz_transfer tests/fuzz/fuzz_transfer.c \
 	  $(wildcard runtime/transfer*.c) runtime/rtobject.c $(LDLIBS)
 	@mkdir -p build/fuzz/corpus

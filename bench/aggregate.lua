@@ -85,14 +85,17 @@ function A.row(job, reps, failure)
   return row
 end
 
--- True when row r's speedup is beyond the physical limit: more than
+-- True when row r's speedup is beyond the physical limit of a CPU-bound
+-- benchmark (waits overlap without limit: io_bound is not judged): more than
 -- workers x 1.05 or cores x 1.05 (threads under a GIL: 1 x 1.05, they
 -- never run two at a time), or, with one worker, outside 0.9-1.1 (one
 -- worker does the sequential run's work in every mode; balance is left
 -- out there: its modes use different shared variables).
+A.cpu_bound = {dead_loop = true, balance = true, multi_process = true}   -- limited by cores
+
 function A.beyond_limit(r, cpus)
   local s = r.speedup
-  if not s or r.mode == "sequential" then return false end
+  if not s or r.mode == "sequential" or not A.cpu_bound[r.bench] then return false end
   local limit = r.mode == "gil" and 1 or math.min(r.workers, cpus)
   if s > limit * 1.05 then return true end
   return r.workers == 1 and r.bench ~= "balance" and (s < 0.9 or s > 1.1)

@@ -9,7 +9,7 @@
 --     --switch=P1,P2         GIL switch policies for mode gil (default: the
 --                            lab's four, ticks:100,bytecodes:100,interval:5,priority:5;
 --                            --demo: bytecodes:100,interval:5)
---     --benches=a,b          subset of dead_loop,balance,multi_process
+--     --benches=a,b          subset of dead_loop,balance,multi_process,io_bound
 --     --no-peers --no-micro --no-timeline --no-sweep
 --     --out=DIR              results root (default bench/results)
 --     --python=CMD           CPython to use for the peers (default python3)
@@ -27,6 +27,7 @@ local R = dofile(here .. "/runner.lua")
 local A = dofile(here .. "/aggregate.lua")
 local T = dofile(here .. "/timeline.lua")
 local L = dofile(here .. "/lab.lua")
+local IO = dofile(here .. "/io_bound.lua")   -- the I/O-bound benchmark's sizes, points, server
 
 ------------------------------------------------------------------ options
 
@@ -85,6 +86,8 @@ local machine = R.machine(gillua)
 local cpus = machine.cpus
 
 local sizes = dofile(here .. "/sizes.lua")(opt.profile, opt.scale)
+local io_workers
+sizes.io_bound, io_workers = IO.sizes(quick, opt.scale)
 local workers = opt.workers or (quick and {1, 2} or {1, 2, 4, 2 * cpus})
 do  -- sorted, without duplicates
   local seen, w = {}, {}
@@ -93,7 +96,8 @@ do  -- sorted, without duplicates
   workers = w
 end
 local policies = opt.switch or (opt.profile == "demo" and {"bytecodes:100", "interval:5"} or L.policies)
-local benches = opt.benches or {"dead_loop", "balance", "multi_process"}
+local benches, io_bound = IO.split(opt.benches or {"dead_loop", "balance", "multi_process"}, not opt.benches)
+if opt.profile == "demo" then io_bound = false end   -- the demo: the three CPU-bound benchmarks
 for _, b in ipairs(benches) do
   if not sizes[b] or b == "peer" then usage("unknown benchmark '" .. b .. "'") end
 end
@@ -142,6 +146,7 @@ if py_impl then
     return {{"sequential"}, {"gil", "interval:5"}, {"nogil"}, {"processes"}}
   end)
 end
+if io_bound then IO.add_jobs(add, io_workers, policies, py_impl, opt.repeats) end
 
 local has_balance = false
 for _, b in ipairs(benches) do has_balance = has_balance or b == "balance" end
@@ -179,10 +184,14 @@ if opt.micro then
     add({kind = "micro", script = "bench_gil_hook.lua", switch = p, args = {"--iters=" .. sizes.hook_iters}})
     add({kind = "micro", script = "bench_gil_convoy.lua", switch = p,
          args = {"--seconds=" .. sizes.micro_seconds}})
+    add({kind = "micro", script = "bench_gil_convoy.lua", switch = p,   -- over a TCP socket (issue 12)
+         args = {"--seconds=" .. sizes.micro_seconds, "--channel=tcp"}})
   end
   if py_impl then
-    add({kind = "micro", script = "convoy.py", switch = "interval:5", peer = true,
-         args = {"--seconds=" .. sizes.micro_seconds}})
+    for _, ch in ipairs({"pipe", "tcp"}) do
+      add({kind = "micro", script = "convoy.py", switch = "interval:5", peer = true,
+           args = {"--seconds=" .. sizes.micro_seconds, "--channel=" .. ch}})
+    end
   end
 end
 
@@ -380,6 +389,7 @@ local function run_units(list, label)
   end
   R.progress_done()
 end
+local stop_io_server = io_bound and IO.start_server(gillua, root, sizes.io_bound)
 run_units(units)
 
 -- Rows out of the bench jobs' repetitions, with their speedups (the median
@@ -418,6 +428,7 @@ if #again > 0 then
   run_units(again, "again (noise): ")
   build_rows()
 end
+if stop_io_server then stop_io_server() end
 
 ------------------------------------------------------------------ report
 

@@ -91,6 +91,7 @@ end
 local function convoy(report, impl, switch, cpu)
   for _, m in ipairs(report.micro or {}) do
     if m.bench == "gil_convoy" and not m.unavailable and (m.impl or "gillua") == impl
+       and (m.channel or "pipe") ~= "tcp"   -- the table compares one channel: the pipe
        and (switch == nil or m.switch == switch) and (m.cpu_threads or 1) == cpu then
       return m.retention or (m.beside_trips_per_s and m.alone_trips_per_s
                              and m.beside_trips_per_s / m.alone_trips_per_s), m.cpu_retention

@@ -11,6 +11,7 @@
 **                                      wasted_wakeups=, urgent_grants=, enabled=,
 **                                      threads={ {name=, held_s=, wait_s=, blocked_s=,
 **                                                 acquisitions=, alive=}, ...}}
+**   module_io, module_io_for       C modules' blocking calls (lgil_io.c)
 */
 #include <math.h>
 #include <stdlib.h>
@@ -112,5 +113,6 @@ int luaopen_gil(lua_State *L) {
     {"getswitchinterval", g_getswitchinterval}, {"stats", g_stats}, {NULL, NULL}
   };
   luaL_newlib(L, funcs);
+  gl_gil_io_open(L);   /* module_io, module_io_for (lgil_io.c) */
   return 1;
 }

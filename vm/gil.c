@@ -299,7 +299,7 @@ static uint64_t bytecodes_turn(GLThread *t, uint64_t now, int *asked) {
   }
   gil_spin_for_grant(t);
   if (!atomic_load(&t->gil_granted)) *asked = 0;   /* holder busy in C: ask again later */
-  return gl_now_ns() + SLICE_NS;
+  return gl_now_ns() + GL_SLICE_NS;
 }
 
 static int is_sliced(GILPolicyKind k) { return k == GIL_INTERVAL || k == GIL_PRIORITY; }
@@ -330,10 +330,10 @@ static void wait_granted(GLThread *t) {
       until = bytecodes_turn(t, now, &asked);
       if (atomic_load(&t->gil_granted)) break;
     } else {
-      uint64_t slice = is_sliced(kind) ? (uint64_t)gil.policy.n * 1000ull : SLICE_NS;
-      until = now + (slice < SLICE_NS ? slice : SLICE_NS);
+      uint64_t slice = is_sliced(kind) ? (uint64_t)gil.policy.n * 1000ull : GL_SLICE_NS;
+      until = now + (slice < GL_SLICE_NS ? slice : GL_SLICE_NS);
     }
-    struct timespec ts = { (time_t)(until / 1000000000ull), (long)(until % 1000000000ull) };
+    struct timespec ts = gl_ns_ts(until);
     int rc = pthread_cond_timedwait(&t->gil_cv, &gil.mu, &ts);
     if (atomic_load(&t->gil_granted)) break;
     if (rc == 0) {
@@ -470,7 +470,13 @@ void gil_rearm(GLThread *t, lua_State *L) {
     gl_hook_arm(L, atomic_load(&t->hook_count));
 }
 
-void gil_after_fork_child(GLThread *self) {
+void gil_fork_prepare(void) { pthread_mutex_lock(&gil.mu); }
+
+void gil_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&gil.mu); }
+
+/* The forking thread holds the GIL (when it is on) and keeps it. */
+void gil_fork_child(void) {
+  GLThread *self = gl_self;
   pthread_mutex_init(&gil.mu, NULL);
   gil.head = gil.tail = NULL;
   gil.holder = gil.enabled ? self : NULL;

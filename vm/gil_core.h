@@ -9,9 +9,9 @@
 #ifndef gil_core_h
 #define gil_core_h
 
+#include "clock.h"
 #include "gil.h"
 
-#define SLICE_NS 50000000ull   /* waiters re-check (Ctrl-C, lost signal) this often */
 #define SPIN_NS 50000ull        /* a waiter that asked spins at most this long */
 #ifndef MIN_TURN_NS
 #define MIN_TURN_NS 500000ull   /* bytecodes policy: a turn lasts at least this */

@@ -63,10 +63,7 @@ void ticks_wait(GLThread *t) {
       return;
     }
     pthread_mutex_unlock(&gil.mu);
-    struct timespec ts;
-    uint64_t until = gl_now_ns() + SLICE_NS;
-    ts.tv_sec = (time_t)(until / 1000000000ull);
-    ts.tv_nsec = (long)(until % 1000000000ull);
+    struct timespec ts = gl_ns_ts(gl_now_ns() + GL_SLICE_NS);   /* waiters re-check this often */
     int rc;
     while ((rc = sem_clockwait(&t->gil_sem, CLOCK_MONOTONIC, &ts)) != 0 && errno == EINTR) {}
     pthread_mutex_lock(&gil.mu);

@@ -14,8 +14,9 @@
 ** always reaches the main thread). ident and native_id of a new gillua
 ** thread may equal those of a finished one, as Python allows.
 **
-** fork(): a child has none of the parent's parked threads; a pthread_atfork
-** child handler empties the list there.
+** fork(): a child has none of the parent's parked threads; the fork duty
+** (gl_at_fork, registered by vm.c) holds pool.mu across fork() and empties
+** the list in the child.
 **
 ** Fields: pool.mu guards the idle list, its length and every parked
 ** Worker's fn/arg (a Worker's cv is used with pool.mu only).
@@ -43,16 +44,17 @@ static struct {
   pthread_mutex_t mu;
   Worker *idle;
   int nidle;
-  pthread_once_t once;
-} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, PTHREAD_ONCE_INIT };
+} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, 0 };
 
-static void after_fork_child(void) {
+void gl_tpool_fork_prepare(void) { pthread_mutex_lock(&pool.mu); }
+
+void gl_tpool_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&pool.mu); }
+
+void gl_tpool_fork_child(void) {
   pthread_mutex_init(&pool.mu, NULL);
   pool.idle = NULL;                /* those threads are not in this process */
   pool.nidle = 0;
 }
-
-static void install_atfork(void) { pthread_atfork(NULL, NULL, after_fork_child); }
 
 static void unlink_idle(Worker *w) {
   for (Worker **p = &pool.idle; *p; p = &(*p)->next)
@@ -91,7 +93,6 @@ static void *worker_main(void *arg) {
 }
 
 int gl_spawn(void *(*fn)(void *), void *arg) {
-  pthread_once(&pool.once, install_atfork);
   pthread_mutex_lock(&pool.mu);
   Worker *w = pool.idle;
   if (w) {

@@ -82,9 +82,12 @@ do
   assert(rows[3].noise == true, "2.22 with 2 workers is beyond the limit")   -- pairs 2.22, 2.6, 2.13
   assert(rows[4].noise == true, "one worker 1.33x faster than sequential is noise")
   assert(not rows[6].noise)
-  assert(A.beyond_limit({mode = "nogil", workers = 4, speedup = 2.2}, 2), "above cores x 1.05")
-  assert(A.beyond_limit({mode = "gil", workers = 2, speedup = 1.15}, 2), "two threads under a GIL beat one core")
-  assert(not A.beyond_limit({mode = "gil", workers = 2, speedup = 1.04}, 2))
+  assert(A.beyond_limit({bench = "dead_loop", mode = "nogil", workers = 4, speedup = 2.2}, 2), "above cores x 1.05")
+  assert(A.beyond_limit({bench = "dead_loop", mode = "gil", workers = 2, speedup = 1.15}, 2),
+         "two threads under a GIL beat one core")
+  assert(not A.beyond_limit({bench = "dead_loop", mode = "gil", workers = 2, speedup = 1.04}, 2))
+  assert(not A.beyond_limit({bench = "io_bound", mode = "gil", workers = 8, speedup = 7.5}, 2),
+         "waits overlap: an I/O-bound speedup is not limited by cores")
   assert(not A.beyond_limit({mode = "gil", workers = 1, speedup = 0.5, bench = "balance"}, 2),
          "balance's modes do different work: no one-worker rule")
   local U = dofile("bench/report_util.lua")
