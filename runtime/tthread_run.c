@@ -18,7 +18,6 @@
 ** reports it (the default prints "Exception in thread NAME:" and the
 ** traceback, as Python's).
 */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include "modules.h"
 #include "stats.h"
 #include "threading.h"
+#include "tpool.h"
 #include "trace.h"
 #include "transfer.h"
 #include "tthread.h"
@@ -266,24 +266,6 @@ static void encode_payload(lua_State *L, StartInfo *si) {
   lua_settop(L, top);
 }
 
-/* Creates the OS thread with SIGINT blocked (it must reach the main
-** thread only: the new thread inherits the mask). Returns 0 or an errno. */
-static int spawn(StartInfo *si) {
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 16u << 20);
-  pthread_t tid;
-  int rc = pthread_create(&tid, &attr, thread_main, si);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return rc;
-}
-
 int tt_start(lua_State *L) {
   GLThread *t = tt_check(L, 1);
   if (gt_state(t) != GT_NEW) return luaL_error(L, "threads can only be started once");
@@ -314,7 +296,9 @@ int tt_start(lua_State *L) {
     lua_rawsetp(L, -2, t);
     lua_pop(L, 2);
   }
-  int rc = spawn(si);
+  /* an OS thread kept from a finished thread, or a new one (vm/tpool.c:
+  ** SIGINT blocked, so it always reaches the main thread) */
+  int rc = gl_spawn(thread_main, si);
   if (rc != 0) {
     if (si->L1) unanchor(L, t);
     tr_buffer_free(&si->payload);
