@@ -51,9 +51,39 @@ void mp_shm_free(void *p);
 void *mp_shm_alloc_or_raise(lua_State *L, size_t n, const char *what);
 uint64_t mp_shm_off(const void *p);
 void *mp_shm_ptr(uint64_t off);      /* NULL for 0 or out-of-range offsets */
-size_t mp_shm_used(void);            /* bytes in use (tests) */
+size_t mp_shm_used(void);            /* bytes in use, heads included */
+/* The allocator's figures (multiprocessing.arena_stats). */
+typedef struct MpShmStats {
+  uint64_t size;          /* bytes the heap can use */
+  uint64_t used;          /* live blocks, heads included */
+  uint64_t free;          /* size - used */
+  uint64_t largest_free;  /* largest block that can be allocated now */
+  uint64_t blocks;        /* live blocks */
+  uint64_t free_blocks;   /* free pieces below the top (fragmentation) */
+} MpShmStats;
+void mp_shm_stats(MpShmStats *st);
+/* Raises "<what>: shared memory exhausted (n bytes requested, ...)". */
+int mp_raise_exhausted(lua_State *L, const char *what, size_t n);
 uint64_t mp_shm_secret(void);        /* random per arena */
 void *mp_shm_block_at(uint64_t off); /* a live block's data at off, or NULL */
+
+/* The ledger (mp_ledger.c): what a forked child owns in the arena, so that
+** its parent gives it back when the child was killed (SIGKILL) and never
+** dropped it. Every reference a child holds through a handle, and every
+** block it is filling before it links it into a shared structure (a
+** Queue item, a big Pipe message), is an entry (block, release function).
+** Entries are added AFTER the reference is taken and removed BEFORE it is
+** dropped or handed over, each by one store: a death between the two
+** leaks a block, never frees one twice. No-ops in the original process. */
+void mp_ledger_add(void *block, void (*release)(void *));
+void mp_ledger_remove(void *block);
+/* Around fork (called by mp_refs_before_fork/after_fork): the parent fills
+** the child's ledger with the references it takes for the child. */
+void mp_ledger_prepare(void);
+void mp_ledger_prepared_add(void *block, void (*release)(void *));
+void mp_ledger_after_fork(pid_t pid);
+/* The parent reaped pid: gives back what the child still owned. */
+void mp_ledger_reaped(pid_t pid);
 
 /* Local handles to arena objects. Every process-local RtObject of the
 ** process modules that owns a shared reference starts with an MpRef; they
@@ -72,7 +102,9 @@ typedef struct MpRef {
   struct MpRef *prev, *next;    /* per-process list, guarded in mp_shm.c */
 } MpRef;
 
-void mp_ref_init(MpRef *r, const RtType *t, void *shared); /* takes over one shared ref */
+/* Takes over one shared ref. r->release, when already set (r comes from
+** calloc), is kept: set it BEFORE mp_ref_init, the ledger records it. */
+void mp_ref_init(MpRef *r, const RtType *t, void *shared);
 /* __eq metamethod: same arena object (set by each type's luaopen part). */
 int mp_ref_eq(lua_State *L);
 /* For destroy(): unlinks, drops the shared ref, frees the local object. */

@@ -221,8 +221,8 @@ static void push_proxy(lua_State *L, MgrShared *m, uint32_t id, int kind) {
   o->id = id;
   o->kind = kind;
   mp_shm_incref(m);                     /* the object's */
-  mp_ref_init(&p->ref, &proxy_types[kind], o);   /* takes over o's first reference */
   p->ref.release = obj_release;
+  mp_ref_init(&p->ref, &proxy_types[kind], o);   /* takes over o's first reference */
   rt_push_owned(L, &p->ref.rt);
 }
 

@@ -136,8 +136,8 @@ static void push_conn(lua_State *L, PipeShm *p, int side, int fd, int r, int w) 
   mp_shm_incref(p);
   e->pipe = p;
   e->side = side;
-  mp_ref_init(&c->ref, &conn_type, e);
   c->ref.release = end_release;
+  mp_ref_init(&c->ref, &conn_type, e);
   c->ref.forked = conn_forked;
   c->ref.closing = conn_closing;
   c->fd = fd;
@@ -304,7 +304,7 @@ static int send_frame(Conn *c, const void *data, size_t len) {
 static int raise_send(lua_State *L, int rc, size_t len) {
   if (rc == EINTR) return gl_raise_interrupt(L);
   if (rc == EMSGSIZE) return luaL_error(L, "message too long (%d bytes)", (int)len);
-  if (rc == ENOMEM) return luaL_error(L, "send: shared memory exhausted (%d bytes)", (int)len);
+  if (rc == ENOMEM) return mp_raise_exhausted(L, "send", len);
   return luaL_error(L, "BrokenPipeError: the other end of the connection is closed");
 }
 

@@ -54,8 +54,8 @@ static int new_queue(lua_State *L, const RtType *t) {
   MpChan *c = mp_chan_new(L, (long)maxsize);
   MpQueue *q = (MpQueue *)calloc(1, sizeof(MpQueue));
   if (q == NULL) { mp_chan_decref(c); return luaL_error(L, "out of memory"); }
-  mp_ref_init(&q->ref, t, c);
   q->ref.release = chan_release;
+  mp_ref_init(&q->ref, t, c);
   rt_push_owned(L, &q->ref.rt);
   return 1;
 }
@@ -69,12 +69,13 @@ static int do_put(lua_State *L, MpQueue *q, int block, const struct timespec *dl
   TrBuffer b;
   mp_mark(L, 2, 1);
   mp_encode(L, 2, 1, "item", &b);
-  int rc = mp_chan_put(chan(q), b.data, b.len, block, dl);
-  mp_encoded_done(&b);
+  size_t len = b.len;
+  int rc = mp_chan_put(chan(q), b.data, len, block, dl);
+  mp_encoded_done(&b);           /* clears b */
   if (rc == EAGAIN || rc == ETIMEDOUT) return mp_raise_queue_error(L, "Full");
   if (rc == EINTR) return gl_raise_interrupt(L);
   if (rc == ENOMEM)
-    return luaL_error(L, "Queue.put: shared memory exhausted (item of %d bytes)", (int)b.len);
+    return mp_raise_exhausted(L, "Queue.put", len);
   return 0;
 }
 

@@ -172,7 +172,7 @@ static SArray *new_array(lua_State *L, char tc, lua_Integer n, int is_array, int
   SArray *a = (SArray *)mp_shm_alloc(sizeof(SArray) + (size_t)n * (size_t)el);
   if (a == NULL) {
     if (lock) mp_shm_decref(lock);
-    luaL_error(L, "%s: shared memory exhausted", is_array ? "Array" : "Value");
+    mp_raise_exhausted(L, is_array ? "Array" : "Value", sizeof(SArray) + (size_t)n * (size_t)el);
   }
   a->tc = tc;
   a->elsize = el;
@@ -185,8 +185,8 @@ static SArray *new_array(lua_State *L, char tc, lua_Integer n, int is_array, int
 static void push_handle(lua_State *L, SArray *a) {
   MpRef *r = (MpRef *)calloc(1, sizeof(MpRef));
   if (r == NULL) { arr_release(a); luaL_error(L, "out of memory"); }
-  mp_ref_init(r, a->is_array ? &array_type : &value_type, a);
   r->release = arr_release;
+  mp_ref_init(r, a->is_array ? &array_type : &value_type, a);
   rt_push_owned(L, &r->rt);
 }
 

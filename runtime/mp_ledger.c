@@ -1,0 +1,159 @@
+/*
+** mp_ledger.c — what each forked child owns in the shared-memory arena,
+** so that its parent can give it back when the child dies without
+** dropping it (SIGKILL, a crash). See mp.h for the contract.
+**
+** A ledger is an arena block, one per child, filled by the parent before
+** the fork (the references it takes for the child's inherited handles)
+** and then written only by the child: entries (block offset, release
+** function) appended after a reference is taken, cleared (offset set to
+** 0, one store) before it is dropped or handed over. Function pointers
+** are valid in every process: all of them are forks of one program.
+** When the parent reaps the child (mp_reap), the child is dead, so
+** nothing writes the ledger any more: the parent calls the release
+** function of every entry left, then frees the ledger.
+**
+** Every change is a single store ordered so that a death between two
+** steps leaks at most one block and never releases one twice: append
+** writes the entry and THEN counts it; compaction shrinks the count and
+** THEN moves the last entry into a hole (a death in between loses that
+** entry: a leak). When the ledger is full (LEDGER_CAP live entries) new
+** entries are not recorded: those blocks are lost only if the child is
+** killed.
+**
+** Locks: ledger_mu (this process's own ledger: threads of a GIL-off
+** program share it) and kids_mu (the local table pid -> ledger of the
+** children this process forked) are leaf locks.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp.h"
+#include "mp_arena.h"
+
+#define LEDGER_CAP   2046
+#define LEDGER_MAGIC 0x4c454447u          /* "LEDG" */
+
+typedef struct Entry {
+  uint64_t off;                 /* block offset, 0 = hole */
+  uint64_t fn;                  /* void (*)(void *) */
+} Entry;
+
+typedef struct Ledger {
+  uint32_t magic;
+  uint32_t spare;
+  uint64_t n;                   /* entries in use (holes included) */
+  Entry e[LEDGER_CAP];
+} Ledger;
+
+typedef struct Kid {
+  pid_t pid;
+  Ledger *ledger;
+} Kid;
+
+static Ledger *mine;            /* NULL in the original process */
+static Ledger *pending;         /* the next child's, between prepare and after_fork */
+static pthread_mutex_t ledger_mu = PTHREAD_MUTEX_INITIALIZER;   /* guards *mine */
+static Kid *kids;               /* guarded by kids_mu */
+static size_t nkids, kids_cap;
+static pthread_mutex_t kids_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Shrinks l by moving live entries into holes (see above for the order). */
+static void compact(Ledger *l) {
+  uint64_t i = 0;
+  while (i < l->n) {
+    if (l->e[i].off) { i++; continue; }
+    Entry last = l->e[l->n - 1];
+    __atomic_store_n(&l->n, l->n - 1, __ATOMIC_RELEASE);
+    if (i < l->n) {
+      l->e[i].fn = last.fn;
+      __atomic_store_n(&l->e[i].off, last.off, __ATOMIC_RELEASE);
+    }
+  }
+}
+
+static void append(Ledger *l, void *block, void (*release)(void *)) {
+  if (l->n == LEDGER_CAP) compact(l);
+  if (l->n == LEDGER_CAP) return;                  /* full: not recorded */
+  l->e[l->n].fn = (uint64_t)(uintptr_t)release;
+  __atomic_store_n(&l->e[l->n].off, mp_shm_off(block), __ATOMIC_RELEASE);
+  __atomic_store_n(&l->n, l->n + 1, __ATOMIC_RELEASE);
+}
+
+void mp_ledger_add(void *block, void (*release)(void *)) {
+  if (mine == NULL || block == NULL) return;
+  pthread_mutex_lock(&ledger_mu);
+  append(mine, block, release);
+  pthread_mutex_unlock(&ledger_mu);
+}
+
+void mp_ledger_remove(void *block) {
+  if (mine == NULL || block == NULL) return;
+  uint64_t off = mp_shm_off(block);
+  pthread_mutex_lock(&ledger_mu);
+  for (uint64_t i = mine->n; i-- > 0;)
+    if (mine->e[i].off == off) {
+      __atomic_store_n(&mine->e[i].off, 0, __ATOMIC_RELEASE);
+      if (i + 1 == mine->n) __atomic_store_n(&mine->n, i, __ATOMIC_RELEASE);
+      break;
+    }
+  pthread_mutex_unlock(&ledger_mu);
+}
+
+void mp_ledger_prepare(void) {
+  pending = (Ledger *)mp_shm_alloc(sizeof(Ledger));   /* NULL: the child goes unrecorded */
+  if (pending) pending->magic = LEDGER_MAGIC;
+}
+
+void mp_ledger_prepared_add(void *block, void (*release)(void *)) {
+  if (pending) append(pending, block, release);
+}
+
+static void remember(pid_t pid, Ledger *l) {
+  pthread_mutex_lock(&kids_mu);
+  if (nkids == kids_cap) {
+    size_t cap = kids_cap ? kids_cap * 2 : 16;
+    Kid *k = (Kid *)realloc(kids, cap * sizeof(Kid));
+    if (k == NULL) {                     /* cannot remember: the child goes unrecorded */
+      pthread_mutex_unlock(&kids_mu);
+      mp_shm_decref(l);
+      return;
+    }
+    kids = k;
+    kids_cap = cap;
+  }
+  kids[nkids++] = (Kid){pid, l};
+  pthread_mutex_unlock(&kids_mu);
+}
+
+void mp_ledger_after_fork(pid_t pid) {
+  Ledger *l = pending;
+  pending = NULL;
+  if (pid == 0) {                        /* the child: its own ledger, no children yet */
+    pthread_mutex_init(&ledger_mu, NULL);
+    pthread_mutex_init(&kids_mu, NULL);
+    nkids = 0;
+    mine = l;
+  } else if (l && pid > 0) remember(pid, l);
+  else if (l) mp_shm_decref(l);          /* the fork failed: the refs were undone */
+}
+
+void mp_ledger_reaped(pid_t pid) {
+  Ledger *l = NULL;
+  pthread_mutex_lock(&kids_mu);
+  for (size_t i = 0; i < nkids; i++)
+    if (kids[i].pid == pid) {
+      l = kids[i].ledger;
+      kids[i] = kids[--nkids];
+      break;
+    }
+  pthread_mutex_unlock(&kids_mu);
+  if (l == NULL) return;
+  if (l->magic != LEDGER_MAGIC || l->n > LEDGER_CAP)
+    mp_arena_corrupt("a child's ledger is damaged", mp_shm_off(l));
+  for (uint64_t i = 0; i < l->n; i++) {
+    void *block = l->e[i].off ? mp_shm_block_at(l->e[i].off) : NULL;
+    if (block) ((void (*)(void *))(uintptr_t)l->e[i].fn)(block);
+  }
+  mp_shm_decref(l);
+}
