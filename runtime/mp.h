@@ -37,6 +37,10 @@ int mp_shm_init(char *err, size_t errlen);
 /* Zero-filled block of n bytes, 16-aligned, with a shared refcount of 1.
 ** NULL when the arena is full. */
 void *mp_shm_alloc(size_t n);
+/* The same, not zeroed, and recorded in this process's ledger (see
+** below): for blocks filled before they are linked into a shared structure;
+** the caller removes it from the ledger when it hands it over. */
+void *mp_shm_alloc_owned(size_t n);
 void mp_shm_incref(void *p);
 /* Frees the block when the count reaches 0. */
 void mp_shm_decref(void *p);

@@ -289,7 +289,25 @@ static void take_free(ArenaHead *h, uint64_t off, uint64_t need) {
   }
 }
 
+static BlockHead *alloc_block(size_t n);
+
 void *mp_shm_alloc(size_t n) {
+  BlockHead *b = alloc_block(n);
+  if (b == NULL) return NULL;
+  memset(b + 1, 0, n);
+  return b + 1;
+}
+
+/* Not zeroed, and in the ledger before anything slow happens: a process
+** killed while filling a big block gives it back (mp_ledger.c). */
+void *mp_shm_alloc_owned(size_t n) {
+  BlockHead *b = alloc_block(n);
+  if (b == NULL) return NULL;
+  mp_ledger_add(b + 1, mp_shm_decref);
+  return b + 1;
+}
+
+static BlockHead *alloc_block(size_t n) {
   if (n > mp_arena_size) return NULL;
   uint64_t need = n < MIN_DATA ? MIN_DATA : ((uint64_t)n + 15) & ~(uint64_t)15;
   ArenaHead *h = arena_lock();
@@ -313,9 +331,7 @@ void *mp_shm_alloc(size_t n) {
     __atomic_store_n(&b->magic, BLOCK_MAGIC, __ATOMIC_RELEASE);
   }
   mp_unlock(&h->mu);
-  if (b == NULL) return NULL;
-  memset(b + 1, 0, n);
-  return b + 1;
+  return b;
 }
 
 /* Called once, after the last reference was dropped (mp_shm_unref). The

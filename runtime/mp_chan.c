@@ -21,6 +21,15 @@
 ** Fields of MpChan are guarded by mu, except the seq words (atomics, also
 ** futex words) and count (written under mu with release stores, read
 ** lock-free by spinners).
+**
+** Processes get killed. A message being built belongs to its producer
+** (its ledger, mp_ledger.c: a producer killed while copying 50 MB gives
+** the block back when reaped, and nothing partial is ever linked). It
+** leaves the ledger right before it is linked, and a message unlinked by
+** get() enters the getter's ledger right after: a death between the two
+** steps leaks one block, never frees a linked one. A producer killed
+** while linking, with mu held, left 'linking' set: the next locker gets
+** EOWNERDEAD and repairs the list from head (relink, recount, new tail).
 */
 #include <errno.h>
 #include <sched.h>
@@ -46,6 +55,7 @@ struct MpChan {
   long count;
   long unfinished;        /* JoinableQueue: puts not yet task_done */
   uint64_t head, tail;
+  uint64_t linking;       /* message being linked by the mu holder, 0 = none */
 };
 
 #define SPIN_ROUNDS 400
@@ -70,6 +80,32 @@ void mp_chan_decref(MpChan *c) {
   }
   pthread_mutex_destroy(&c->mu);
   mp_shm_free(c);
+}
+
+/* The holder of mu died (EOWNERDEAD): head's chain is authoritative; the
+** message it was linking goes at the end if it did not get there. */
+static void repair(MpChan *c) {
+  long n = 0;
+  uint64_t last = 0, found = 0;
+  for (uint64_t off = c->head; off; off = ((Msg *)mp_shm_ptr(off))->next) {
+    found |= off == c->linking;
+    last = off;
+    n++;
+  }
+  if (c->linking && !found) {
+    ((Msg *)mp_shm_ptr(c->linking))->next = 0;
+    if (last) ((Msg *)mp_shm_ptr(last))->next = c->linking;
+    else c->head = c->linking;
+    last = c->linking;
+    n++;
+  }
+  c->linking = 0;
+  c->tail = last;
+  __atomic_store_n(&c->count, n, __ATOMIC_RELEASE);
+}
+
+static void chan_lock(MpChan *c) {
+  if (mp_lock(&c->mu)) repair(c);
 }
 
 static long load_count(MpChan *c) { return __atomic_load_n(&c->count, __ATOMIC_ACQUIRE); }
@@ -114,7 +150,7 @@ static int wait_for(MpChan *c, int want_items, uint32_t *seq, int32_t *waiters,
       prc = poll(ud);
       gl_block_begin();
     }
-    mp_lock(&c->mu);
+    chan_lock(c);
     (*waiters)--;
     if (prc) return prc;
   }
@@ -127,29 +163,33 @@ int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
 
 int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
                  size_t len, int block, const struct timespec *deadline) {
-  Msg *m = (Msg *)mp_shm_alloc(sizeof(Msg) + hlen + len);
+  Msg *m = (Msg *)mp_shm_alloc_owned(sizeof(Msg) + hlen + len);
   if (m == NULL) return ENOMEM;
+  m->next = 0;
   m->len = hlen + len;
   if (hlen) memcpy(m->data, hdr, hlen);
   if (len) memcpy(m->data + hlen, data, len);
   int rc = 0, blocked = 0;
-  mp_lock(&c->mu);
+  chan_lock(c);
   if (is_full(c)) {
     mp_unlock(&c->mu);
-    if (!block) { mp_shm_decref(m); return EAGAIN; }
+    if (!block) { mp_ledger_remove(m); mp_shm_decref(m); return EAGAIN; }
     blocked = 1;
     gl_block_begin();
     spin(c, 0);
-    mp_lock(&c->mu);
+    chan_lock(c);
     rc = wait_for(c, 0, &c->get_seq, &c->putters, deadline, NULL, NULL);
   }
   if (rc == 0) {
     uint64_t off = mp_shm_off(m);
+    mp_ledger_remove(m);
+    c->linking = off;
     if (c->tail) ((Msg *)mp_shm_ptr(c->tail))->next = off;
     else c->head = off;
     c->tail = off;
     __atomic_store_n(&c->count, c->count + 1, __ATOMIC_RELEASE);
     c->unfinished++;
+    c->linking = 0;
   }
   int sleepers = c->getters > 0;
   /* a woken putter that gives up passes its wake-up on */
@@ -157,6 +197,7 @@ int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
   mp_unlock(&c->mu);
   if (blocked) gl_block_end();
   if (rc) {
+    mp_ledger_remove(m);
     mp_shm_decref(m);
     if (pass) mp_futex_wake(&c->get_seq, 1);
     return rc;
@@ -169,20 +210,21 @@ int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
                 const struct timespec *deadline, uint64_t *tag,
                 int (*poll)(void *), void *poll_ud) {
   int rc = 0, blocked = 0;
-  mp_lock(&c->mu);
+  chan_lock(c);
   if (c->count == 0) {
     mp_unlock(&c->mu);
     if (!block) return EAGAIN;
     blocked = 1;
     gl_block_begin();
     spin(c, 1);
-    mp_lock(&c->mu);
+    chan_lock(c);
     rc = wait_for(c, 1, &c->put_seq, &c->getters, deadline, poll, poll_ud);
   }
   Msg *m = NULL;
   if (rc == 0) {
     m = (Msg *)mp_shm_ptr(c->head);
     c->head = m->next;
+    mp_ledger_add(m, mp_shm_decref);    /* ours now, until copied out */
     if (c->head == 0) c->tail = 0;
     __atomic_store_n(&c->count, c->count - 1, __ATOMIC_RELEASE);
     if (tag) {
@@ -204,18 +246,19 @@ int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
   *data = malloc(m->len ? m->len : 1);
   if (*data == NULL) abort();
   memcpy(*data, m->data, m->len);
+  mp_ledger_remove(m);
   mp_shm_decref(m);
   return 0;
 }
 
 void mp_chan_unfinished_add(MpChan *c, long d) {
-  mp_lock(&c->mu);
+  chan_lock(c);
   c->unfinished += d;
   mp_unlock(&c->mu);
 }
 
 int mp_chan_task_done(MpChan *c) {
-  mp_lock(&c->mu);
+  chan_lock(c);
   if (c->unfinished <= 0) { mp_unlock(&c->mu); return -1; }
   int zero = --c->unfinished == 0;
   int sleepers = c->joiners > 0;
@@ -226,12 +269,12 @@ int mp_chan_task_done(MpChan *c) {
 
 /* Waits until every item put has been task_done()'d. 0, ETIMEDOUT, EINTR. */
 int mp_chan_join(MpChan *c, const struct timespec *deadline) {
-  mp_lock(&c->mu);
+  chan_lock(c);
   if (c->unfinished == 0) { mp_unlock(&c->mu); return 0; }
   mp_unlock(&c->mu);
   int rc = 0;
   gl_block_begin();
-  mp_lock(&c->mu);
+  chan_lock(c);
   while (c->unfinished > 0) {
     if (gl_interrupted()) { rc = EINTR; break; }
     if (mp_expired(deadline)) { rc = ETIMEDOUT; break; }
@@ -239,7 +282,7 @@ int mp_chan_join(MpChan *c, const struct timespec *deadline) {
     c->joiners++;
     mp_unlock(&c->mu);
     mp_futex_wait(&c->join_seq, s, deadline);
-    mp_lock(&c->mu);
+    chan_lock(c);
     c->joiners--;
   }
   mp_unlock(&c->mu);

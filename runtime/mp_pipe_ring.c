@@ -174,9 +174,8 @@ int mp_ring_send(PipeShm *p, int side, int fd, const void *data, size_t len) {
   uint64_t plen = len;
   void *blk = NULL;
   if (len > BIG) {                      /* big: the bytes go in their own block */
-    blk = mp_shm_alloc(len);
+    blk = mp_shm_alloc_owned(len);      /* ours until the frame is published */
     if (blk == NULL) return ENOMEM;
-    mp_ledger_add(blk, mp_shm_decref);  /* ours until the frame is published */
     memcpy(blk, data, len);
     off = mp_shm_off(blk);
     payload = &off;
