@@ -1,0 +1,38 @@
+-- Shared by the fault-injection tests (tests/scripts/fault_*.lua):
+-- seeded randomness, and the end-of-test checks that a run of kill -9
+-- left nothing behind.
+--   fault.seed()            seeds math.random from $FAULT_SEED or the clock,
+--                           prints the seed (to replay a failure) and returns it
+--   fault.no_children()     asserts that this process has no child at all
+--                           (active_children() is empty and waitpid(-1) finds none)
+--   fault.arena_back(base)  collects garbage and asserts the arena's use is
+--                           back at base.used and in one piece as at base
+local mp = require "multiprocessing"
+local fault = {}
+
+function fault.seed()
+  local seed = tonumber(os.getenv("FAULT_SEED")) or (os.time() * 1000 + os.getpid() % 1000)
+  math.randomseed(seed)
+  print("seed " .. seed .. " (FAULT_SEED=" .. seed .. " replays it)")
+  return seed
+end
+
+function fault.no_children()
+  local kids = mp.active_children()
+  assert(#kids == 0, #kids .. " active children left")
+  local pid, msg = os.waitpid(-1, true)
+  assert(pid == nil and msg:find("child"), "a child process is left: " .. tostring(pid))
+end
+
+function fault.arena_back(base)
+  collectgarbage()
+  collectgarbage()
+  local now = mp.arena_stats()
+  assert(now.used == base.used and now.blocks == base.blocks,
+         ("arena: %d bytes in %d blocks used, %d in %d at the start"):format(
+           now.used, now.blocks, base.used, base.blocks))
+  assert(now.largest_free == base.largest_free,
+         ("arena: largest free piece %d, %d at the start"):format(now.largest_free, base.largest_free))
+end
+
+return fault
