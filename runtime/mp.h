@@ -205,6 +205,12 @@ int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
 /* The same, the message being hdr[0..hlen) followed by data[0..len). */
 int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
                  size_t len, int block, const struct timespec *deadline);
+/* The same, and the message carries a reference to the block 'handed'
+** that this process's ledger recorded (a reply box): the ledger entry
+** goes with the message's own, right before it is linked. */
+int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *data,
+                        size_t len, int block, const struct timespec *deadline,
+                        void *handed);
 /* Takes the oldest message: *data is malloc'ed (caller frees). 'tag' when
 ** not NULL receives the message's first 8 bytes atomically with the take
 ** (the Pool records which task a worker holds). Returns 0, ETIMEDOUT,

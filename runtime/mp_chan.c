@@ -163,6 +163,12 @@ int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
 
 int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
                  size_t len, int block, const struct timespec *deadline) {
+  return mp_chan_put_handing(c, hdr, hlen, data, len, block, deadline, NULL);
+}
+
+int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *data,
+                        size_t len, int block, const struct timespec *deadline,
+                        void *handed) {
   Msg *m = (Msg *)mp_shm_alloc_owned(sizeof(Msg) + hlen + len);
   if (m == NULL) return ENOMEM;
   m->next = 0;
@@ -183,6 +189,7 @@ int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
   if (rc == 0) {
     uint64_t off = mp_shm_off(m);
     mp_ledger_remove(m);
+    mp_ledger_remove(handed);
     c->linking = off;
     if (c->tail) ((Msg *)mp_shm_ptr(c->tail))->next = off;
     else c->head = off;

@@ -116,17 +116,29 @@ void mp_mgr_box_release(MgrReply *box) {
   mp_shm_free(box);
 }
 
-/* A new reply box with its two references (see mp_manager.h). */
+static void box_release(void *box) { mp_mgr_box_release((MgrReply *)box); }
+
+/* A new reply box with its two references (see mp_manager.h): ours and
+** the server's, both in our ledger until the request carries the
+** server's (a client killed while waiting gives its box back). */
 static MgrReply *new_box(lua_State *L) {
   MgrReply *box = L ? (MgrReply *)mp_shm_alloc_or_raise(L, sizeof(MgrReply), "Manager")
                     : (MgrReply *)mp_shm_alloc(sizeof(MgrReply));
-  if (box) mp_shm_incref(box);
+  if (box == NULL) return NULL;
+  mp_shm_incref(box);
+  mp_ledger_add(box, box_release);
+  mp_ledger_add(box, box_release);
   return box;
 }
 
+static void drop_box(MgrReply *box) {            /* our reference */
+  mp_ledger_remove(box);
+  mp_mgr_box_release(box);
+}
+
 static void drop_box_unsent(MgrReply *box) {   /* the request never left */
-  mp_mgr_box_release(box);
-  mp_mgr_box_release(box);
+  drop_box(box);
+  drop_box(box);
 }
 
 /* Sends op with the n values at first.. and pushes the results. Raises
@@ -135,25 +147,27 @@ static int request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, i
                    const struct timespec *dl) {
   if (__atomic_load_n(&m->stopped, __ATOMIC_ACQUIRE))
     return luaL_error(L, "the Manager has been shut down");
-  MgrReply *box = new_box(L);
+  TrBuffer b;
+  tr_buffer_init(&b);
+  char err[TR_ERRMAX];
+  if (n > 0 && tr_encode_opts(L, first, n, "value", TR_ENC_NOOBJ, &b, err, sizeof err) != 0)
+    return luaL_error(L, "%s", err);
+  MgrReply *box = new_box(NULL);
+  if (box == NULL) {
+    mp_encoded_done(&b);
+    return mp_raise_exhausted(L, "Manager", sizeof(MgrReply));
+  }
   unsigned char hdr[13];
   uint64_t off = mp_shm_off(box);
   memcpy(hdr, &off, 8);
   memcpy(hdr + 8, &id, 4);
   hdr[12] = (unsigned char)op;
-  TrBuffer b;
-  tr_buffer_init(&b);
-  char err[TR_ERRMAX];
-  if (n > 0 && tr_encode_opts(L, first, n, "value", TR_ENC_NOOBJ, &b, err, sizeof err) != 0) {
-    drop_box_unsent(box);
-    return luaL_error(L, "%s", err);
-  }
-  int rc = mp_chan_put2(m->req, hdr, 13, b.data, b.len, 1, NULL);
+  int rc = mp_chan_put_handing(m->req, hdr, 13, b.data, b.len, 1, NULL, box);
   mp_encoded_done(&b);
   if (rc) { drop_box_unsent(box); return luaL_error(L, "Manager: cannot send the request (%s)", strerror(rc)); }
   rc = wait_reply(m, box, dl);
   if (rc) {                      /* the server (if alive) still drops its reference */
-    mp_mgr_box_release(box);
+    drop_box(box);
     if (rc == EINTR) return gl_raise_interrupt(L);
     if (rc == ESRCH) return luaL_error(L, "the Manager's server process (%d) is gone", (int)m->server);
     return luaL_error(L, "the Manager did not answer in time");
@@ -163,7 +177,7 @@ static int request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, i
   size_t len = (size_t)box->len;
   int top = lua_gettop(L);
   int k = msg ? (len ? tr_decode(L, msg, len, err, sizeof err) : 0) : -1;
-  mp_mgr_box_release(box);       /* frees the reply bytes too, if last */
+  drop_box(box);                 /* frees the reply bytes too, if last */
   if (k < 0) return luaL_error(L, "Manager: bad reply: %s", msg ? err : "server out of memory");
   if (!ok) {
     lua_settop(L, top + 1);
@@ -416,7 +430,10 @@ static void stop_server(MgrShared *m, double grace) {
       uint64_t off = mp_shm_off(box);
       memcpy(hdr, &off, 8);
       hdr[12] = MOP_SHUTDOWN;
-      if (mp_chan_put(m->req, hdr, 13, 1, NULL) != 0) { drop_box_unsent(box); box = NULL; }
+      if (mp_chan_put_handing(m->req, hdr, 13, NULL, 0, 1, NULL, box) != 0) {
+        drop_box_unsent(box);
+        box = NULL;
+      }
     }
   }
   int st;
@@ -425,7 +442,7 @@ static void stop_server(MgrShared *m, double grace) {
     kill(m->server, SIGKILL);
     mp_wait_pid(m->server, &st, NULL, MP_REAP_OWNER);
   }
-  if (box) mp_mgr_box_release(box);     /* ours; the server dropped its own if it replied */
+  if (box) drop_box(box);               /* ours; the server dropped its own if it replied */
   __atomic_store_n(&m->stopped, 1, __ATOMIC_RELEASE);
 }
 
