@@ -198,7 +198,8 @@ typedef struct MpChan MpChan;
 
 MpChan *mp_chan_new(lua_State *L, long maxsize);   /* raises when the arena is full */
 /* Appends a message. Blocks while full (maxsize > 0). Returns 0, ETIMEDOUT
-** (full until the deadline), EINTR (Ctrl-C) or ENOMEM (arena full). The
+** (full until the deadline), EINTR (Ctrl-C), ENOMEM (arena full) or
+** ESHUTDOWN. The
 ** GIL is released only when the call has to wait. */
 int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
                 const struct timespec *deadline);
@@ -214,12 +215,18 @@ int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *dat
 /* Takes the oldest message: *data is malloc'ed (caller frees). 'tag' when
 ** not NULL receives the message's first 8 bytes atomically with the take
 ** (the Pool records which task a worker holds). Returns 0, ETIMEDOUT,
-** EAGAIN (empty and not blocking) or EINTR. 'poll' (may be NULL) is called
+** EAGAIN (empty and not blocking), EINTR or ESHUTDOWN (shut down and
+** empty). 'poll' (may be NULL) is called
 ** between slices of a long wait, GIL held; a non-zero return aborts the
 ** wait with that code. */
 int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
                 const struct timespec *deadline, uint64_t *tag,
                 int (*poll)(void *), void *poll_ud);
+/* Python 3.13's Queue.shutdown across processes: puts fail with
+** ESHUTDOWN from now on, gets once the channel is empty; 'immediate'
+** drops the messages first (counting them done). Every waiter wakes. */
+void mp_chan_shutdown(MpChan *c, int immediate);
+int mp_chan_is_shutdown(MpChan *c);
 long mp_chan_size(MpChan *c);
 long mp_chan_maxsize(MpChan *c);
 /* JoinableQueue bookkeeping. */

@@ -56,6 +56,7 @@ struct MpChan {
   long unfinished;        /* JoinableQueue: puts not yet task_done */
   uint64_t head, tail;
   uint64_t linking;       /* message being linked by the mu holder, 0 = none */
+  int32_t shutdown;       /* set once by mp_chan_shutdown */
 };
 
 #define SPIN_ROUNDS 400
@@ -137,7 +138,8 @@ static void bump(uint32_t *seq, int sleepers, int n) {
 static int wait_for(MpChan *c, int want_items, uint32_t *seq, int32_t *waiters,
                     const struct timespec *deadline, int (*poll)(void *), void *ud) {
   for (;;) {
-    if (want_items ? c->count > 0 : !is_full(c)) return 0;
+    if (want_items ? c->count > 0 : !c->shutdown && !is_full(c)) return 0;
+    if (c->shutdown) return ESHUTDOWN;
     if (gl_interrupted()) return EINTR;
     if (mp_expired(deadline)) return ETIMEDOUT;
     uint32_t s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
@@ -177,7 +179,8 @@ int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *dat
   if (len) memcpy(m->data + hlen, data, len);
   int rc = 0, blocked = 0;
   chan_lock(c);
-  if (is_full(c)) {
+  if (c->shutdown) rc = ESHUTDOWN;
+  else if (is_full(c)) {
     mp_unlock(&c->mu);
     if (!block) { mp_ledger_remove(m); mp_shm_decref(m); return EAGAIN; }
     blocked = 1;
@@ -218,7 +221,8 @@ int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
                 int (*poll)(void *), void *poll_ud) {
   int rc = 0, blocked = 0;
   chan_lock(c);
-  if (c->count == 0) {
+  if (c->count == 0 && c->shutdown) rc = ESHUTDOWN;
+  else if (c->count == 0) {
     mp_unlock(&c->mu);
     if (!block) return EAGAIN;
     blocked = 1;
@@ -256,6 +260,34 @@ int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
   mp_ledger_remove(m);
   mp_shm_decref(m);
   return 0;
+}
+
+void mp_chan_shutdown(MpChan *c, int immediate) {
+  uint64_t removed = 0;
+  chan_lock(c);
+  c->shutdown = 1;
+  if (immediate) {
+    removed = c->head;
+    c->head = c->tail = 0;
+    c->unfinished = c->unfinished > c->count ? c->unfinished - c->count : 0;
+    __atomic_store_n(&c->count, 0, __ATOMIC_RELEASE);
+  }
+  mp_unlock(&c->mu);
+  mp_futex_wake(&c->put_seq, -1);
+  mp_futex_wake(&c->get_seq, -1);
+  mp_futex_wake(&c->join_seq, -1);
+  while (removed) {
+    Msg *m = (Msg *)mp_shm_ptr(removed);
+    removed = m->next;
+    mp_shm_decref(m);
+  }
+}
+
+int mp_chan_is_shutdown(MpChan *c) {
+  chan_lock(c);
+  int s = c->shutdown;
+  mp_unlock(&c->mu);
+  return s;
 }
 
 void mp_chan_unfinished_add(MpChan *c, long d) {

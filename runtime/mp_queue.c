@@ -73,6 +73,7 @@ static int do_put(lua_State *L, MpQueue *q, int block, const struct timespec *dl
   int rc = mp_chan_put(chan(q), b.data, len, block, dl);
   mp_encoded_done(&b);           /* clears b */
   if (rc == EAGAIN || rc == ETIMEDOUT) return mp_raise_queue_error(L, "Full");
+  if (rc == ESHUTDOWN) return mp_raise_queue_error(L, "ShutDown");
   if (rc == EINTR) return gl_raise_interrupt(L);
   if (rc == ENOMEM)
     return mp_raise_exhausted(L, "Queue.put", len);
@@ -100,6 +101,7 @@ static int do_get(lua_State *L, MpQueue *q, int block, const struct timespec *dl
   size_t len;
   int rc = mp_chan_get(chan(q), &data, &len, block, dl, NULL, NULL, NULL);
   if (rc == EAGAIN || rc == ETIMEDOUT) return mp_raise_queue_error(L, "Empty");
+  if (rc == ESHUTDOWN) return mp_raise_queue_error(L, "ShutDown");
   if (rc == EINTR) return gl_raise_interrupt(L);
   /* decode in protected mode so 'data' is freed on a decoding error */
   lua_settop(L, 1);
@@ -149,6 +151,18 @@ static int q_close(lua_State *L) {
 
 static int q_noop(lua_State *L) { check_q(L); return 0; }
 
+/* shutdown([immediate]): as queue.Queue's (Python 3.13), for every
+** process: puts raise queue.ShutDown, gets once the queue is empty. */
+static int q_shutdown(lua_State *L) {
+  mp_chan_shutdown(chan(check_q(L)), lua_toboolean(L, 2));
+  return 0;
+}
+
+static int q_is_shutdown(lua_State *L) {
+  lua_pushboolean(L, mp_chan_is_shutdown(chan(check_q(L))));
+  return 1;
+}
+
 static int q_task_done(lua_State *L) {
   MpQueue *q = check_q(L);
   if (mp_chan_task_done(chan(q)) < 0) return luaL_error(L, "task_done() called too many times");
@@ -168,6 +182,7 @@ static const luaL_Reg q_methods[] = {
   {"put", q_put}, {"put_nowait", q_put_nowait}, {"get", q_get}, {"get_nowait", q_get_nowait},
   {"qsize", q_qsize}, {"empty", q_empty}, {"full", q_full}, {"close", q_close},
   {"join_thread", q_noop}, {"cancel_join_thread", q_noop},
+  {"shutdown", q_shutdown}, {"is_shutdown", q_is_shutdown},
   {NULL, NULL}
 };
 
@@ -176,6 +191,7 @@ static const luaL_Reg jq_methods[] = {
   {"qsize", q_qsize}, {"empty", q_empty}, {"full", q_full}, {"close", q_close},
   {"join_thread", q_noop}, {"cancel_join_thread", q_noop},
   {"task_done", q_task_done}, {"join", q_join},
+  {"shutdown", q_shutdown}, {"is_shutdown", q_is_shutdown},
   {NULL, NULL}
 };
 
