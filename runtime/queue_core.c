@@ -262,8 +262,9 @@ void gq_shutdown(GLQueue *q, int immediate, void (*drop)(QItem *it, void *ud), v
   pthread_mutex_lock(&q->mu);
   q->shutdown = 1;
   if (immediate) {
-    removed = q->core;                 /* the items leave with the whole container */
-    qc_init(&q->core, removed.kind);
+    removed = q->core;                 /* the items leave with the whole array; */
+    q->core.items = NULL;              /* 'kind' is not written: it is read */
+    q->core.head = q->core.len = q->core.cap = 0;   /* without mu (queue.c) */
     size_t n = qc_len(&removed);
     q->unfinished = q->unfinished > (long)n ? q->unfinished - (long)n : 0;
     pthread_cond_broadcast(&q->all_done);
