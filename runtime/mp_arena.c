@@ -26,7 +26,8 @@
 **   I4. 'used' is the sum of HEAD + size over live blocks.
 ** Allocation takes the first block that fits from the request's own bin
 ** (bounded search), else the first block of the next non-empty bin, else
-** carves from top; a block found is split when the rest can hold a block.
+** carves from top, else searches its own bin to the end; a block found is
+** split when the rest can hold a block.
 **
 ** Processes die. The arena lock is robust: when its holder was killed
 ** (SIGKILL) in the middle of an operation, the next locker gets
@@ -266,6 +267,15 @@ static uint64_t find_fit(ArenaHead *h, uint64_t need) {
   return above ? h->bins[__builtin_ctz(above)] : 0;
 }
 
+/* Last resort before failing: the whole of the request's own bin. */
+static uint64_t find_fit_all(ArenaHead *h, uint64_t need) {
+  for (uint64_t off = h->bins[bin_of(need)]; off; off = links(off)[0]) {
+    check_free(h, off);
+    if (at(off)->size >= need) return off;
+  }
+  return 0;
+}
+
 /* Sets the prev_size of the block after off (when there is one). */
 static void tell_next(ArenaHead *h, uint64_t off) {
   uint64_t next = off + HEAD + at(off)->size;
@@ -313,6 +323,7 @@ static BlockHead *alloc_block(size_t n) {
   ArenaHead *h = arena_lock();
   if (h == NULL) return NULL;
   uint64_t off = find_fit(h, need);
+  if (off == 0 && h->top + HEAD + need > mp_arena_size) off = find_fit_all(h, need);
   if (off) take_free(h, off, need);
   else if (h->top + HEAD + need <= mp_arena_size) {
     off = h->top;

@@ -252,6 +252,30 @@ static void test_large_merge(void **state) {
   mp_shm_decref(keep);
 }
 
+/* A full arena whose only fitting hole lies deep in its size list (past
+** 40 holes of the same list that are too small) still serves it. */
+static void test_deep_in_list(void **state) {
+  (void)state;
+  static void *fill_v[MAXBLK];
+  size_t base = mp_shm_used();
+  void *big = mp_shm_alloc(1000), *sp0 = mp_shm_alloc(32);
+  void *small[40], *spacer[40];
+  for (int i = 0; i < 40; i++) { small[i] = mp_shm_alloc(520); spacer[i] = mp_shm_alloc(32); }
+  int n = 0;
+  size_t sizes[] = {1 << 20, 65536, 4096, 32};
+  for (int k = 0; k < 4; k++)
+    while (n < MAXBLK && (fill_v[n] = mp_shm_alloc(sizes[k])) != NULL) n++;
+  mp_shm_decref(big);                           /* first in, so last in its list */
+  for (int i = 0; i < 40; i++) mp_shm_decref(small[i]);
+  void *again = mp_shm_alloc(1000);
+  assert_ptr_equal(again, big);
+  mp_shm_decref(again);
+  for (int i = 0; i < 40; i++) mp_shm_decref(spacer[i]);
+  mp_shm_decref(sp0);
+  for (int i = 0; i < n; i++) mp_shm_decref(fill_v[i]);
+  assert_whole_arena_usable(base);
+}
+
 /* Neighbours merge on both sides whatever the order of frees. */
 static void test_merge_orders(void **state) {
   (void)state;
@@ -355,6 +379,7 @@ int main(void) {
     cmocka_unit_test(test_small_backlog_then_bigger),
     cmocka_unit_test(test_large_merge),
     cmocka_unit_test(test_merge_orders),
+    cmocka_unit_test(test_deep_in_list),
     cmocka_unit_test(test_rebuild_after_death),
     cmocka_unit_test(test_misuse_aborts),
     cmocka_unit_test(test_shared_with_child),
