@@ -91,6 +91,10 @@ static unsigned char poison[POISON_MAX];
 static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 static char arena_err[128];
 
+/* Tests: the steps at which a process may die holding the lock. */
+void (*mp_arena_step_hook)(int step);
+#define STEP(s) do { if (mp_arena_step_hook) mp_arena_step_hook(s); } while (0)
+
 static ArenaHead *H(void) { return (ArenaHead *)mp_arena_base; }
 static BlockHead *at(uint64_t off) { return (BlockHead *)(mp_arena_base + off); }
 static uint64_t *links(uint64_t off) { return (uint64_t *)(mp_arena_base + off + HEAD); }
@@ -286,6 +290,7 @@ static void tell_next(ArenaHead *h, uint64_t off) {
 /* Takes the free block at off for 'need' bytes, splitting off the rest. */
 static void take_free(ArenaHead *h, uint64_t off, uint64_t need) {
   list_remove(h, off);
+  STEP(ST_TAKEN);
   BlockHead *b = at(off);
   if (b->size - need >= HEAD + MIN_DATA) {
     uint64_t rest = off + HEAD + need;
@@ -293,7 +298,9 @@ static void take_free(ArenaHead *h, uint64_t off, uint64_t need) {
     r->size = b->size - need - HEAD;
     r->prev_size = need;
     r->magic = FREE_MAGIC;
+    STEP(ST_REST_HEAD);
     b->size = need;                    /* the one store that makes the split visible */
+    STEP(ST_SPLIT);
     tell_next(h, rest);
     list_insert(h, rest);
   }
@@ -331,7 +338,9 @@ static BlockHead *alloc_block(size_t n) {
     b->size = need;
     b->prev_size = h->last ? at(h->last)->size : 0;
     b->magic = FREE_MAGIC;            /* not live until the end: see rebuild */
+    STEP(ST_CARVE_HEAD);
     h->top += HEAD + need;
+    STEP(ST_CARVED);
     h->last = off;
   }
   BlockHead *b = off ? at(off) : NULL;
@@ -339,7 +348,9 @@ static BlockHead *alloc_block(size_t n) {
     h->used += HEAD + b->size;
     h->nblocks++;
     atomic_store(&b->refs, 1);
+    STEP(ST_BEFORE_LIVE);
     __atomic_store_n(&b->magic, BLOCK_MAGIC, __ATOMIC_RELEASE);
+    STEP(ST_LIVE);
   }
   mp_unlock(&h->mu);
   return b;
@@ -360,20 +371,26 @@ void mp_shm_free(void *p) {
   h->used -= HEAD + b->size;
   h->nblocks--;
   __atomic_store_n(&b->magic, FREE_MAGIC, __ATOMIC_RELEASE);
+  STEP(ST_FREED);
   uint64_t next = off + HEAD + b->size;
   if (next < h->top && at(next)->magic == FREE_MAGIC) {
     list_remove(h, next);
+    STEP(ST_NEXT_UNLISTED);
     b->size += HEAD + at(next)->size;
+    STEP(ST_NEXT_MERGED);
   }
   if (off > FIRST && at(off - HEAD - b->prev_size)->magic == FREE_MAGIC) {
     uint64_t prev = off - HEAD - b->prev_size;
     list_remove(h, prev);
+    STEP(ST_PREV_UNLISTED);
     at(prev)->size += HEAD + b->size;
+    STEP(ST_PREV_MERGED);
     off = prev;
     b = at(off);
   }
   if (off + HEAD + b->size == h->top) {        /* I2: back to the wilderness */
     h->top = off;
+    STEP(ST_TOP_LOWERED);
     h->last = off == FIRST ? 0 : off - HEAD - b->prev_size;
   } else {
     tell_next(h, off);

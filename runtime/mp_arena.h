@@ -30,6 +30,15 @@ extern uint64_t mp_arena_size;            /* bytes mapped */
 void mp_arena_corrupt(const char *what, uint64_t off) __attribute__((noreturn));
 /* ThreadSanitizer's view of the arena's cross-process ordering (mp_shm.c). */
 void mp_tsan_adopt(void);
+/* Tests only (NULL otherwise): called with the arena lock held at each
+** step below; a test kills the process there to check the rebuild. */
+enum {
+  ST_TAKEN, ST_REST_HEAD, ST_SPLIT, ST_CARVE_HEAD, ST_CARVED,   /* alloc */
+  ST_BEFORE_LIVE, ST_LIVE,
+  ST_FREED, ST_NEXT_UNLISTED, ST_NEXT_MERGED, ST_PREV_UNLISTED,  /* free */
+  ST_PREV_MERGED, ST_TOP_LOWERED, ST_COUNT
+};
+extern void (*mp_arena_step_hook)(int step);
 /* The arena mutex (tests make it look abandoned). */
 pthread_mutex_t *mp_arena_mutex(void);
 

@@ -326,6 +326,67 @@ static void test_rebuild_after_death(void **state) {
   assert_whole_arena_usable(base);
 }
 
+/* ---- a process killed at every step of the allocator ---- */
+
+static int kill_at;
+static void kill_hook(int step) { if (step == kill_at) raise(SIGKILL); }
+
+enum { OP_ALLOC_SPLIT, OP_ALLOC_TOP, OP_FREE_MIDDLE, OP_FREE_LAST };
+
+/* Layout: a [f1 free] x [f2 free] c, then the top. The child does one
+** operation and dies at 'step'; returns 1 when it died there. */
+static int die_in(int op, int step, void *x, void *c) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    kill_at = step;
+    mp_arena_step_hook = kill_hook;
+    switch (op) {
+      case OP_ALLOC_SPLIT: mp_shm_alloc(1000); break;     /* from f1, split */
+      case OP_ALLOC_TOP: mp_shm_alloc(100000); break;     /* carved from the top */
+      case OP_FREE_MIDDLE: mp_shm_decref(x); break;       /* merges both ways */
+      default: mp_shm_decref(c); break;                   /* merges, lowers the top */
+    }
+    _exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
+static void test_death_at_every_step(void **state) {
+  (void)state;
+  size_t base = mp_shm_used();
+  int rounds = 0;
+  for (int op = OP_ALLOC_SPLIT; op <= OP_FREE_LAST; op++)
+    for (int step = 0; step < ST_COUNT; step++) {
+      void *a = mp_shm_alloc(64), *f1 = mp_shm_alloc(4000), *x = mp_shm_alloc(1000);
+      void *f2 = mp_shm_alloc(3000), *c = mp_shm_alloc(500);
+      void *probe = mp_shm_alloc(100000);       /* where a carve lands */
+      mp_shm_decref(probe);
+      mp_shm_decref(f2);
+      mp_shm_decref(f1);                        /* first on its list: taken by the split */
+      size_t before = mp_shm_used();
+      int died = die_in(op, step, x, c);        /* else the operation has no such step */
+      rounds += died;
+      size_t now = mp_shm_used();               /* the first lock rebuilds */
+      int freeing = op >= OP_FREE_MIDDLE, live = !died || (step >= ST_LIVE && step < ST_FREED);
+      if (freeing) {
+        assert_int_equal(now, before - sizeof(BlockHead) - (op == OP_FREE_MIDDLE ? 1008 : 512));
+      } else if (live) {                        /* made live (then died, or exited): it stays */
+        void *leaked = op == OP_ALLOC_SPLIT ? f1 : probe;
+        assert_non_null(mp_shm_block_at(mp_shm_off(leaked)));
+        mp_shm_decref(leaked);
+      } else {
+        assert_int_equal(now, before);          /* never handed out */
+      }
+      mp_shm_decref(a);
+      if (op != OP_FREE_MIDDLE) mp_shm_decref(x);
+      if (op != OP_FREE_LAST) mp_shm_decref(c);
+      assert_whole_arena_usable(base);
+    }
+  assert_int_equal(rounds, 5 + 4 + 5 + 4);      /* every step of every operation */
+}
+
 static int dies_with_sigabrt(void (*f)(void)) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -381,6 +442,7 @@ int main(void) {
     cmocka_unit_test(test_merge_orders),
     cmocka_unit_test(test_deep_in_list),
     cmocka_unit_test(test_rebuild_after_death),
+    cmocka_unit_test(test_death_at_every_step),
     cmocka_unit_test(test_misuse_aborts),
     cmocka_unit_test(test_shared_with_child),
     cmocka_unit_test(test_robust_mutex),
