@@ -229,6 +229,12 @@ void mp_chan_shutdown(MpChan *c, int immediate);
 int mp_chan_is_shutdown(MpChan *c);
 long mp_chan_size(MpChan *c);
 long mp_chan_maxsize(MpChan *c);
+/* Tests only (NULL otherwise): called with the channel's lock held at
+** each step of linking or unlinking a message; a test kills the process
+** there to check the repair done by the next locker. */
+enum { MP_CHAN_LINKING, MP_CHAN_LINKED, MP_CHAN_TAILED, MP_CHAN_COUNTED,
+       MP_CHAN_UNLINKED, MP_CHAN_UNTAILED, MP_CHAN_STEPS };
+extern void (*mp_chan_step_hook)(int step);
 /* JoinableQueue bookkeeping. */
 void mp_chan_unfinished_add(MpChan *c, long d);
 int mp_chan_task_done(MpChan *c);               /* -1: called too often */

@@ -61,6 +61,9 @@ struct MpChan {
 
 #define SPIN_ROUNDS 400
 
+void (*mp_chan_step_hook)(int step);
+#define STEP(s) do { if (mp_chan_step_hook) mp_chan_step_hook(s); } while (0)
+
 MpChan *mp_chan_new(lua_State *L, long maxsize) {
   MpChan *c = (MpChan *)mp_shm_alloc_or_raise(L, sizeof(MpChan), "Queue");
   mp_mutex_init(&c->mu, PTHREAD_MUTEX_NORMAL);
@@ -111,7 +114,14 @@ static void chan_lock(MpChan *c) {
 
 static long load_count(MpChan *c) { return __atomic_load_n(&c->count, __ATOMIC_ACQUIRE); }
 
-long mp_chan_size(MpChan *c) { return load_count(c); }
+/* Under the lock, so that a count left wrong by a holder that died is
+** repaired first (qsize is no hot path; spinners read count directly). */
+long mp_chan_size(MpChan *c) {
+  chan_lock(c);
+  long n = c->count;
+  mp_unlock(&c->mu);
+  return n;
+}
 long mp_chan_maxsize(MpChan *c) { return c->maxsize; }
 
 static int is_full(MpChan *c) { return c->maxsize > 0 && c->count >= c->maxsize; }
@@ -194,11 +204,15 @@ int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *dat
     mp_ledger_remove(m);
     mp_ledger_remove(handed);
     c->linking = off;
+    c->unfinished++;                    /* with 'linking': repair() links it */
+    STEP(MP_CHAN_LINKING);
     if (c->tail) ((Msg *)mp_shm_ptr(c->tail))->next = off;
     else c->head = off;
+    STEP(MP_CHAN_LINKED);
     c->tail = off;
+    STEP(MP_CHAN_TAILED);
     __atomic_store_n(&c->count, c->count + 1, __ATOMIC_RELEASE);
-    c->unfinished++;
+    STEP(MP_CHAN_COUNTED);
     c->linking = 0;
   }
   int sleepers = c->getters > 0;
@@ -235,8 +249,10 @@ int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
   if (rc == 0) {
     m = (Msg *)mp_shm_ptr(c->head);
     c->head = m->next;
+    STEP(MP_CHAN_UNLINKED);
     mp_ledger_add(m, mp_shm_decref);    /* ours now, until copied out */
     if (c->head == 0) c->tail = 0;
+    STEP(MP_CHAN_UNTAILED);
     __atomic_store_n(&c->count, c->count - 1, __ATOMIC_RELEASE);
     if (tag) {
       uint64_t t = 0;
