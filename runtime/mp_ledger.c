@@ -115,8 +115,7 @@ static void remember(pid_t pid, Ledger *l) {
     size_t cap = kids_cap ? kids_cap * 2 : 16;
     Kid *k = (Kid *)realloc(kids, cap * sizeof(Kid));
     if (k == NULL) {                     /* cannot remember: the child goes unrecorded */
-      pthread_mutex_unlock(&kids_mu);
-      mp_shm_decref(l);
+      pthread_mutex_unlock(&kids_mu);    /* (its ledger stays: the child writes it) */
       return;
     }
     kids = k;
