@@ -38,8 +38,11 @@ int mp_shm_init(char *err, size_t errlen);
 ** NULL when the arena is full. */
 void *mp_shm_alloc(size_t n);
 /* The same, not zeroed, and recorded in this process's ledger (see
-** below): for blocks filled before they are linked into a shared structure;
-** the caller removes it from the ledger when it hands it over. */
+** below) before the arena lock is released: for blocks filled before they
+** are linked into a shared structure (the caller removes the entry when it
+** hands the block over) and for blocks a handle is made on at once
+** (mp_ref_init takes the entry over): a process killed at any point gives
+** the block back. */
 void *mp_shm_alloc_owned(size_t n);
 void mp_shm_incref(void *p);
 /* Frees the block when the count reaches 0. */
@@ -81,6 +84,11 @@ void *mp_shm_block_at(uint64_t off); /* a live block's data at off, or NULL */
 ** leaks a block, never frees one twice. No-ops in the original process. */
 void mp_ledger_add(void *block, void (*release)(void *));
 void mp_ledger_remove(void *block);
+/* The allocator's entry for a block of mp_shm_alloc_owned (under the arena
+** lock), and a handle's: it takes over the allocator's entry for the
+** block when there is one (mp_ref_init), else adds its own. */
+void mp_ledger_add_fresh(void *block);
+void mp_ledger_add_handle(void *block, void (*release)(void *));
 /* Around fork (called by mp_refs_before_fork/after_fork): the parent fills
 ** the child's ledger with the references it takes for the child. */
 void mp_ledger_prepare(void);

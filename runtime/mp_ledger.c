@@ -35,9 +35,15 @@
 #define LEDGER_MAGIC 0x4c454447u          /* "LEDG" */
 
 typedef struct Entry {
-  uint64_t off;                 /* block offset, 0 = hole */
+  uint64_t off;                 /* block offset (| FRESH), 0 = hole */
   uint64_t fn;                  /* void (*)(void *) */
 } Entry;
+
+/* An entry made by the allocator itself (mp_shm_alloc_owned, under the
+** arena lock, so no death can fall between the block going live and the
+** entry). A handle made on the block adopts it (mp_ledger_adopt) instead
+** of adding its own. Offsets are 16-aligned: the low bit is free. */
+#define FRESH 1u
 
 typedef struct Ledger {
   uint32_t magic;
@@ -72,18 +78,45 @@ static void compact(Ledger *l) {
   }
 }
 
-static void append(Ledger *l, void *block, void (*release)(void *)) {
+static void append(Ledger *l, void *block, void (*release)(void *), uint64_t flags) {
   if (l->n == LEDGER_CAP) compact(l);
   if (l->n == LEDGER_CAP) return;                  /* full: not recorded */
   l->e[l->n].fn = (uint64_t)(uintptr_t)release;
-  __atomic_store_n(&l->e[l->n].off, mp_shm_off(block), __ATOMIC_RELEASE);
+  __atomic_store_n(&l->e[l->n].off, mp_shm_off(block) | flags, __ATOMIC_RELEASE);
   __atomic_store_n(&l->n, l->n + 1, __ATOMIC_RELEASE);
 }
 
 void mp_ledger_add(void *block, void (*release)(void *)) {
   if (mine == NULL || block == NULL) return;
   pthread_mutex_lock(&ledger_mu);
-  append(mine, block, release);
+  append(mine, block, release, 0);
+  pthread_mutex_unlock(&ledger_mu);
+}
+
+void mp_ledger_add_fresh(void *block) {
+  if (mine == NULL) return;
+  pthread_mutex_lock(&ledger_mu);
+  append(mine, block, mp_shm_decref, FRESH);
+  pthread_mutex_unlock(&ledger_mu);
+}
+
+/* The handle's entry is the allocator's one, given the handle's release
+** function (stored first: whichever the reaper sees is right for it). */
+static int adopt(void *block, void (*release)(void *)) {
+  uint64_t off = mp_shm_off(block) | FRESH;
+  for (uint64_t i = mine->n; i-- > 0;)
+    if (mine->e[i].off == off) {
+      __atomic_store_n(&mine->e[i].fn, (uint64_t)(uintptr_t)release, __ATOMIC_RELEASE);
+      __atomic_store_n(&mine->e[i].off, off & ~(uint64_t)FRESH, __ATOMIC_RELEASE);
+      return 1;
+    }
+  return 0;
+}
+
+void mp_ledger_add_handle(void *block, void (*release)(void *)) {
+  if (mine == NULL || block == NULL) return;
+  pthread_mutex_lock(&ledger_mu);
+  if (!adopt(block, release)) append(mine, block, release, 0);
   pthread_mutex_unlock(&ledger_mu);
 }
 
@@ -92,7 +125,7 @@ void mp_ledger_remove(void *block) {
   uint64_t off = mp_shm_off(block);
   pthread_mutex_lock(&ledger_mu);
   for (uint64_t i = mine->n; i-- > 0;)
-    if (mine->e[i].off == off) {
+    if ((mine->e[i].off & ~(uint64_t)FRESH) == off) {
       __atomic_store_n(&mine->e[i].off, 0, __ATOMIC_RELEASE);
       if (i + 1 == mine->n) __atomic_store_n(&mine->n, i, __ATOMIC_RELEASE);
       break;
@@ -106,10 +139,11 @@ void mp_ledger_prepare(void) {
 }
 
 void mp_ledger_prepared_add(void *block, void (*release)(void *)) {
-  if (pending) append(pending, block, release);
+  if (pending) append(pending, block, release, 0);
 }
 
 static void remember(pid_t pid, Ledger *l) {
+  mp_ledger_reaped(pid);     /* an older child with this pid was reaped unseen: it is dead */
   pthread_mutex_lock(&kids_mu);
   if (nkids == kids_cap) {
     size_t cap = kids_cap ? kids_cap * 2 : 16;
@@ -151,7 +185,8 @@ void mp_ledger_reaped(pid_t pid) {
   if (l->magic != LEDGER_MAGIC || l->n > LEDGER_CAP)
     mp_arena_corrupt("a child's ledger is damaged", mp_shm_off(l));
   for (uint64_t i = 0; i < l->n; i++) {
-    void *block = l->e[i].off ? mp_shm_block_at(l->e[i].off) : NULL;
+    uint64_t off = l->e[i].off & ~(uint64_t)FRESH;
+    void *block = off ? mp_shm_block_at(off) : NULL;
     if (block) ((void (*)(void *))(uintptr_t)l->e[i].fn)(block);
   }
   mp_shm_decref(l);

@@ -121,13 +121,13 @@ static void box_release(void *box) { mp_mgr_box_release((MgrReply *)box); }
 /* A new reply box with its two references (see mp_manager.h): ours and
 ** the server's, both in our ledger until the request carries the
 ** server's (a client killed while waiting gives its box back). */
-static MgrReply *new_box(lua_State *L) {
-  MgrReply *box = L ? (MgrReply *)mp_shm_alloc_or_raise(L, sizeof(MgrReply), "Manager")
-                    : (MgrReply *)mp_shm_alloc(sizeof(MgrReply));
+static MgrReply *new_box(void) {
+  MgrReply *box = (MgrReply *)mp_shm_alloc_owned(sizeof(MgrReply));
   if (box == NULL) return NULL;
+  memset(box, 0, sizeof *box);
+  mp_ledger_add_handle(box, box_release);   /* the allocator's entry, ours */
   mp_shm_incref(box);
-  mp_ledger_add(box, box_release);
-  mp_ledger_add(box, box_release);
+  mp_ledger_add(box, box_release);          /* the server's */
   return box;
 }
 
@@ -152,7 +152,7 @@ static int request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, i
   char err[TR_ERRMAX];
   if (n > 0 && tr_encode_opts(L, first, n, "value", TR_ENC_NOOBJ, &b, err, sizeof err) != 0)
     return luaL_error(L, "%s", err);
-  MgrReply *box = new_box(NULL);
+  MgrReply *box = new_box();
   if (box == NULL) {
     mp_encoded_done(&b);
     return mp_raise_exhausted(L, "Manager", sizeof(MgrReply));
@@ -424,7 +424,7 @@ static int mp_Manager(lua_State *L) {
 static void stop_server(MgrShared *m, double grace) {
   MgrReply *box = NULL;
   if (!__atomic_load_n(&m->stopped, __ATOMIC_ACQUIRE)) {
-    box = new_box(NULL);
+    box = new_box();
     if (box) {
       unsigned char hdr[13] = {0};
       uint64_t off = mp_shm_off(box);

@@ -138,7 +138,7 @@ void mp_ref_init(MpRef *r, const RtType *t, void *shared) {
   if (refs_head) refs_head->prev = r;
   refs_head = r;
   pthread_mutex_unlock(&refs_mu);
-  if (shared) mp_ledger_add(shared, r->release);
+  if (shared) mp_ledger_add_handle(shared, r->release);
 }
 
 void mp_ref_destroy(MpRef *r) {
