@@ -37,13 +37,14 @@ int mp_shm_init(char *err, size_t errlen);
 /* Zero-filled block of n bytes, 16-aligned, with a shared refcount of 1.
 ** NULL when the arena is full. */
 void *mp_shm_alloc(size_t n);
-/* The same, not zeroed, and recorded in this process's ledger (see
-** below) before the arena lock is released: for blocks filled before they
+/* The same, not zeroed (but its first 16 bytes), and recorded in this
+** process's ledger with 'release' (NULL: mp_shm_decref; it may read those
+** 16 bytes) before the arena lock is released: for blocks filled before they
 ** are linked into a shared structure (the caller removes the entry when it
 ** hands the block over) and for blocks a handle is made on at once
 ** (mp_ref_init takes the entry over): a process killed at any point gives
 ** the block back. */
-void *mp_shm_alloc_owned(size_t n);
+void *mp_shm_alloc_owned(size_t n, void (*release)(void *));
 void mp_shm_incref(void *p);
 /* Frees the block when the count reaches 0. */
 void mp_shm_decref(void *p);
@@ -87,7 +88,7 @@ void mp_ledger_remove(void *block);
 /* The allocator's entry for a block of mp_shm_alloc_owned (under the arena
 ** lock), and a handle's: it takes over the allocator's entry for the
 ** block when there is one (mp_ref_init), else adds its own. */
-void mp_ledger_add_fresh(void *block);
+void mp_ledger_add_fresh(void *block, void (*release)(void *));
 void mp_ledger_add_handle(void *block, void (*release)(void *));
 /* Around fork (called by mp_refs_before_fork/after_fork): the parent fills
 ** the child's ledger with the references it takes for the child. */
@@ -214,12 +215,13 @@ int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
 /* The same, the message being hdr[0..hlen) followed by data[0..len). */
 int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
                  size_t len, int block, const struct timespec *deadline);
-/* The same, and the message carries a reference to the block 'handed'
-** that this process's ledger recorded (a reply box): the ledger entry
-** goes with the message's own, right before it is linked. */
+/* The same, and *sent (not NULL) is set to 1 under the channel's lock
+** right before the message is linked: the message carries a reference
+** that this process's ledger must no longer release from then on (a
+** Manager reply box's, see mp_manager.c). */
 int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *data,
                         size_t len, int block, const struct timespec *deadline,
-                        void *handed);
+                        uint32_t *sent);
 /* Takes the oldest message: *data is malloc'ed (caller frees). 'tag' when
 ** not NULL receives the message's first 8 bytes atomically with the take
 ** (the Pool records which task a worker holds). Returns 0, ETIMEDOUT,

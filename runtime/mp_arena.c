@@ -306,10 +306,10 @@ static void take_free(ArenaHead *h, uint64_t off, uint64_t need) {
   }
 }
 
-static BlockHead *alloc_block(size_t n, int owned);
+static BlockHead *alloc_block(size_t n, void (*owned)(void *));
 
 void *mp_shm_alloc(size_t n) {
-  BlockHead *b = alloc_block(n, 0);
+  BlockHead *b = alloc_block(n, NULL);
   if (b == NULL) return NULL;
   memset(b + 1, 0, n);
   return b + 1;
@@ -317,14 +317,15 @@ void *mp_shm_alloc(size_t n) {
 
 /* Not zeroed, and in the ledger before anything slow happens: a process
 ** killed while filling a big block gives it back (mp_ledger.c). */
-void *mp_shm_alloc_owned(size_t n) {
-  BlockHead *b = alloc_block(n, 1);
+void *mp_shm_alloc_owned(size_t n, void (*release)(void *)) {
+  BlockHead *b = alloc_block(n, release ? release : mp_shm_decref);
   return b ? b + 1 : NULL;
 }
 
-/* 'owned': the block enters this process's ledger under the lock, right
-** after it went live (lock order: arena, then ledger). */
-static BlockHead *alloc_block(size_t n, int owned) {
+/* 'owned' (not NULL): the block enters this process's ledger under the
+** lock, right after it went live, its first 16 bytes zeroed so that
+** 'owned' can read them (lock order: arena, then ledger). */
+static BlockHead *alloc_block(size_t n, void (*owned)(void *)) {
   if (n > mp_arena_size) return NULL;
   uint64_t need = n < MIN_DATA ? MIN_DATA : ((uint64_t)n + 15) & ~(uint64_t)15;
   ArenaHead *h = arena_lock();
@@ -350,7 +351,10 @@ static BlockHead *alloc_block(size_t n, int owned) {
     atomic_store(&b->refs, 1);
     STEP(ST_BEFORE_LIVE);
     __atomic_store_n(&b->magic, BLOCK_MAGIC, __ATOMIC_RELEASE);
-    if (owned) mp_ledger_add_fresh(b + 1);
+    if (owned) {
+      memset(b + 1, 0, 16);            /* MIN_DATA >= 16 */
+      mp_ledger_add_fresh(b + 1, owned);
+    }
     STEP(ST_LIVE);
   }
   mp_unlock(&h->mu);

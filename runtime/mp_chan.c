@@ -22,14 +22,18 @@
 ** futex words) and count (written under mu with release stores, read
 ** lock-free by spinners).
 **
-** Processes get killed. A message being built belongs to its producer
-** (its ledger, mp_ledger.c: a producer killed while copying 50 MB gives
-** the block back when reaped, and nothing partial is ever linked). It
-** leaves the ledger right before it is linked, and a message unlinked by
-** get() enters the getter's ledger right after: a death between the two
-** steps leaks one block, never frees a linked one. A producer killed
-** while linking, with mu held, left 'linking' set: the next locker gets
-** EOWNERDEAD and repairs the list from head (relink, recount, new tail).
+** Processes get killed. A message being built belongs to its producer:
+** it is in the producer's ledger (mp_ledger.c) from its allocation on, so
+** a producer killed while copying 50 MB gives the block back when reaped,
+** and nothing partial is ever linked. Who owns it is then told by one
+** store, its 'queued' word, written under mu: 1 (the channel's) right
+** before it is linked, 0 (the getter's) right after get() unlinked it; a
+** ledger entry on a message releases it only when 'queued' is 0
+** (msg_lost). Entries are added and removed under mu too, so no other
+** process can take and free a message while an entry on it exists. A
+** producer killed while linking, with mu held, left 'linking' set: the
+** next locker gets EOWNERDEAD and repairs the list from head (relink,
+** recount, new tail).
 */
 #include <errno.h>
 #include <sched.h>
@@ -42,10 +46,17 @@
 #include "mp.h"
 
 typedef struct Msg {
+  uint64_t queued;        /* 1: the channel's, 0: its producer's or getter's */
   uint64_t next;          /* offset of the next message, 0 = none */
   uint64_t len;
   unsigned char data[];
 } Msg;
+
+/* The ledger's release of a message whose owner died (see the top). */
+static void msg_lost(void *p) {
+  Msg *m = (Msg *)p;
+  if (!__atomic_load_n(&m->queued, __ATOMIC_ACQUIRE)) mp_shm_decref(m);
+}
 
 struct MpChan {
   pthread_mutex_t mu;
@@ -180,10 +191,9 @@ int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
 
 int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *data,
                         size_t len, int block, const struct timespec *deadline,
-                        void *handed) {
-  Msg *m = (Msg *)mp_shm_alloc_owned(sizeof(Msg) + hlen + len);
+                        uint32_t *sent) {
+  Msg *m = (Msg *)mp_shm_alloc_owned(sizeof(Msg) + hlen + len, msg_lost);
   if (m == NULL) return ENOMEM;
-  m->next = 0;
   m->len = hlen + len;
   if (hlen) memcpy(m->data, hdr, hlen);
   if (len) memcpy(m->data + hlen, data, len);
@@ -201,8 +211,8 @@ int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *dat
   }
   if (rc == 0) {
     uint64_t off = mp_shm_off(m);
-    mp_ledger_remove(m);
-    mp_ledger_remove(handed);
+    __atomic_store_n(&m->queued, 1, __ATOMIC_RELEASE);   /* the channel's */
+    if (sent) __atomic_store_n(sent, 1, __ATOMIC_RELEASE);
     c->linking = off;
     c->unfinished++;                    /* with 'linking': repair() links it */
     STEP(MP_CHAN_LINKING);
@@ -214,6 +224,7 @@ int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *dat
     __atomic_store_n(&c->count, c->count + 1, __ATOMIC_RELEASE);
     STEP(MP_CHAN_COUNTED);
     c->linking = 0;
+    mp_ledger_remove(m);                /* under mu: nobody has taken it yet */
   }
   int sleepers = c->getters > 0;
   /* a woken putter that gives up passes its wake-up on */
@@ -248,11 +259,12 @@ int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
   Msg *m = NULL;
   if (rc == 0) {
     m = (Msg *)mp_shm_ptr(c->head);
+    mp_ledger_add(m, msg_lost);         /* inert while queued */
     c->head = m->next;
     STEP(MP_CHAN_UNLINKED);
-    mp_ledger_add(m, mp_shm_decref);    /* ours now, until copied out */
     if (c->head == 0) c->tail = 0;
     STEP(MP_CHAN_UNTAILED);
+    __atomic_store_n(&m->queued, 0, __ATOMIC_RELEASE);   /* ours, until copied out */
     __atomic_store_n(&c->count, c->count - 1, __ATOMIC_RELEASE);
     if (tag) {
       uint64_t t = 0;

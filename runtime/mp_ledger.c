@@ -9,6 +9,9 @@
 ** function) appended after a reference is taken, cleared (offset set to
 ** 0, one store) before it is dropped or handed over. Function pointers
 ** are valid in every process: all of them are forks of one program.
+** A block filled or wrapped right after its allocation is recorded by the
+** allocator under the arena lock (a FRESH entry, see below), so that no
+** death falls between the block going live and its entry.
 ** When the parent reaps the child (mp_reap), the child is dead, so
 ** nothing writes the ledger any more: the parent calls the release
 ** function of every entry left, then frees the ledger.
@@ -93,10 +96,10 @@ void mp_ledger_add(void *block, void (*release)(void *)) {
   pthread_mutex_unlock(&ledger_mu);
 }
 
-void mp_ledger_add_fresh(void *block) {
+void mp_ledger_add_fresh(void *block, void (*release)(void *)) {
   if (mine == NULL) return;
   pthread_mutex_lock(&ledger_mu);
-  append(mine, block, mp_shm_decref, FRESH);
+  append(mine, block, release, FRESH);
   pthread_mutex_unlock(&ledger_mu);
 }
 

@@ -116,18 +116,24 @@ void mp_mgr_box_release(MgrReply *box) {
   mp_shm_free(box);
 }
 
-static void box_release(void *box) { mp_mgr_box_release((MgrReply *)box); }
+/* The ledger's release of a box whose client died: the client's
+** reference, and the server's while no request carries it ('sent'). */
+static void box_lost(void *p) {
+  MgrReply *box = (MgrReply *)p;
+  int sent = __atomic_load_n(&box->sent, __ATOMIC_ACQUIRE);
+  mp_mgr_box_release(box);
+  if (!sent) mp_mgr_box_release(box);
+}
 
-/* A new reply box with its two references (see mp_manager.h): ours and
-** the server's, both in our ledger until the request carries the
-** server's (a client killed while waiting gives its box back). */
+/* A new reply box with its two references (see mp_manager.h), ours and
+** the server's, under one ledger entry (box_lost) until our reference is
+** dropped: a client killed at any point gives the box back. */
 static MgrReply *new_box(void) {
-  MgrReply *box = (MgrReply *)mp_shm_alloc_owned(sizeof(MgrReply));
+  MgrReply *box = (MgrReply *)mp_shm_alloc_owned(sizeof(MgrReply), NULL);
   if (box == NULL) return NULL;
   memset(box, 0, sizeof *box);
-  mp_ledger_add_handle(box, box_release);   /* the allocator's entry, ours */
   mp_shm_incref(box);
-  mp_ledger_add(box, box_release);          /* the server's */
+  mp_ledger_add_handle(box, box_lost);      /* takes the allocator's entry over */
   return box;
 }
 
@@ -137,8 +143,9 @@ static void drop_box(MgrReply *box) {            /* our reference */
 }
 
 static void drop_box_unsent(MgrReply *box) {   /* the request never left */
-  drop_box(box);
-  drop_box(box);
+  mp_ledger_remove(box);
+  mp_mgr_box_release(box);
+  mp_mgr_box_release(box);
 }
 
 /* Sends op with the n values at first.. and pushes the results. Raises
@@ -162,7 +169,7 @@ static int request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, i
   memcpy(hdr, &off, 8);
   memcpy(hdr + 8, &id, 4);
   hdr[12] = (unsigned char)op;
-  int rc = mp_chan_put_handing(m->req, hdr, 13, b.data, b.len, 1, NULL, box);
+  int rc = mp_chan_put_handing(m->req, hdr, 13, b.data, b.len, 1, NULL, &box->sent);
   mp_encoded_done(&b);
   if (rc) { drop_box_unsent(box); return luaL_error(L, "Manager: cannot send the request (%s)", strerror(rc)); }
   rc = wait_reply(m, box, dl);
@@ -430,7 +437,7 @@ static void stop_server(MgrShared *m, double grace) {
       uint64_t off = mp_shm_off(box);
       memcpy(hdr, &off, 8);
       hdr[12] = MOP_SHUTDOWN;
-      if (mp_chan_put_handing(m->req, hdr, 13, NULL, 0, 1, NULL, box) != 0) {
+      if (mp_chan_put_handing(m->req, hdr, 13, NULL, 0, 1, NULL, &box->sent) != 0) {
         drop_box_unsent(box);
         box = NULL;
       }

@@ -174,7 +174,7 @@ int mp_ring_send(PipeShm *p, int side, int fd, const void *data, size_t len) {
   uint64_t plen = len;
   void *blk = NULL;
   if (len > BIG) {                      /* big: the bytes go in their own block */
-    blk = mp_shm_alloc_owned(len);      /* ours until the frame is published */
+    blk = mp_shm_alloc_owned(len, NULL);      /* ours until the frame is published */
     if (blk == NULL) return ENOMEM;
     memcpy(blk, data, len);
     off = mp_shm_off(blk);

@@ -170,7 +170,7 @@ static SArray *new_array(lua_State *L, char tc, lua_Integer n, int is_array, int
   int el = elsize_of(tc);
   void *lock = get_lock_arg(L, lockidx);
   size_t bytes = sizeof(SArray) + (size_t)n * (size_t)el;
-  SArray *a = (SArray *)mp_shm_alloc_owned(bytes);   /* its handle takes the entry over */
+  SArray *a = (SArray *)mp_shm_alloc_owned(bytes, NULL);   /* its handle takes the entry over */
   if (a) memset(a, 0, bytes);
   if (a == NULL) {
     if (lock) mp_shm_decref(lock);
