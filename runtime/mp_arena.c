@@ -349,12 +349,10 @@ static BlockHead *alloc_block(size_t n, void (*owned)(void *)) {
     h->used += HEAD + b->size;
     h->nblocks++;
     atomic_store(&b->refs, 1);
+    if (owned) memset(b + 1, 0, 16);   /* MIN_DATA >= 16 */
     STEP(ST_BEFORE_LIVE);
     __atomic_store_n(&b->magic, BLOCK_MAGIC, __ATOMIC_RELEASE);
-    if (owned) {
-      memset(b + 1, 0, 16);            /* MIN_DATA >= 16 */
-      mp_ledger_add_fresh(b + 1, owned);
-    }
+    if (owned) mp_ledger_add_fresh(b + 1, owned);
     STEP(ST_LIVE);
   }
   mp_unlock(&h->mu);
