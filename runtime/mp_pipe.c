@@ -214,9 +214,9 @@ static int c_poll(lua_State *L) {
   }
   struct timespec ts, *dl;
   if (lua_gettop(L) < 2) dl = gl_deadline(&ts, 0);
-  else dl = gl_opt_timeout(L, 2, &ts);
+  else dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   struct pollfd pf = { c->fd, POLLIN | POLLRDHUP, 0 };
-  if (dl && mp_expired(dl)) {          /* no wait: EOF counts as readable */
+  if (dl && gl_expired(dl)) {          /* no wait: EOF counts as readable */
     int eof = poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP));
     lua_pushboolean(L, eof);
     return 1;

@@ -48,7 +48,6 @@ static char tsan_token;
 #endif
 
 #define arena mp_arena_base
-#define SLICE_NS 50000000ull          /* futex waits: 50 ms slices */
 
 void mp_tsan_adopt(void) { TSAN_ADOPT(); }
 
@@ -167,7 +166,7 @@ int mp_ref_eq(lua_State *L) {
 }
 
 /* See mp.h: references for the child are taken in the parent. */
-void mp_refs_before_fork(void) {
+void mp_refs_fork_prepare(void) {
   pthread_mutex_lock(&refs_mu);
   mp_ledger_prepare();
   for (MpRef *r = refs_head; r; r = r->next)
@@ -178,12 +177,13 @@ void mp_refs_before_fork(void) {
     }
 }
 
-void mp_refs_after_fork(pid_t pid) {
+void mp_refs_fork_child(void) {
+  mp_ledger_after_fork(0);
+  pthread_mutex_init(&refs_mu, NULL);   /* the list is ours, the lock fresh */
+}
+
+void mp_refs_fork_parent(pid_t pid) {
   mp_ledger_after_fork(pid);
-  if (pid == 0) {                    /* child: the list is ours, the lock fresh */
-    pthread_mutex_init(&refs_mu, NULL);
-    return;
-  }
   if (pid < 0)
     for (MpRef *r = refs_head; r; r = r->next)
       if (r->shared) {
@@ -232,21 +232,15 @@ void mp_unlock(pthread_mutex_t *mu) {
   pthread_mutex_unlock(mu);
 }
 
-int mp_expired(const struct timespec *deadline) {
-  if (deadline == NULL) return 0;
-  uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
-  return gl_now_ns() >= d;
-}
-
 int mp_futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline) {
-  uint64_t slice = SLICE_NS;
+  uint64_t slice = GL_SLICE_NS;
   if (deadline) {
-    uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
+    uint64_t d = gl_ts_ns(deadline);
     uint64_t now = gl_now_ns();
     if (now >= d) return ETIMEDOUT;
     if (d - now < slice) slice = d - now;
   }
-  struct timespec rel = { (time_t)(slice / 1000000000ull), (long)(slice % 1000000000ull) };
+  struct timespec rel = gl_ns_ts(slice);
   syscall(SYS_futex, word, FUTEX_WAIT, val, &rel, NULL, 0);
   return 0;
 }
