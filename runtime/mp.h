@@ -73,6 +73,7 @@ void mp_shm_stats(MpShmStats *st);
 /* Raises "<what>: shared memory exhausted (n bytes requested, ...)". */
 int mp_raise_exhausted(lua_State *L, const char *what, size_t n);
 uint64_t mp_shm_secret(void);        /* random per arena */
+uint64_t mp_shm_gen(const void *p);  /* a live block's generation: unique per allocation */
 void *mp_shm_block_at(uint64_t off); /* a live block's data at off, or NULL */
 
 /* The ledger (mp_ledger.c): what a forked child owns in the arena, so that

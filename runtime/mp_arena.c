@@ -80,6 +80,7 @@ typedef struct ArenaHead {
   uint32_t nonempty;      /* bit k: bins[k] != 0 */
   uint64_t bins[NBINS];   /* I3 */
   uint64_t secret;        /* random, set once: marks genuine object references */
+  uint64_t gen;           /* the last generation given to a block */
 } ArenaHead;
 
 #define FIRST  (((uint64_t)sizeof(ArenaHead) + 63) & ~(uint64_t)63)
@@ -323,8 +324,10 @@ void *mp_shm_alloc_owned(size_t n, void (*release)(void *)) {
 }
 
 /* 'owned' (not NULL): the block enters this process's ledger under the
-** lock, right after it went live, its first 16 bytes zeroed so that
-** 'owned' can read them (lock order: arena, then ledger). */
+** lock, just before it goes live (an entry on a block that a rebuild then
+** finds free, or that was reused since, is ignored: the reaper checks the
+** block is live and of the entry's generation), its first 16 bytes zeroed
+** so that 'owned' can read them (lock order: arena, then ledger). */
 static BlockHead *alloc_block(size_t n, void (*owned)(void *)) {
   if (n > mp_arena_size) return NULL;
   uint64_t need = n < MIN_DATA ? MIN_DATA : ((uint64_t)n + 15) & ~(uint64_t)15;
@@ -349,10 +352,13 @@ static BlockHead *alloc_block(size_t n, void (*owned)(void *)) {
     h->used += HEAD + b->size;
     h->nblocks++;
     atomic_store(&b->refs, 1);
-    if (owned) memset(b + 1, 0, 16);   /* MIN_DATA >= 16 */
+    b->gen = ++h->gen;
+    if (owned) {                       /* the entry first: no death between */
+      memset(b + 1, 0, 16);            /* (MIN_DATA >= 16) */
+      mp_ledger_add_fresh(b + 1, owned);   /* names the block by gen too */
+    }
     STEP(ST_BEFORE_LIVE);
     __atomic_store_n(&b->magic, BLOCK_MAGIC, __ATOMIC_RELEASE);
-    if (owned) mp_ledger_add_fresh(b + 1, owned);
     STEP(ST_LIVE);
   }
   mp_unlock(&h->mu);
@@ -401,6 +407,8 @@ void mp_shm_free(void *p) {
   }
   mp_unlock(&h->mu);
 }
+
+uint64_t mp_shm_gen(const void *p) { return ((const BlockHead *)p - 1)->gen; }
 
 uint64_t mp_shm_secret(void) {
   if (mp_arena_base == NULL && mp_shm_init(NULL, 0) != 0) return 0;

@@ -21,7 +21,8 @@ typedef struct BlockHead {
   uint64_t prev_size;     /* data bytes of the block just before, 0 for the first */
   _Atomic int32_t refs;
   uint32_t magic;
-  uint64_t spare;         /* keeps the head 32 bytes, data 16-aligned */
+  uint64_t gen;           /* set when it goes live, never twice the same
+                          ** (a ledger entry names a block by offset AND gen) */
 } BlockHead;
 
 extern unsigned char *mp_arena_base;      /* NULL until mapped */

@@ -26,11 +26,13 @@
 ** it is in the producer's ledger (mp_ledger.c) from its allocation on, so
 ** a producer killed while copying 50 MB gives the block back when reaped,
 ** and nothing partial is ever linked. Who owns it is then told by one
-** store, its 'queued' word, written under mu: 1 (the channel's) right
-** before it is linked, 0 (the getter's) right after get() unlinked it; a
-** ledger entry on a message releases it only when 'queued' is 0
-** (msg_lost). Entries are added and removed under mu too, so no other
-** process can take and free a message while an entry on it exists. A
+** store, its 'queued' word, written under mu: Q_QUEUED (the channel's)
+** right before it is linked, Q_TAKEN (the getter's) right after get()
+** unlinked it. The producer's ledger entry releases it only while it is
+** Q_BUILDING (msg_lost), the getter's only once Q_TAKEN (msg_taken), so
+** an entry its process left behind when it died, holding mu, between two
+** steps cannot release a message that went on to another owner (and one
+** freed and reused since has another generation: mp_ledger.c). A
 ** producer killed while linking, with mu held, left 'linking' set: the
 ** next locker gets EOWNERDEAD and repairs the list from head (relink,
 ** recount, new tail).
@@ -45,17 +47,25 @@
 #include "block.h"
 #include "mp.h"
 
+enum { Q_BUILDING = 0, Q_QUEUED = 1, Q_TAKEN = 2 };   /* who owns a message */
+
 typedef struct Msg {
-  uint64_t queued;        /* 1: the channel's, 0: its producer's or getter's */
+  uint64_t queued;        /* Q_*: zeroed by the allocator (see the top) */
   uint64_t next;          /* offset of the next message, 0 = none */
   uint64_t len;
   unsigned char data[];
 } Msg;
 
-/* The ledger's release of a message whose owner died (see the top). */
+/* The ledger's releases of a message whose producer or getter died
+** (see the top). */
 static void msg_lost(void *p) {
   Msg *m = (Msg *)p;
-  if (!__atomic_load_n(&m->queued, __ATOMIC_ACQUIRE)) mp_shm_decref(m);
+  if (__atomic_load_n(&m->queued, __ATOMIC_ACQUIRE) == Q_BUILDING) mp_shm_decref(m);
+}
+
+static void msg_taken(void *p) {
+  Msg *m = (Msg *)p;
+  if (__atomic_load_n(&m->queued, __ATOMIC_ACQUIRE) == Q_TAKEN) mp_shm_decref(m);
 }
 
 struct MpChan {
@@ -211,7 +221,7 @@ int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *dat
   }
   if (rc == 0) {
     uint64_t off = mp_shm_off(m);
-    __atomic_store_n(&m->queued, 1, __ATOMIC_RELEASE);   /* the channel's */
+    __atomic_store_n(&m->queued, Q_QUEUED, __ATOMIC_RELEASE);
     if (sent) __atomic_store_n(sent, 1, __ATOMIC_RELEASE);
     c->linking = off;
     c->unfinished++;                    /* with 'linking': repair() links it */
@@ -259,12 +269,12 @@ int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
   Msg *m = NULL;
   if (rc == 0) {
     m = (Msg *)mp_shm_ptr(c->head);
-    mp_ledger_add(m, msg_lost);         /* inert while queued */
+    mp_ledger_add(m, msg_taken);        /* inert while queued */
     c->head = m->next;
     STEP(MP_CHAN_UNLINKED);
     if (c->head == 0) c->tail = 0;
     STEP(MP_CHAN_UNTAILED);
-    __atomic_store_n(&m->queued, 0, __ATOMIC_RELEASE);   /* ours, until copied out */
+    __atomic_store_n(&m->queued, Q_TAKEN, __ATOMIC_RELEASE);   /* ours, until copied out */
     __atomic_store_n(&c->count, c->count - 1, __ATOMIC_RELEASE);
     if (tag) {
       uint64_t t = 0;

@@ -18,15 +18,15 @@
 **
 ** Every change is a single store ordered so that a death between two
 ** steps leaks at most one block and never releases one twice: append
-** writes the entry and THEN counts it; compaction shrinks the count and
-** THEN moves the last entry into a hole (a death in between loses that
-** entry: a leak). When the ledger is full (LEDGER_CAP live entries) new
-** entries are not recorded: those blocks are lost only if the child is
-** killed.
+** writes the entry and THEN counts it; entries never move (a full ledger
+** reuses holes), so removal is one compare-and-swap without a lock, the
+** last thing before the caller drops its reference. When the ledger is
+** full (LEDGER_CAP live entries) new entries are not recorded: those
+** blocks are lost only if the child is killed.
 **
-** Locks: ledger_mu (this process's own ledger: threads of a GIL-off
-** program share it) and kids_mu (the local table pid -> ledger of the
-** children this process forked) are leaf locks.
+** Locks: ledger_mu (appends to this process's own ledger and adopt:
+** threads of a GIL-off program share it) and kids_mu (the local table
+** pid -> ledger of the children this process forked) are leaf locks.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,9 @@
 typedef struct Entry {
   uint64_t off;                 /* block offset (| FRESH), 0 = hole */
   uint64_t fn;                  /* void (*)(void *) */
+  uint64_t gen;                 /* the block's generation (mp_shm_gen): an entry
+                                ** left behind on a block freed and reused since
+                                ** does not release the new one */
 } Entry;
 
 /* An entry made by the allocator itself (mp_shm_alloc_owned, under the
@@ -62,31 +65,28 @@ typedef struct Kid {
 
 static Ledger *mine;            /* NULL in the original process */
 static Ledger *pending;         /* the next child's, between prepare and after_fork */
-static pthread_mutex_t ledger_mu = PTHREAD_MUTEX_INITIALIZER;   /* guards *mine */
+static pthread_mutex_t ledger_mu = PTHREAD_MUTEX_INITIALIZER;   /* appends to *mine */
+static uint64_t last_added;     /* index of the latest entry: removal looks there first */
 static Kid *kids;               /* guarded by kids_mu */
 static size_t nkids, kids_cap;
 static pthread_mutex_t kids_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Shrinks l by moving live entries into holes (see above for the order). */
-static void compact(Ledger *l) {
-  uint64_t i = 0;
-  while (i < l->n) {
-    if (l->e[i].off) { i++; continue; }
-    Entry last = l->e[l->n - 1];
-    __atomic_store_n(&l->n, l->n - 1, __ATOMIC_RELEASE);
-    if (i < l->n) {
-      l->e[i].fn = last.fn;
-      __atomic_store_n(&l->e[i].off, last.off, __ATOMIC_RELEASE);
-    }
-  }
-}
-
+/* Appends to l (ledger_mu held, or l not yet shared: pending). Entries
+** never move, so removal needs no lock (see mp_ledger_remove): a new entry
+** goes after the last one, or into a hole once the ledger is full. */
 static void append(Ledger *l, void *block, void (*release)(void *), uint64_t flags) {
-  if (l->n == LEDGER_CAP) compact(l);
-  if (l->n == LEDGER_CAP) return;                  /* full: not recorded */
-  l->e[l->n].fn = (uint64_t)(uintptr_t)release;
-  __atomic_store_n(&l->e[l->n].off, mp_shm_off(block) | flags, __ATOMIC_RELEASE);
-  __atomic_store_n(&l->n, l->n + 1, __ATOMIC_RELEASE);
+  uint64_t n = l->n;
+  while (n > 0 && __atomic_load_n(&l->e[n - 1].off, __ATOMIC_ACQUIRE) == 0) n--;
+  uint64_t i = n;
+  if (n == LEDGER_CAP)
+    for (i = 0; i < LEDGER_CAP && __atomic_load_n(&l->e[i].off, __ATOMIC_ACQUIRE); i++) {}
+  if (i == LEDGER_CAP) return;                     /* full: not recorded */
+  l->e[i].fn = (uint64_t)(uintptr_t)release;
+  l->e[i].gen = mp_shm_gen(block);
+  __atomic_store_n(&l->e[i].off, mp_shm_off(block) | flags, __ATOMIC_RELEASE);
+  if (i >= n) n = i + 1;
+  __atomic_store_n(&l->n, n, __ATOMIC_RELEASE);
+  __atomic_store_n(&last_added, i, __ATOMIC_RELAXED);
 }
 
 void mp_ledger_add(void *block, void (*release)(void *)) {
@@ -107,12 +107,14 @@ void mp_ledger_add_fresh(void *block, void (*release)(void *)) {
 ** function (stored first: whichever the reaper sees is right for it). */
 static int adopt(void *block, void (*release)(void *)) {
   uint64_t off = mp_shm_off(block) | FRESH;
-  for (uint64_t i = mine->n; i-- > 0;)
-    if (mine->e[i].off == off) {
-      __atomic_store_n(&mine->e[i].fn, (uint64_t)(uintptr_t)release, __ATOMIC_RELEASE);
-      __atomic_store_n(&mine->e[i].off, off & ~(uint64_t)FRESH, __ATOMIC_RELEASE);
+  for (uint64_t i = mine->n; i-- > 0;) {
+    uint64_t v = off;
+    if (__atomic_load_n(&mine->e[i].off, __ATOMIC_ACQUIRE) != off) continue;
+    __atomic_store_n(&mine->e[i].fn, (uint64_t)(uintptr_t)release, __ATOMIC_RELEASE);
+    if (__atomic_compare_exchange_n(&mine->e[i].off, &v, off & ~(uint64_t)FRESH, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       return 1;
-    }
+  }
   return 0;
 }
 
@@ -123,17 +125,26 @@ void mp_ledger_add_handle(void *block, void (*release)(void *)) {
   pthread_mutex_unlock(&ledger_mu);
 }
 
+/* Without the lock, so that the entry goes with one store right before
+** the caller drops the reference (a lock's release in between widened
+** the window in which a death leaks the block). The slot is claimed by a
+** compare-and-swap: two threads dropping two handles on one block take
+** one entry each. */
+static int clear_at(uint64_t i, uint64_t off) {
+  uint64_t v = __atomic_load_n(&mine->e[i].off, __ATOMIC_ACQUIRE);
+  return v && (v & ~(uint64_t)FRESH) == off &&
+         __atomic_compare_exchange_n(&mine->e[i].off, &v, 0, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE);
+}
+
 void mp_ledger_remove(void *block) {
   if (mine == NULL || block == NULL) return;
   uint64_t off = mp_shm_off(block);
-  pthread_mutex_lock(&ledger_mu);
-  for (uint64_t i = mine->n; i-- > 0;)
-    if ((mine->e[i].off & ~(uint64_t)FRESH) == off) {
-      __atomic_store_n(&mine->e[i].off, 0, __ATOMIC_RELEASE);
-      if (i + 1 == mine->n) __atomic_store_n(&mine->n, i, __ATOMIC_RELEASE);
-      break;
-    }
-  pthread_mutex_unlock(&ledger_mu);
+  uint64_t n = __atomic_load_n(&mine->n, __ATOMIC_ACQUIRE);
+  uint64_t hint = __atomic_load_n(&last_added, __ATOMIC_RELAXED);
+  if (hint < n && clear_at(hint, off)) return;
+  for (uint64_t i = n; i-- > 0;)
+    if (clear_at(i, off)) return;
 }
 
 void mp_ledger_prepare(void) {
@@ -190,7 +201,8 @@ void mp_ledger_reaped(pid_t pid) {
   for (uint64_t i = 0; i < l->n; i++) {
     uint64_t off = l->e[i].off & ~(uint64_t)FRESH;
     void *block = off ? mp_shm_block_at(off) : NULL;
-    if (block) ((void (*)(void *))(uintptr_t)l->e[i].fn)(block);
+    if (block && mp_shm_gen(block) == l->e[i].gen)
+      ((void (*)(void *))(uintptr_t)l->e[i].fn)(block);
   }
   mp_shm_decref(l);
 }

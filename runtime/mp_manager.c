@@ -121,23 +121,26 @@ void mp_mgr_box_release(MgrReply *box) {
 }
 
 /* The ledger's release of a box whose client died: the client's
-** reference, and the server's while no request carries it ('sent'). */
+** reference, and the server's when it was taken and no request carries
+** it yet (each told by one store). */
 static void box_lost(void *p) {
   MgrReply *box = (MgrReply *)p;
-  int sent = __atomic_load_n(&box->sent, __ATOMIC_ACQUIRE);
+  int server = __atomic_load_n(&box->server_ref, __ATOMIC_ACQUIRE) &&
+               !__atomic_load_n(&box->sent, __ATOMIC_ACQUIRE);
   mp_mgr_box_release(box);
-  if (!sent) mp_mgr_box_release(box);
+  if (server) mp_mgr_box_release(box);
 }
 
 /* A new reply box with its two references (see mp_manager.h), ours and
-** the server's, under one ledger entry (box_lost) until our reference is
-** dropped: a client killed at any point gives the box back. */
+** the server's, under one ledger entry (box_lost, made by the allocator)
+** until our reference is dropped: a client killed at any point gives the
+** box back. */
 static MgrReply *new_box(void) {
-  MgrReply *box = (MgrReply *)mp_shm_alloc_owned(sizeof(MgrReply), NULL);
+  MgrReply *box = (MgrReply *)mp_shm_alloc_owned(sizeof(MgrReply), box_lost);
   if (box == NULL) return NULL;
   memset(box, 0, sizeof *box);
   mp_shm_incref(box);
-  mp_ledger_add_handle(box, box_lost);      /* takes the allocator's entry over */
+  __atomic_store_n(&box->server_ref, 1, __ATOMIC_RELEASE);
   return box;
 }
 

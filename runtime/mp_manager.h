@@ -59,11 +59,13 @@ typedef struct MgrObj {
 } MgrObj;
 
 typedef struct MgrReply {    /* one per request, in the arena */
+  /* first 16 bytes: read by the client's ledger (mp_manager.c, box_lost) */
+  uint32_t server_ref;       /* the server's reference was taken */
+  uint32_t sent;             /* the request carrying it is queued (set under
+                             ** the request channel's lock) */
   uint32_t seq;              /* futex word: bumped when done */
   int32_t done;              /* 0 pending, 1 done (atomic) */
   int32_t ok;
-  uint32_t sent;             /* the request carrying the server's reference is
-                             ** queued (set under the request channel's lock) */
   uint64_t msg;              /* offset of the reply bytes (an arena block) */
   uint64_t len;
 } MgrReply;
