@@ -75,6 +75,7 @@ int mp_raise_exhausted(lua_State *L, const char *what, size_t n);
 uint64_t mp_shm_secret(void);        /* random per arena */
 uint64_t mp_shm_gen(const void *p);  /* a live block's generation: unique per allocation */
 void *mp_shm_block_at(uint64_t off); /* a live block's data at off, or NULL */
+void *mp_shm_dying_at(uint64_t off); /* the same for a live block with no reference left */
 
 /* The ledger (mp_ledger.c): what a forked child owns in the arena, so that
 ** its parent gives it back when the child was killed (SIGKILL) and never
@@ -90,6 +91,10 @@ void mp_ledger_remove(void *block);
 ** lock), and a handle's: it takes over the allocator's entry for the
 ** block when there is one (mp_ref_init), else adds its own. */
 void mp_ledger_add_fresh(void *block, void (*release)(void *));
+/* Between the last reference's drop and the block's free (mp_shm.c,
+** mp_arena.c): a process dying in between leaves it to its reaper. */
+void mp_ledger_freeing(void *block);
+void mp_ledger_freed(void *block);
 void mp_ledger_add_handle(void *block, void (*release)(void *));
 /* Around fork (called by mp_refs_fork_prepare/parent/child): the parent fills
 ** the child's ledger with the references it takes for the child. */

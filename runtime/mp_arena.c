@@ -308,6 +308,7 @@ static void take_free(ArenaHead *h, uint64_t off, uint64_t need) {
 }
 
 static BlockHead *alloc_block(size_t n, void (*owned)(void *));
+static void mp_shm_free_block(void *p);
 
 void *mp_shm_alloc(size_t n) {
   BlockHead *b = alloc_block(n, NULL);
@@ -370,6 +371,11 @@ static BlockHead *alloc_block(size_t n, void (*owned)(void *)) {
 ** second always sees FREE_MAGIC (or BLOCK_MAGIC again once reused: then
 ** the refcount check of the second unref has already caught it). */
 void mp_shm_free(void *p) {
+  mp_shm_free_block(p);
+  mp_ledger_freed(p);                           /* after: see mp_ledger.c */
+}
+
+static void mp_shm_free_block(void *p) {
   uint64_t off = mp_shm_off((BlockHead *)p - 1);
   ArenaHead *h = arena_lock();
   BlockHead *b = at(off);

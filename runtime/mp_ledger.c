@@ -51,10 +51,20 @@ typedef struct Entry {
 ** of adding its own. Offsets are 16-aligned: the low bit is free. */
 #define FRESH 1u
 
+#define FREEING 8
+
+/* A process that dropped the last reference to a block records it in a
+** 'freeing' slot until the block is freed: one that dies in between (a
+** type's cleanup may take a while) leaves a block nobody references; the
+** reaper frees it (mp_ledger_reaped). Slots are claimed by compare-and-
+** swap (threads of a GIL-off child free at once); when all are taken the
+** block goes unrecorded. */
 typedef struct Ledger {
   uint32_t magic;
   uint32_t spare;
   uint64_t n;                   /* entries in use (holes included) */
+  uint64_t freeing[FREEING];    /* block offsets, 0 = free slot */
+  uint64_t freeing_gen[FREEING];
   Entry e[LEDGER_CAP];
 } Ledger;
 
@@ -147,6 +157,30 @@ void mp_ledger_remove(void *block) {
     if (clear_at(i, off)) return;
 }
 
+void mp_ledger_freeing(void *block) {
+  if (mine == NULL) return;
+  uint64_t off = mp_shm_off(block);
+  for (int i = 0; i < FREEING; i++) {
+    uint64_t zero = 0;
+    if (__atomic_load_n(&mine->freeing[i], __ATOMIC_RELAXED)) continue;
+    __atomic_store_n(&mine->freeing_gen[i], mp_shm_gen(block), __ATOMIC_RELEASE);
+    if (__atomic_compare_exchange_n(&mine->freeing[i], &zero, off, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+      return;
+  }
+}
+
+void mp_ledger_freed(void *block) {
+  if (mine == NULL) return;
+  uint64_t off = mp_shm_off(block);
+  for (int i = 0; i < FREEING; i++) {
+    uint64_t v = off;
+    if (__atomic_compare_exchange_n(&mine->freeing[i], &v, 0, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+      return;
+  }
+}
+
 void mp_ledger_prepare(void) {
   pending = (Ledger *)mp_shm_alloc(sizeof(Ledger));   /* NULL: the child goes unrecorded */
   if (pending) pending->magic = LEDGER_MAGIC;
@@ -198,6 +232,10 @@ void mp_ledger_reaped(pid_t pid) {
   if (l == NULL) return;
   if (l->magic != LEDGER_MAGIC || l->n > LEDGER_CAP)
     mp_arena_corrupt("a child's ledger is damaged", mp_shm_off(l));
+  for (int i = 0; i < FREEING; i++) {          /* blocks it was freeing */
+    void *block = l->freeing[i] ? mp_shm_dying_at(l->freeing[i]) : NULL;
+    if (block && mp_shm_gen(block) == l->freeing_gen[i]) mp_shm_free(block);
+  }
   for (uint64_t i = 0; i < l->n; i++) {
     uint64_t off = l->e[i].off & ~(uint64_t)FRESH;
     void *block = off ? mp_shm_block_at(off) : NULL;

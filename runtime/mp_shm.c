@@ -92,6 +92,15 @@ void *mp_shm_block_at(uint64_t off) {
   return arena + off;
 }
 
+void *mp_shm_dying_at(uint64_t off) {
+  if (arena == NULL || off < 2 * sizeof(BlockHead) || off >= mp_arena_size || off % 16)
+    return NULL;
+  BlockHead *b = (BlockHead *)(arena + off) - 1;
+  if (__atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) != BLOCK_MAGIC || atomic_load(&b->refs) != 0)
+    return NULL;
+  return arena + off;
+}
+
 void mp_shm_incref(void *p) {
   BlockHead *b = block_of(p);
   if (atomic_fetch_add(&b->refs, 1) <= 0)
@@ -103,6 +112,7 @@ int mp_shm_unref(void *p) {
   TSAN_PUBLISH();
   int32_t was = atomic_fetch_sub(&b->refs, 1);
   if (was <= 0) mp_arena_corrupt("reference dropped twice (count below zero)", mp_shm_off(b));
+  if (was == 1) mp_ledger_freeing(p);   /* ours to free: see mp_ledger.c */
   return was == 1;
 }
 
