@@ -87,6 +87,8 @@ void *mp_shm_dying_at(uint64_t off); /* the same for a live block with no refere
 ** leaks a block, never frees one twice. No-ops in the original process. */
 void mp_ledger_add(void *block, void (*release)(void *));
 void mp_ledger_remove(void *block);
+/* The same once the block may be gone: the entry of that generation. */
+void mp_ledger_remove_gen(void *block, uint64_t gen);
 /* The allocator's entry for a block of mp_shm_alloc_owned (under the arena
 ** lock), and a handle's: it takes over the allocator's entry for the
 ** block when there is one (mp_ref_init), else adds its own. */

@@ -147,6 +147,15 @@ static int clear_at(uint64_t i, uint64_t off) {
                                      __ATOMIC_ACQUIRE);
 }
 
+/* After the block may have been freed: only an entry of that generation. */
+void mp_ledger_remove_gen(void *block, uint64_t gen) {
+  if (mine == NULL || block == NULL) return;
+  uint64_t off = mp_shm_off(block);
+  uint64_t n = __atomic_load_n(&mine->n, __ATOMIC_ACQUIRE);
+  for (uint64_t i = n; i-- > 0;)
+    if (__atomic_load_n(&mine->e[i].gen, __ATOMIC_ACQUIRE) == gen && clear_at(i, off)) return;
+}
+
 void mp_ledger_remove(void *block) {
   if (mine == NULL || block == NULL) return;
   uint64_t off = mp_shm_off(block);

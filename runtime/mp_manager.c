@@ -127,8 +127,9 @@ static void box_lost(void *p) {
   MgrReply *box = (MgrReply *)p;
   int server = __atomic_load_n(&box->server_ref, __ATOMIC_ACQUIRE) &&
                !__atomic_load_n(&box->sent, __ATOMIC_ACQUIRE);
-  mp_mgr_box_release(box);
+  int client = __atomic_exchange_n(&box->client_ref, 0, __ATOMIC_ACQ_REL);
   if (server) mp_mgr_box_release(box);
+  if (client) mp_mgr_box_release(box);
 }
 
 /* A new reply box with its two references (see mp_manager.h), ours and
@@ -139,20 +140,27 @@ static MgrReply *new_box(void) {
   MgrReply *box = (MgrReply *)mp_shm_alloc_owned(sizeof(MgrReply), box_lost);
   if (box == NULL) return NULL;
   memset(box, 0, sizeof *box);
+  box->client_ref = 1;
   mp_shm_incref(box);
   __atomic_store_n(&box->server_ref, 1, __ATOMIC_RELEASE);
   return box;
 }
 
-static void drop_box(MgrReply *box) {            /* our reference */
-  mp_ledger_remove(box);
-  mp_mgr_box_release(box);
+/* Our reference: taken back from the box by one exchange, dropped, and
+** only then the ledger entry removed (an entry left on a box freed since
+** is ignored: mp_ledger.c), so that no death falls between the entry
+** going and the reference going. */
+static void drop_box(MgrReply *box) {
+  uint64_t gen = mp_shm_gen(box);
+  void *entry = box;
+  if (__atomic_exchange_n(&box->client_ref, 0, __ATOMIC_ACQ_REL)) mp_mgr_box_release(box);
+  mp_ledger_remove_gen(entry, gen);
 }
 
 static void drop_box_unsent(MgrReply *box) {   /* the request never left */
-  mp_ledger_remove(box);
-  mp_mgr_box_release(box);
-  mp_mgr_box_release(box);
+  __atomic_store_n(&box->server_ref, 0, __ATOMIC_RELEASE);
+  mp_mgr_box_release(box);                     /* the server's */
+  drop_box(box);
 }
 
 /* Sends op with the n values at first.. and pushes the results. Raises
