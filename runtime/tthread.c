@@ -16,7 +16,6 @@
 **            and the fields travel there by the value transfer, and it
 **            calls self:run() there. Nothing else is shared.
 */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "gthread.h"
 #include "stats.h"
 #include "threading.h"
+#include "tpool.h"
 #include "trace.h"
 #include "transfer.h"
 #include "vm.h"
@@ -167,6 +167,16 @@ static int call_run(lua_State *L) {   /* self:run(), inside the pcall */
   return 0;
 }
 
+/* Keeps the first mlen bytes of msg as t.error (NULL when out of memory). */
+static void keep_error(GLThread *t, const char *msg, size_t mlen) {
+  char *copy = malloc(mlen + 1);
+  if (copy) { memcpy(copy, msg, mlen); copy[mlen] = '\0'; }
+  gt_lock();
+  free(t->error);
+  t->error = copy;
+  gt_unlock();
+}
+
 static void run_body(lua_State *L, GLThread *t) {
   int handle = lua_gettop(L);
   lua_pushcfunction(L, gl_traceback_handler);
@@ -177,12 +187,8 @@ static void run_body(lua_State *L, GLThread *t) {
   if (tb == NULL) tb = "(error object is not a string)";
   /* the message is the traceback's first line */
   const char *nl = strstr(tb, "\nstack traceback:");
-  size_t mlen = nl ? (size_t)(nl - tb) : strlen(tb);
-  char *msg = malloc(mlen + 1);
-  if (msg) { memcpy(msg, tb, mlen); msg[mlen] = '\0'; }
+  keep_error(t, tb, nl ? (size_t)(nl - tb) : strlen(tb));
   gt_lock();
-  free(t->error);
-  t->error = msg;
   char name[sizeof t->name];
   memcpy(name, t->name, sizeof name);
   gt_unlock();
@@ -248,7 +254,9 @@ static void *thread_main(void *arg) {
       lua_pushlightuserdata(U, si);
       if (lua_pcall(U, 1, 0, 0) != LUA_OK) {   /* setting up failed, not the thread's code */
         const char *msg = lua_tostring(U, -1);
-        fprintf(stderr, "Exception in thread %s:\n%s\n", t->name, msg ? msg : "(error object is not a string)");
+        if (msg == NULL) msg = "(error object is not a string)";
+        keep_error(t, msg, strlen(msg));       /* t.error says it too */
+        fprintf(stderr, "Exception in thread %s:\n%s\n", t->name, msg);
       }
       atomic_store(&t->running, NULL);
       lua_close(U);
@@ -317,20 +325,9 @@ static int thread_start(lua_State *L) {
   gt_unlock();
   gt_incref(t);                            /* the OS thread's reference */
   gt_register(t);
-  /* SIGINT must reach the main thread only: the new thread inherits a
-  ** mask with SIGINT blocked. */
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 16u << 20);
-  pthread_t tid;
-  int rc = pthread_create(&tid, &attr, thread_main, si);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  /* an OS thread kept from a finished thread, or a new one (vm/tpool.c:
+  ** SIGINT blocked, so it always reaches the main thread) */
+  int rc = gl_spawn(thread_main, si);
   if (rc != 0) {
     if (si->L1) unanchor(L, t);
     tr_buffer_free(&si->payload);

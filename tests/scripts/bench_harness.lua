@@ -33,17 +33,23 @@ for _, row in ipairs(r.runs) do
     assert(row[k] ~= nil, row.bench .. " " .. row.mode .. " lacks " .. k)
   end
   if row.mode == "sequential" then assert(row.speedup == 1, "sequential speedup is 1") end
+  assert(#row.rep_walls == row.repeats, "one wall time per repetition")
+  assert(row.speedup_min <= row.speedup and row.speedup <= row.speedup_max, "median within min-max")
+  assert(row.noise == nil or row.noise == true)
   if row.bench == "balance" then
     assert(row.lock ~= nil and row.lost_updates ~= nil)
     if row.lock then assert(row.lost_updates_max == 0, "no lost update with the lock") end
   end
 end
-for _, b in ipairs({"dead_loop", "balance", "multi_process"}) do
+for _, b in ipairs({"dead_loop", "balance", "multi_process", "io_bound"}) do
   for _, m in ipairs(T.modes) do assert(seen[b .. "/" .. m], "ran " .. b .. " " .. m) end
 end
+assert(seen["io_bound/coroutines"], "ran io_bound coroutines")
+assert(r.config.sizes.io_bound.port > 0, "the harness started the delay server")
 assert(#r.timelines == 1 and r.timelines[1].lanes, "a timeline per policy")
 local html = read("report.html")
 assert(html:find('class="chart timeline"', 1, true) and not html:find("https?://"))
 assert(read("report.md"):find("## Dead loop", 1, true))
+assert(read("report.md"):find("## I/O-bound", 1, true) and html:find("I/O-bound: speedup vs sequential", 1, true))
 os.execute("rm -rf " .. T.q(out))
 print("harness ok")
