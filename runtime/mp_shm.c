@@ -109,8 +109,10 @@ void mp_shm_incref(void *p) {
 
 int mp_shm_unref(void *p) {
   BlockHead *b = block_of(p);
-  TSAN_PUBLISH();
+  /* published after the decrement: with blocks merged on free, this head
+  ** becomes another block's data, read by whoever allocates it */
   int32_t was = atomic_fetch_sub(&b->refs, 1);
+  TSAN_PUBLISH();
   if (was <= 0) mp_arena_corrupt("reference dropped twice (count below zero)", mp_shm_off(b));
   if (was == 1) mp_ledger_freeing(p);   /* ours to free: see mp_ledger.c */
   return was == 1;
