@@ -46,5 +46,5 @@ assert(killed_mid >= ROUNDS // 4, "too few rounds killed a client mid-run: " .. 
 mg:shutdown()
 mg, started = nil, nil
 fault.no_children()
-fault.arena_back(base, 4)       -- exact in plain builds; see tests/lib/fault.lua
+fault.arena_back(base, 8)       -- exact in plain builds; see tests/lib/fault.lua
 print(("ok: %d rounds, %d killed mid-run"):format(ROUNDS, killed_mid))
