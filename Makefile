@@ -22,7 +22,7 @@ VERSION    := 0.1.0
 WARN    := -std=c11 -Wall -Wextra -Werror
 CPPFLAGS := -D_GNU_SOURCE -DGILLUA_VERSION='"$(VERSION)"' -Ivm -Iruntime $(LUA_CFLAGS)
 CFLAGS  ?= -O2 -g
-LDLIBS  := $(LUA_LIBS) -lm -ldl -pthread
+LDLIBS  := $(LUA_LIBS) -lsodium -lm -ldl -pthread
 
 # Build flavours: plain, tsan, asan. Each has its own object directory.
 FLAVOUR ?= plain
@@ -44,7 +44,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GILLUA    := $(BUILD)/gillua
 
-DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config
+DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config libsodium-dev
 
 .PHONY: all build deps test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 

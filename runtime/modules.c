@@ -13,6 +13,7 @@ static const luaL_Reg preloads[] = {
   {"gil", luaopen_gil},
   {"multiprocessing", luaopen_multiprocessing},
   {"subprocess", luaopen_subprocess},
+  {"multiprocessing.managers", luaopen_multiprocessing_managers},
   {NULL, NULL}
 };
 
