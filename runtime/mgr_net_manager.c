@@ -167,8 +167,9 @@ static int m_register(lua_State *L) {
   const char *typeid = luaL_checkstring(L, 2);
   if (m->state != M_NEW)
     return luaL_error(L, "register('%s'): register types before start(), connect() or get_server()", typeid);
+  lua_settop(L, 3);
   if (typeid[0] == '_' || luaL_getmetafield(L, 1, "methods") == LUA_TNIL ||
-      (lua_getfield(L, -1, typeid) != LUA_TNIL) || !strcmp(typeid, "address"))
+      (lua_getfield(L, -1, typeid) != LUA_TNIL) || !strcmp(typeid, "address") || !strcmp(typeid, "pid"))
     return luaL_error(L, "register: '%s' is a name of the manager itself", typeid);
   lua_settop(L, 3);
   if (!lua_isnil(L, 3) && !lua_isfunction(L, 3) && luaL_getmetafield(L, 3, "__call") == LUA_TNIL)
