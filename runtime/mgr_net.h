@@ -225,3 +225,6 @@ void mgr_client_drop(NetClient *c, lua_Integer id);
 /* Pushes a proxy on object id; 'exposed' (a list of method names) at idx. */
 void mgr_proxy_push(lua_State *L, NetClient *c, const char *typeid, lua_Integer id, int exposed);
 void mgr_proxy_open(lua_State *L);
+
+/* multiprocessing.Manager{address = ...}: a started SyncManager. */
+int mgr_net_sync_manager(lua_State *L);

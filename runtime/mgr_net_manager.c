@@ -3,7 +3,8 @@
 ** SyncManager over TCP, with Python's names:
 **
 **   local m = managers.BaseManager{address = {host, port}, authkey = "k",
-**                                  allow_functions = false, timeout = 10}
+**                                  allow_functions = false, timeout = 10,
+**                                  handshake_timeout = 5}
 **   m:register(typeid [, callable])     before start/connect/get_server
 **   m:start([initializer [, initargs]]) the server in a forked child
 **   m:connect()                         to a server started elsewhere
@@ -50,7 +51,7 @@ enum { M_NEW, M_STARTED, M_CONNECTED, M_SHUT };
 typedef struct Mgr {
   NetClient *c;              /* after start/connect */
   int state, sync, allow_functions;
-  double timeout;
+  double timeout, hs_timeout;
   pid_t server, creator;     /* start(): the server process and who started it */
   char host[256];
   int port;
@@ -124,6 +125,7 @@ static int new_manager(lua_State *L, int sync) {
   m->sync = sync;
   snprintf(m->host, sizeof m->host, "127.0.0.1");
   m->timeout = 10.0;
+  m->hs_timeout = MGR_HS_TIMEOUT;
   luaL_setmetatable(L, MGR_MT);
   if (lua_getfield(L, 1, "address") == LUA_TTABLE) {
     lua_rawgeti(L, -1, 1);
@@ -147,6 +149,12 @@ static int new_manager(lua_State *L, int sync) {
   if (lua_getfield(L, 1, "timeout") != LUA_TNIL) {
     m->timeout = luaL_checknumber(L, -1);
     if (!(m->timeout > 0)) return luaL_error(L, "BaseManager: timeout must be positive");
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, 1, "handshake_timeout") != LUA_TNIL) {
+    m->hs_timeout = luaL_checknumber(L, -1);
+    if (!(m->hs_timeout > 0 && m->hs_timeout <= 3600))
+      return luaL_error(L, "BaseManager: handshake_timeout must be a number of seconds in (0, 3600]");
   }
   lua_pop(L, 1);
   lua_newtable(L);                      /* registrations */
@@ -245,7 +253,7 @@ static NetServer *new_server(lua_State *L, int mi, int lfd) {
   atomic_init(&s->refs, 1);
   s->lfd = lfd;
   s->allow_functions = m->allow_functions;
-  s->hs_timeout = MGR_HS_TIMEOUT;
+  s->hs_timeout = m->hs_timeout;
   pthread_mutex_init(&s->mu, NULL);
   return s;
 }
@@ -471,6 +479,22 @@ static int m_tostring(lua_State *L) {
   static const char *const states[] = {"initial", "started", "connected", "shutdown"};
   lua_pushfstring(L, "<%s address=%s:%d state=%s>", m->sync ? "SyncManager" : "BaseManager",
                   m->host, m->port, states[m->state]);
+  return 1;
+}
+
+/* multiprocessing.Manager{address =, authkey = ...}: a started
+** SyncManager (the table at 1 holds its options). */
+int mgr_net_sync_manager(lua_State *L) {
+  lua_settop(L, 1);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "multiprocessing.managers");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "SyncManager");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "start");
+  lua_pushvalue(L, -2);
+  lua_call(L, 1, 0);
   return 1;
 }
 
