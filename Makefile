@@ -44,7 +44,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GILLUA    := $(BUILD)/gillua
 
-DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config libsodium-dev
+DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config libsodium-dev lua-socket
 
 .PHONY: all build deps test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 

@@ -10,6 +10,7 @@
 ** its connection: the stream is out of step.
 */
 #include <errno.h>
+#include <stdint.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -236,6 +237,12 @@ int mgr_client_request(lua_State *L, NetClient *c, const char *op, lua_Integer i
     return luaL_error(L, "%s", err);
   }
   free(drops);
+  if (b.len > MGR_MAXFRAME) {           /* the server would drop the connection */
+    tr_buffer_free(&b);
+    give_back(c, nc);
+    return luaL_error(L, "multiprocessing.managers: request of %d bytes over the frame limit (%d bytes)",
+                      (int)(b.len > INT32_MAX ? INT32_MAX : b.len), (int)MGR_MAXFRAME);
+  }
   rc = nc_write_frame(nc, b.data, b.len, NULL);
   tr_buffer_free(&b);
   const unsigned char *body;
