@@ -6,7 +6,8 @@
 #   make tsan/asan  the whole suite under ThreadSanitizer / AddressSanitizer+UBSan
 #   make bench      full benchmark suite -> bench/results/latest/
 #   make bench-quick  the same shape, small sizes (< 90 s)
-#   make fuzz       libFuzzer on the transfer decoder (FUZZ_SECONDS, default 600)
+#   make fuzz       libFuzzer on the transfer decoder, then on the managers'
+#                   handshake and frames (FUZZ_SECONDS each, default 600)
 #   make install PREFIX=/usr/local
 
 PREFIX     ?= /usr/local
@@ -102,8 +103,12 @@ fuzz-run:
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o build/fuzz/fuzz_transfer tests/fuzz/fuzz_transfer.c \
 	  $(wildcard runtime/transfer*.c) runtime/rtobject.c $(LDLIBS)
-	@mkdir -p build/fuzz/corpus
+	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -o build/fuzz/fuzz_mgr_net tests/fuzz/fuzz_mgr_net.c runtime/mgr_net_frame.c runtime/mp_auth.c \
+	  $(wildcard runtime/transfer*.c) runtime/rtobject.c $(LDLIBS)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus_mgr_net
 	build/fuzz/fuzz_transfer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus tests/fuzz/seeds
+	build/fuzz/fuzz_mgr_net -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus_mgr_net tests/fuzz/seeds_mgr_net
 
 install: all
 	@$(MAKE) --no-print-directory install-run
