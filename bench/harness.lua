@@ -230,6 +230,7 @@ if opt.micro then
       add({kind = "extra", script = "ipc.py", flags = {}, args = {"all", sc, "--json"}, name = "ipc", peer = true})
     end
   end
+  dofile(here .. "/jobs_mgr_net.lua")(add, {root = root, quick = quick, py_impl = py_impl})
   if exists(root .. "/scripts/bench_transfer.lua") then
     for _, pl in ipairs({"string", "table"}) do
       add({kind = "extra", script = "bench_transfer.lua", flags = {"--gil=off"},
