@@ -2,6 +2,7 @@
 #
 #   make            build build/gillua
 #   make demo       install missing packages, build, run the GIL-vs-processes demo
+#   make deps-mpi   install Open MPI (optional), so make builds the mpi module
 #   make test       cmocka unit tests + Lua script tests
 #   make tsan/asan  the whole suite under ThreadSanitizer / AddressSanitizer+UBSan
 #   make bench      full benchmark suite -> bench/results/latest/
@@ -38,6 +39,13 @@ else
   SAN   :=
 endif
 
+# The MPI module (runtime/mpi/) is a shared object built only when Open
+# MPI is installed (`make deps-mpi`); `require "mpi"` loads it.
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+MPI_SRCS   := $(wildcard runtime/mpi/*.c)
+MPI_SO     := $(if $(MPI_LIBS),$(BUILD)/mpi.so)
+
 SRCS      := $(wildcard vm/*.c) $(wildcard runtime/*.c)
 OBJS      := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS  := $(filter-out $(BUILD)/obj/vm/main.o,$(OBJS))
@@ -47,15 +55,18 @@ GILLUA    := $(BUILD)/gillua
 
 DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config libsodium-dev lua-socket
 
-.PHONY: all build deps test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
+.PHONY: all build deps deps-mpi test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(GILLUA)
+build: $(GILLUA) $(MPI_SO)
 
 $(GILLUA): $(OBJS)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -rdynamic -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mpi.so: $(MPI_SRCS) $(wildcard runtime/mpi/*.h vm/*.h runtime/*.h)
+	$(CC) $(WARN) $(CPPFLAGS) $(MPI_CFLAGS) $(CFLAGS) $(SAN) -fPIC -shared -o $@ $(MPI_SRCS) $(MPI_LIBS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
@@ -64,6 +75,10 @@ $(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+
+# Open MPI, for `require "mpi"` (optional: nothing else needs it).
+deps-mpi:
+	@sh mk/deps.sh libopenmpi-dev openmpi-bin
 
 # Installs the Debian packages gillua needs when any is missing (mk/deps.sh:
 # as root, or through password-less sudo; otherwise it names them and fails).
@@ -117,6 +132,8 @@ install-run:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 build/gillua $(DESTDIR)$(PREFIX)/bin/gillua
 	install -m 644 docs/gillua.1 $(DESTDIR)$(PREFIX)/share/man/man1/gillua.1
+	if [ -f build/mpi.so ]; then install -d $(DESTDIR)$(PREFIX)/lib/gillua && \
+	  install -m 644 build/mpi.so $(DESTDIR)$(PREFIX)/lib/gillua/mpi.so; fi
 
 clean:
 	rm -rf build

@@ -14,6 +14,7 @@ static const luaL_Reg preloads[] = {
   {"multiprocessing", luaopen_multiprocessing},
   {"subprocess", luaopen_subprocess},
   {"multiprocessing.managers", luaopen_multiprocessing_managers},
+  {"mpi", luaopen_mpi},
   {NULL, NULL}
 };
 

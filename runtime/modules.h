@@ -17,6 +17,7 @@ int luaopen_gil(lua_State *L);
 int luaopen_multiprocessing(lua_State *L);
 int luaopen_subprocess(lua_State *L);
 int luaopen_multiprocessing_managers(lua_State *L);   /* mgr_net_manager.c */
+int luaopen_mpi(lua_State *L);                        /* mpi_loader.c */
 
 /* Adds os.fork, os.getpid... to the table on top of the stack. */
 void gl_os_extend(lua_State *L);

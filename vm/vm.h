@@ -41,6 +41,10 @@ lua_State *gl_universe_new(int no_env);
 ** to use (130 when interrupted by Ctrl-C at any point). */
 int gl_vm_finish(lua_State *L, int status);
 
+/* The exit status gl_vm_finish was given (0 ok, 1 an uncaught error),
+** for shutdown callbacks that end differently after an error (mpi). */
+int gl_exit_status(void);
+
 /* True once Ctrl-C has been delivered to the program (the error
 ** "interrupted" was raised or is pending). */
 int gl_was_interrupted(void);
