@@ -155,7 +155,11 @@ local gillua_modes = {{"sequential"}}
 for _, p in ipairs(policies) do gillua_modes[#gillua_modes + 1] = {"gil", p} end
 gillua_modes[#gillua_modes + 1] = {"nogil"}
 gillua_modes[#gillua_modes + 1] = {"processes"}
-bench_jobs("gillua", {false, true}, function() return gillua_modes end)
+-- multi_process also runs as MPI ranks when the mpi module and mpirun exist
+local mpi_ok = io.open((gillua:gsub("gillua$", "mpi.so"))) and os.execute("command -v mpirun >/dev/null")
+local mp_modes = {table.unpack(gillua_modes)}
+if mpi_ok then mp_modes[#mp_modes + 1] = {"mpi"} end
+bench_jobs("gillua", {false, true}, function(b) return b == "multi_process" and mp_modes or gillua_modes end)
 
 if py_impl then
   bench_jobs(py_impl, {false, true}, function()
@@ -264,6 +268,9 @@ local function bench_argv(job)
       if job.switch then argv[3] = "--switch=" .. job.switch end
     end
     argv[#argv + 1] = root .. "/scripts/" .. job.bench .. ".lua"
+    if job.mode == "mpi" then   -- the ranks are the workers
+      argv = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", tostring(job.workers), table.unpack(argv)}
+    end
   elseif job.impl == "lua5.4" then
     argv = {lua54, root .. "/scripts/" .. job.bench .. ".lua"}
   else

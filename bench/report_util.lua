@@ -88,7 +88,7 @@ U.balance_columns = {
   U.columns[12], U.columns[13],
 }
 
-local mode_order = {sequential = 1, gil = 2, nogil = 3, processes = 4}
+local mode_order = {sequential = 1, gil = 2, nogil = 3, processes = 4, mpi = 5}
 function U.sort_rows(rows)
   table.sort(rows, function(a, b)
     if a.impl ~= b.impl then return a.impl == "gillua" or (b.impl ~= "gillua" and a.impl < b.impl) end

@@ -74,7 +74,8 @@ end
 
 -- Parses --key=value options against 'defaults' (numbers stay numbers).
 -- Unknown options and bad values stop the script with exit code 2.
-function B.options(argv, name, defaults, usage)
+-- 'extra_modes' lists the modes a benchmark adds (multi_process: mpi).
+function B.options(argv, name, defaults, usage, extra_modes)
   local o = {}
   for k, v in pairs(defaults) do o[k] = v end
   local function die(msg)
@@ -94,8 +95,10 @@ function B.options(argv, name, defaults, usage)
     end
   end
   local modes = {gil = true, nogil = true, processes = true, sequential = true}
+  for _, m in ipairs(extra_modes or {}) do modes[m] = true end
   if o.mode and not modes[o.mode] then
-    die("--mode must be gil, nogil, processes or sequential, got '" .. o.mode .. "'")
+    die("--mode must be gil, nogil, processes" .. (extra_modes and ", " .. table.concat(extra_modes, ", ") or "")
+        .. " or sequential, got '" .. o.mode .. "'")
   end
   if o.workers and (math.type(o.workers) ~= "integer" or o.workers < 1) then
     die("--workers must be an integer >= 1")
@@ -111,6 +114,11 @@ function B.unavailable_reason(mode)
   if mode == "processes" then
     local ok, err = pcall(require, "multiprocessing")
     if not ok then return "multiprocessing module not available (" .. tostring(err):match("^[^\n]*") .. ")" end
+    return nil
+  end
+  if mode == "mpi" then
+    local ok, err = pcall(require, "mpi")
+    if not ok then return "mpi module not available (" .. tostring(err):match("^[^\n]*") .. ")" end
     return nil
   end
   if not (has.threading and has.gil) then return "threading/gil modules not available in this interpreter" end
