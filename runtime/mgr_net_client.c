@@ -28,6 +28,19 @@
 #include "mgr_net.h"
 #include "mp.h"
 
+/* This process's pid, without a system call per request (glibc no longer
+** caches getpid): read after every fork through pthread_atfork. */
+static pid_t my_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void note_pid(void) { __atomic_store_n(&my_pid, getpid(), __ATOMIC_RELAXED); }
+static void watch_pid(void) { note_pid(); pthread_atfork(NULL, NULL, note_pid); }
+
+static pid_t self_pid(void) {
+  pthread_once(&pid_once, watch_pid);
+  return __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
+}
+
 NetClient *mgr_client_new(const char *host, int port, const void *key, size_t keylen,
                           int allow_functions, double timeout) {
   NetClient *c = (NetClient *)calloc(1, sizeof *c);
@@ -41,7 +54,7 @@ NetClient *mgr_client_new(const char *host, int port, const void *key, size_t ke
   c->port = port;
   c->allow_functions = allow_functions;
   c->timeout = timeout;
-  c->owner = getpid();
+  c->owner = self_pid();
   pthread_mutex_init(&c->mu, NULL);
   return c;
 }
@@ -130,7 +143,7 @@ static NetConn *open_conn(lua_State *L, NetClient *c) {
 /* Takes an idle connection (NULL: none). */
 static NetConn *take(NetClient *c) {
   pthread_mutex_lock(&c->mu);
-  pid_t me = getpid();
+  pid_t me = self_pid();
   if (c->owner != me) {                 /* inherited through fork: the parent's */
     for (int i = 0; i < c->nidle; i++) free_conn(c->idle[i]);
     c->nidle = 0;
@@ -145,7 +158,7 @@ static NetConn *take(NetClient *c) {
 /* Takes the ids of collected proxies (the caller frees the array). */
 static lua_Integer *take_drops(NetClient *c, size_t *n) {
   pthread_mutex_lock(&c->mu);
-  lua_Integer *d = c->owner == getpid() ? c->drops : NULL;
+  lua_Integer *d = c->owner == self_pid() ? c->drops : NULL;
   *n = d ? c->ndrops : 0;
   if (d) { c->drops = NULL; c->ndrops = c->dropcap = 0; }
   pthread_mutex_unlock(&c->mu);
@@ -154,7 +167,7 @@ static lua_Integer *take_drops(NetClient *c, size_t *n) {
 
 static void give_back(NetClient *c, NetConn *nc) {
   pthread_mutex_lock(&c->mu);
-  if (c->owner == getpid() && c->nidle < MGR_IDLE) { c->idle[c->nidle++] = nc; nc = NULL; }
+  if (c->owner == self_pid() && c->nidle < MGR_IDLE) { c->idle[c->nidle++] = nc; nc = NULL; }
   pthread_mutex_unlock(&c->mu);
   if (nc) free_conn(nc);
 }

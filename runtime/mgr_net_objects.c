@@ -325,16 +325,19 @@ static int run_request(lua_State *L) {
   return luaL_error(L, "bad request: unknown operation '%s'", op);
 }
 
-/* Message handler: {error value, traceback}. */
+/* True when the traceback on top names a Lua function: one that holds
+** only C frames (the server's own machinery) says nothing to the client. */
+static int names_lua_code(lua_State *L) {
+  const char *line = strchr(lua_tostring(L, -1), '\n');
+  for (; line; line = strchr(line + 1, '\n'))
+    if (strncmp(line + 1, "\t[C]:", 5) != 0) return 1;
+  return 0;
+}
+
+/* Message handler: {error value, traceback or ""}. */
 static int msgh(lua_State *L) {
   luaL_traceback(L, L, NULL, 1);
-  {                                     /* only C frames (the server's own): no traceback */
-    const char *tb = lua_tostring(L, -1), *line = strchr(tb, '\n');
-    int lua_frames = 0;
-    for (; line && !lua_frames; line = strchr(line + 1, '\n'))
-      lua_frames = strncmp(line + 1, "\t[C]:", 5) != 0;
-    if (!lua_frames) { lua_pop(L, 1); lua_pushliteral(L, ""); }
-  }
+  if (!names_lua_code(L)) { lua_pop(L, 1); lua_pushliteral(L, ""); }
   lua_createtable(L, 2, 0);
   lua_pushvalue(L, 1);
   lua_rawseti(L, -2, 1);
