@@ -140,6 +140,15 @@ E.error("authentication failed", wrong.connect, wrong)
 assert(cl:box():qsize() == 0)                    -- still serving the others
 sp:terminate(); sp:join(5)
 
+-- a started server ends with the program that started it (no shutdown call)
+local r = require("subprocess").run{args = {os.getenv("GILLUA"), "-e", [[
+  local m = require("multiprocessing.managers").BaseManager{authkey = "z"}
+  m:start() print(m.pid)]]}, capture_output = true, timeout = 20}
+local spid = tonumber(r.stdout)
+assert(r.returncode == 0 and spid, r.stderr)
+local f = io.open("/proc/" .. spid .. "/stat")
+assert(f == nil or not f:read("a"):find("%) [^Z]"), "the server outlived its program")
+
 -- misuse
 E.error("address must be", managers.BaseManager, {address = {"h"}})
 E.error("authkey must be", managers.BaseManager, {authkey = ""})
