@@ -134,7 +134,9 @@ int nc_read_frame(NetConn *c, size_t max, const struct timespec *first, double r
     if (have >= 4)
       need = 4 + ((size_t)c->in[c->start] << 24 | (size_t)c->in[c->start + 1] << 16 |
                   (size_t)c->in[c->start + 2] << 8 | c->in[c->start + 3]);
-    int rc = fill(c, need - have, dl);
+    size_t room = need - have;            /* grow with what arrives, not with what is announced */
+    if (room > c->cap) room = c->cap ? c->cap : READ_CHUNK;
+    int rc = fill(c, room, dl);
     if (rc) return rc;
   }
 }

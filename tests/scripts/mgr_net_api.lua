@@ -106,6 +106,10 @@ assert(lock:acquire() == true and lock:acquire(true, 0.05) == false)
 lock:release()
 assert(not ev:is_set()); ev:set(); assert(ev:wait(1) == true)
 assert(v.value == 7); v.value = 8; assert(v:get() == 8)
+local big = {}
+for i = 1, 100000 do big[i] = i end
+d.big = big                                       -- frames of megabytes, both ways
+assert(#d.big == 100000 and d.big[100000] == 100000)
 
 -- a client in another process (connect), and serve_forever in a third
 local sm2 = managers.SyncManager{address = {"127.0.0.1", sm.address[2]}, authkey = "k3"}
