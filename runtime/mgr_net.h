@@ -226,5 +226,34 @@ void mgr_client_drop(NetClient *c, lua_Integer id);
 void mgr_proxy_push(lua_State *L, NetClient *c, const char *typeid, lua_Integer id, int exposed);
 void mgr_proxy_open(lua_State *L);
 
+/* ---- the manager object (mgr_net_manager.c, mgr_net_serve.c) ---- */
+
+#define MGR_MT "multiprocessing.managers.BaseManager"
+#define SERVER_MT "multiprocessing.managers.Server"
+
+enum { M_NEW, M_STARTED, M_CONNECTED, M_SHUT };
+
+/* A BaseManager, used by the universe that made it (user values: 1 the
+** registrations, typeid -> callable or false; 2 the authkey). */
+typedef struct Mgr {
+  NetClient *c;              /* after start/connect; shared with the proxies */
+  int state, sync, allow_functions;
+  double timeout, hs_timeout;
+  pid_t server, creator;     /* start(): the server process and who started it */
+  char host[256];
+  int port;
+} Mgr;
+
+/* A listening socket on host:port (port 0: a free one, written back). */
+int mgr_bind_listen(lua_State *L, const char *host, int *port);
+/* The child of start() (the manager at 1, initializer at 2, initargs at
+** 3): runs the initializer, writes a byte on 'ready', serves, exits. */
+void mgr_run_server_child(lua_State *L, int lfd, int ready) __attribute__((noreturn));
+/* Waits (GIL released) for that byte: 0, or -1 when the child died. */
+int mgr_await_ready(int fd);
+/* m:get_server() and the Server type (server.address, serve_forever). */
+int mgr_get_server(lua_State *L);
+void mgr_server_open(lua_State *L);
+
 /* multiprocessing.Manager{address = ...}: a started SyncManager. */
 int mgr_net_sync_manager(lua_State *L);

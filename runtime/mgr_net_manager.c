@@ -14,10 +14,7 @@
 ** Port 0 binds a free port; m.address tells which. The listening socket is
 ** bound in the caller (errors such as "address in use" are raised there)
 ** and inherited by the server child, which reports through a pipe once
-** its initializer has run. The serving process runs with the GIL on: its
-** handler threads must share the served objects (a process started with
-** --gil=off switches it on while it is still alone; serve_forever with
-** other threads running refuses).
+** its initializer has run (the serving side: mgr_net_serve.c).
 **
 ** Who owns what: a Mgr is used by the universe that made it; its
 ** NetClient is shared with the proxies (reference counted). Started
@@ -42,22 +39,6 @@
 #include "mgr_net.h"
 #include "mp.h"
 #include "vm.h"
-
-#define MGR_MT "multiprocessing.managers.BaseManager"
-#define SERVER_MT "multiprocessing.managers.Server"
-
-enum { M_NEW, M_STARTED, M_CONNECTED, M_SHUT };
-
-typedef struct Mgr {
-  NetClient *c;              /* after start/connect */
-  int state, sync, allow_functions;
-  double timeout, hs_timeout;
-  pid_t server, creator;     /* start(): the server process and who started it */
-  char host[256];
-  int port;
-} Mgr;                       /* user values: 1 registrations, 2 authkey */
-
-typedef struct Server { NetServer *s; } Server;   /* user value 1: its manager */
 
 static const char *const sync_typeids[] = {
   "dict", "list", "Namespace", "Value", "Array", "Queue", "JoinableQueue", "LifoQueue",
@@ -189,124 +170,6 @@ static int m_register(lua_State *L) {
   return 0;
 }
 
-/* ---- serving ---- */
-
-/* A listening socket on host:port (port 0: any free one, written back). */
-static int bind_listen(lua_State *L, const char *host, int *port) {
-  struct addrinfo hints, *res = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  char ps[16];
-  snprintf(ps, sizeof ps, "%d", *port);
-  int rc = getaddrinfo(*host ? host : NULL, ps, &hints, &res);
-  if (rc != 0) return luaL_error(L, "BaseManager: cannot bind %s:%d: %s", host, *port, gai_strerror(rc));
-  int fd = -1, err = 0;
-  for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) { err = errno; continue; }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 128) == 0) break;
-    err = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) return luaL_error(L, "BaseManager: cannot bind %s:%d: %s", host, *port, strerror(err));
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)&ss)->sin_port);
-  return fd;
-}
-
-/* The serving process needs the GIL on: handlers share its objects. */
-static void gil_for_serving(lua_State *L) {
-  if (gil_enabled()) return;
-  if (!gt_alone())
-    luaL_error(L, "serve_forever: with --gil=off a process that runs other threads cannot serve "
-                  "(handler threads share the served objects): serve from a process of its own");
-  gil_setup(1, gil_policy());
-  gil_acquire(gl_self);
-}
-
-/* A NetServer on lfd for the manager at mi (its key and options). */
-static NetServer *new_server(lua_State *L, int mi, int lfd) {
-  Mgr *m = (Mgr *)lua_touserdata(L, mi);
-  NetServer *s = (NetServer *)calloc(1, sizeof *s);
-  lua_getiuservalue(L, mi, 2);
-  size_t kl;
-  const char *key = lua_tolstring(L, -1, &kl);
-  if (s) s->key = (unsigned char *)malloc(kl);
-  if (s == NULL || s->key == NULL || pipe2(s->wake, O_CLOEXEC) != 0) {
-    close(lfd);
-    if (s) free(s->key);
-    free(s);
-    luaL_error(L, "BaseManager: cannot create the server: %s", strerror(errno ? errno : ENOMEM));
-  }
-  memcpy(s->key, key, kl);
-  lua_pop(L, 1);
-  s->keylen = kl;
-  atomic_init(&s->refs, 1);
-  s->lfd = lfd;
-  s->allow_functions = m->allow_functions;
-  s->hs_timeout = m->hs_timeout;
-  pthread_mutex_init(&s->mu, NULL);
-  return s;
-}
-
-/* Serves the manager at mi on s (GIL on, types set up); s's reference
-** is the caller's. */
-static void serve(lua_State *L, int mi, NetServer *s) {
-  Mgr *m = (Mgr *)lua_touserdata(L, mi);
-  gil_for_serving(L);
-  lua_getiuservalue(L, mi, 1);
-  mgr_obj_setup(L, -1, m->sync);
-  lua_pop(L, 1);
-  mgr_srv_loop(L, s);
-}
-
-/* The child of start(): initializer, "ready" on the pipe, serve, leave. */
-static void run_server_child(lua_State *L, int lfd, int ready) __attribute__((noreturn));
-static void run_server_child(lua_State *L, int lfd, int ready) {
-  signal(SIGINT, SIG_IGN);              /* ^C is for the program; it stops us at exit */
-  Mgr *m = check_mgr(L);
-  NetServer *s = new_server(L, 1, lfd);
-  s->watch_parent = m->creator;
-  gil_for_serving(L);
-  if (!lua_isnil(L, 2)) {
-    int n = 0;
-    if (lua_istable(L, 3)) {
-      n = (int)luaL_len(L, 3);
-      luaL_checkstack(L, n + 2, "too many initargs");
-      lua_pushvalue(L, 2);
-      for (int i = 1; i <= n; i++) lua_geti(L, 3, i);
-    } else lua_pushvalue(L, 2);
-    if (lua_pcall(L, n, 0, 0) != LUA_OK) {
-      fprintf(stderr, "multiprocessing.managers: the initializer failed: %s\n", lua_tostring(L, -1));
-      mp_child_exit(1);
-    }
-  }
-  if (write(ready, "!", 1) < 0) mp_child_exit(1);
-  close(ready);
-  lua_settop(L, 1);
-  serve(L, 1, s);
-  mp_child_exit(0);
-}
-
-/* Waits (GIL released) for the child's "ready" byte: 0, or -1 (it died). */
-static int await_ready(int fd) {
-  char c;
-  ssize_t r;
-  gl_block_begin();
-  do r = read(fd, &c, 1); while (r < 0 && errno == EINTR);
-  gl_block_end();
-  return r == 1 ? 0 : -1;
-}
-
 static void make_client(lua_State *L, Mgr *m) {
   lua_getiuservalue(L, 1, 2);
   size_t kl;
@@ -325,16 +188,16 @@ static int m_start(lua_State *L) {
   lua_settop(L, 3);
   if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
   if (!lua_isnil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
-  int lfd = bind_listen(L, m->host, &m->port);
+  int lfd = mgr_bind_listen(L, m->host, &m->port);
   int pp[2];
   if (pipe2(pp, O_CLOEXEC) != 0) { close(lfd); return luaL_error(L, "BaseManager: pipe: %s", strerror(errno)); }
   pid_t pid = mp_fork(L);
-  if (pid == 0) { close(pp[0]); run_server_child(L, lfd, pp[1]); }
+  if (pid == 0) { close(pp[0]); mgr_run_server_child(L, lfd, pp[1]); }
   int saved = errno;
   close(lfd);
   close(pp[1]);
   if (pid < 0) { close(pp[0]); return luaL_error(L, "BaseManager: cannot fork the server: %s", strerror(saved)); }
-  int ok = await_ready(pp[0]);
+  int ok = mgr_await_ready(pp[0]);
   close(pp[0]);
   if (ok != 0) {
     int st;
@@ -354,49 +217,6 @@ static int m_connect(lua_State *L) {
   make_client(L, m);
   mgr_client_check(L, m->c);            /* connects and authenticates now */
   m->state = M_CONNECTED;
-  return 0;
-}
-
-static int m_get_server(lua_State *L) {
-  Mgr *m = check_mgr(L);
-  if (m->state != M_NEW) return luaL_error(L, "BaseManager: already started, connected or shut down");
-  lua_settop(L, 1);
-  Server *sv = (Server *)lua_newuserdatauv(L, sizeof(Server), 1);
-  sv->s = NULL;
-  luaL_setmetatable(L, SERVER_MT);
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, 2, 1);
-  int lfd = bind_listen(L, m->host, &m->port);
-  sv->s = new_server(L, 1, lfd);
-  return 1;
-}
-
-static int sv_serve_forever(lua_State *L) {
-  Server *sv = (Server *)luaL_checkudata(L, 1, SERVER_MT);
-  if (sv->s == NULL || sv->s->lfd < 0) return luaL_error(L, "serve_forever: this server has stopped");
-  lua_settop(L, 1);
-  lua_getiuservalue(L, 1, 1);
-  serve(L, 2, sv->s);
-  return 0;
-}
-
-static int sv_index(lua_State *L) {
-  Server *sv = (Server *)luaL_checkudata(L, 1, SERVER_MT);
-  const char *k = luaL_checkstring(L, 2);
-  if (strcmp(k, "serve_forever") == 0) { lua_pushcfunction(L, sv_serve_forever); return 1; }
-  if (strcmp(k, "address") == 0) {
-    lua_getiuservalue(L, 1, 1);
-    lua_getfield(L, -1, "address");
-    return 1;
-  }
-  (void)sv;
-  return 0;
-}
-
-static int sv_gc(lua_State *L) {
-  Server *sv = (Server *)lua_touserdata(L, 1);
-  if (sv->s) mgr_srv_decref(sv->s);
-  sv->s = NULL;
   return 0;
 }
 
@@ -501,7 +321,7 @@ int mgr_net_sync_manager(lua_State *L) {
 int luaopen_multiprocessing_managers(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"register", m_register}, {"start", m_start}, {"connect", m_connect},
-    {"get_server", m_get_server}, {"shutdown", m_shutdown},
+    {"get_server", mgr_get_server}, {"shutdown", m_shutdown},
     {"_number_of_objects", m_nobjects}, {NULL, NULL}
   };
   if (luaL_newmetatable(L, MGR_MT)) {
@@ -517,13 +337,7 @@ int luaopen_multiprocessing_managers(lua_State *L) {
     lua_setfield(L, -2, "__tostring");
   }
   lua_pop(L, 1);
-  if (luaL_newmetatable(L, SERVER_MT)) {
-    lua_pushcfunction(L, sv_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, sv_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  mgr_server_open(L);
   mgr_proxy_open(L);
   lua_newtable(L);
   lua_pushcfunction(L, l_BaseManager);
