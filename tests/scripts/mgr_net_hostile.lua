@@ -1,3 +1,5 @@
+-- run:
+-- run: --gil=off
 -- timeout: 60
 -- expect-stderr: handshake timed out
 -- A manager's server facing the network: garbage, a message stopped half

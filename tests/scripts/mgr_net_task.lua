@@ -1,19 +1,22 @@
+-- run:
+-- run: --gil=off
 -- timeout: 60
 -- Seed 002's distributed processes (scripts/examples/task_master.lua and
 -- task_worker.lua) as separate gillua processes on 127.0.0.1: the master
 -- and two workers; all 10 results come back, each the square of a task;
 -- a worker with the wrong key is refused at connect() while the master
--- keeps serving the others.
+-- keeps serving the others. The processes run in the test's GIL mode.
 local sp = require "subprocess"
 local bin = assert(os.getenv("GILLUA"))
 local root = io.popen("pwd"):read("l")
 local ex = root .. "/scripts/examples/"
+local gil = require("gil").enabled() and "--gil=on" or "--gil=off"
 
-local master = sp.Popen{args = {bin, ex .. "task_master.lua", "0", "s3cret", "2"}, stdout = sp.PIPE}
+local master = sp.Popen{args = {bin, gil, ex .. "task_master.lua", "0", "s3cret", "2"}, stdout = sp.PIPE}
 local first = master.stdout:read("l")
 local port = assert(tonumber(first and first:match("port (%d+)")), "no port in: " .. tostring(first))
 
-local bad = sp.run{args = {bin, ex .. "task_worker.lua", "127.0.0.1", tostring(port), "wrong"},
+local bad = sp.run{args = {bin, gil, ex .. "task_worker.lua", "127.0.0.1", tostring(port), "wrong"},
                    capture_output = true, timeout = 20}
 assert(bad.returncode == 1, "a wrong-key worker exited " .. tostring(bad.returncode))
 assert(bad.stderr:find("authentication failed", 1, true), bad.stderr)
@@ -21,7 +24,7 @@ assert(not bad.stdout:find("run task", 1, true), bad.stdout)
 
 local workers = {}
 for i = 1, 2 do
-  workers[i] = sp.Popen{args = {bin, ex .. "task_worker.lua", "127.0.0.1", tostring(port), "s3cret"},
+  workers[i] = sp.Popen{args = {bin, gil, ex .. "task_worker.lua", "127.0.0.1", tostring(port), "s3cret"},
                         stdout = sp.PIPE, stderr = sp.PIPE}
 end
 local out = master.stdout:read("a")
