@@ -153,6 +153,18 @@ assert(r.returncode == 0 and spid, r.stderr)
 local f = io.open("/proc/" .. spid .. "/stat")
 assert(f == nil or not f:read("a"):find("%) [^Z]"), "the server outlived its program")
 
+-- Ctrl-C stops serve_forever with the error "interrupted"
+local sf = require("subprocess").Popen{args = {os.getenv("GILLUA"), "-e", [[
+  local m = require("multiprocessing.managers").BaseManager{authkey = "z"}
+  local s = m:get_server()
+  print("serving") io.stdout:flush()
+  print(pcall(s.serve_forever, s))]]}, stdout = require("subprocess").PIPE}
+assert(sf.stdout:read("l") == "serving")
+sf:send_signal("INT")
+local rest = sf.stdout:read("a")
+local code = sf:wait(20)
+assert((code == 0 and rest == "false\tinterrupted\n") or code == 130, code .. " " .. rest)
+
 -- misuse
 E.error("address must be", managers.BaseManager, {address = {"h"}})
 E.error("authkey must be", managers.BaseManager, {authkey = ""})
