@@ -182,15 +182,19 @@ void mgr_obj_setup(lua_State *L, int idx, int sync);
 
 /* ---- the client (mgr_net_client.c, mgr_net_proxy.c) ---- */
 
-#define MGR_IDLE 8                   /* idle connections a client keeps */
+#define MGR_IDLE 64                  /* idle connections a client keeps */
 
 /* A client's view of one server: its address and key, and a pool of
-** authenticated connections. A request takes a connection from the pool
-** (or opens one) and gives it back after the reply, so threads of one
-** universe calling at the same time each have their own, and a call that
-** blocks in the server (queue:get) holds nobody else up. Immutable after
-** creation: host, key, keylen, allow_functions, timeout ('port' is set
-** before any request). 'mu' guards idle, nidle, owner and drops.
+** authenticated connections, each kept for the thread that opened it (as
+** Python's proxies keep a connection per thread). A request takes the
+** calling thread's connection (or opens one) and gives it back after the
+** reply, so threads calling at the same time each have their own, a call
+** that blocks in the server (queue:get) holds nobody else up, and the
+** server sees each client thread as one handler thread of its own: a
+** Lock acquired through a proxy is released by the same thread. Immutable
+** after creation: host, key, keylen, allow_functions, timeout ('port' is
+** set before any request). 'mu' guards idle, idle_thread, nidle, owner
+** and drops.
 ** Reference counted: the manager and every proxy hold one. */
 typedef struct NetClient {
   atomic_int refs;
@@ -202,7 +206,8 @@ typedef struct NetClient {
   double timeout;            /* s to connect and authenticate */
   pthread_mutex_t mu;
   pid_t owner;               /* the process the idle connections belong to */
-  NetConn *idle[MGR_IDLE];
+  NetConn *idle[MGR_IDLE];   /* oldest first */
+  pthread_t idle_thread[MGR_IDLE];
   int nidle;
   lua_Integer *drops;        /* ids of collected proxies, sent with the next request */
   size_t ndrops, dropcap;

@@ -140,7 +140,7 @@ static NetConn *open_conn(lua_State *L, NetClient *c) {
   return nc;
 }
 
-/* Takes an idle connection (NULL: none). */
+/* Takes the calling thread's idle connection (NULL: none). */
 static NetConn *take(NetClient *c) {
   pthread_mutex_lock(&c->mu);
   pid_t me = self_pid();
@@ -150,7 +150,14 @@ static NetConn *take(NetClient *c) {
     c->ndrops = 0;                      /* the parent's proxies, not ours */
     c->owner = me;
   }
-  NetConn *nc = c->nidle > 0 ? c->idle[--c->nidle] : NULL;
+  NetConn *nc = NULL;
+  for (int i = 0; i < c->nidle && nc == NULL; i++) {
+    if (!pthread_equal(c->idle_thread[i], pthread_self())) continue;
+    nc = c->idle[i];
+    c->nidle--;
+    memmove(c->idle + i, c->idle + i + 1, (size_t)(c->nidle - i) * sizeof c->idle[0]);
+    memmove(c->idle_thread + i, c->idle_thread + i + 1, (size_t)(c->nidle - i) * sizeof c->idle_thread[0]);
+  }
   pthread_mutex_unlock(&c->mu);
   return nc;
 }
@@ -165,11 +172,25 @@ static lua_Integer *take_drops(NetClient *c, size_t *n) {
   return d;
 }
 
+/* Keeps nc for the calling thread; when the pool is full the oldest
+** connection (a thread's that has not called for longest) is closed. */
 static void give_back(NetClient *c, NetConn *nc) {
+  NetConn *evicted = NULL;
   pthread_mutex_lock(&c->mu);
-  if (c->owner == self_pid() && c->nidle < MGR_IDLE) { c->idle[c->nidle++] = nc; nc = NULL; }
+  if (c->owner == self_pid()) {
+    if (c->nidle == MGR_IDLE) {
+      evicted = c->idle[0];
+      c->nidle--;
+      memmove(c->idle, c->idle + 1, (size_t)c->nidle * sizeof c->idle[0]);
+      memmove(c->idle_thread, c->idle_thread + 1, (size_t)c->nidle * sizeof c->idle_thread[0]);
+    }
+    c->idle[c->nidle] = nc;
+    c->idle_thread[c->nidle++] = pthread_self();
+    nc = NULL;
+  }
   pthread_mutex_unlock(&c->mu);
   if (nc) free_conn(nc);
+  if (evicted) free_conn(evicted);
 }
 
 void mgr_client_drop(NetClient *c, lua_Integer id) {

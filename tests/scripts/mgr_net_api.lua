@@ -105,6 +105,26 @@ assert(select(2, pcall(sq.get, sq, false)) == queue.Empty)   -- the error object
 assert(lock:acquire() == true and lock:acquire(true, 0.05) == false)
 lock:release()
 assert(not ev:is_set()); ev:set(); assert(ev:wait(1) == true)
+-- each client thread is one thread in the server: an RLock taken by one
+-- is refused to another (not re-entered as if it were the same thread)
+-- and released by its owner
+if require("gil").enabled() then
+  local rl, got, step = sm:RLock(), threading.Event(), threading.Event()
+  local t2 = threading.Thread{target = function()
+    assert(rl:acquire() == true)
+    got:set()
+    assert(step:wait(20))
+    rl:release()
+  end}
+  t2:start()
+  assert(got:wait(20))
+  assert(rl:acquire(true, 0.05) == false)        -- held by t2's thread in the server
+  assert(d:get("b") == 2)                         -- this thread's calls go on meanwhile
+  step:set()
+  E.joined(t2)
+  assert(rl:acquire(true, 5) == true)
+  rl:release()
+end
 assert(v.value == 7); v.value = 8; assert(v:get() == 8)
 local big = {}
 for i = 1, 100000 do big[i] = i end
