@@ -39,6 +39,15 @@ for _, gil in ipairs({"--gil=on", "--gil=off"}) do
   for rank = 0, 2 do assert(r.stdout:find("rank " .. rank .. " ok", 1, true), gil .. ":\n" .. r.stdout .. r.stderr) end
 end
 
+-- the multi_process benchmark's mpi mode: 2 ranks, rank 0 reports
+local args = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", bin,
+              "scripts/multi_process.lua", "--mode=mpi", "--tasks=2", "--size=2000"}
+local b = sp.run{args = args, capture_output = true, timeout = 60, env = env}
+assert(b.returncode == 0, b.stdout .. b.stderr)
+local line = assert(b.stdout:match("{[^\n]*}"), b.stdout)
+assert(not b.stdout:match("}.*{"), "one line for the job:\n" .. b.stdout)
+assert(line:find('"mode":"mpi"') and line:find('"workers":2') and line:find('"ops":4'), line)
+
 local r = mpirun("tests/mpi/fail.lua")
 assert(r.returncode ~= 0, "a failed rank must fail the job")
 assert(r.stderr:find("rank one gives up", 1, true), r.stderr)
