@@ -22,7 +22,14 @@ LUA_LIBS   := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
 VERSION    := 0.1.0
 
 WARN    := -std=c11 -Wall -Wextra -Werror
-CPPFLAGS := -D_GNU_SOURCE -DGILLUA_VERSION='"$(VERSION)"' -Ivm -Iruntime $(LUA_CFLAGS)
+CPPFLAGS := -D_GNU_SOURCE -DGILLUA_VERSION='"$(VERSION)"' $(LUA_CFLAGS)
+# Layering, enforced by the compiler: the core (vm/) sees only its own
+# headers; the runtime sees both. vm/main.c is the program, above both
+# layers: it hands the core the runtime's opener (docs/architecture.md).
+INC_vm      := -Ivm
+INC_runtime := -Ivm -Iruntime
+INC_main    := -Ivm -Iruntime
+include_of = $(if $(filter vm/main.c,$(1)),$(INC_main),$(if $(filter vm/%,$(1)),$(INC_vm),$(INC_runtime)))
 CFLAGS  ?= -O2 -g
 LDLIBS  := $(LUA_LIBS) -lsodium -lm -ldl -pthread
 
@@ -39,14 +46,14 @@ else
   SAN   :=
 endif
 
-# The MPI module (runtime/mpi/) is a shared object built only when Open
+# The MPI module (runtime/lmpi*.c) is a shared object built only when Open
 # MPI is installed (`make deps-mpi`); `require "mpi"` loads it.
 MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
 MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
-MPI_SRCS   := $(wildcard runtime/mpi/*.c)
+MPI_SRCS   := $(wildcard runtime/lmpi*.c)
 MPI_SO     := $(if $(MPI_LIBS),$(BUILD)/mpi.so)
 
-SRCS      := $(wildcard vm/*.c) $(wildcard runtime/*.c)
+SRCS      := $(wildcard vm/*.c) $(filter-out $(MPI_SRCS),$(wildcard runtime/*.c))
 OBJS      := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS  := $(filter-out $(BUILD)/obj/vm/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -65,16 +72,16 @@ build: $(GILLUA) $(MPI_SO)
 $(GILLUA): $(OBJS)
 	$(CC) $(CFLAGS) $(SAN) -rdynamic -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mpi.so: $(MPI_SRCS) $(wildcard runtime/mpi/*.h vm/*.h runtime/*.h)
-	$(CC) $(WARN) $(CPPFLAGS) $(MPI_CFLAGS) $(CFLAGS) $(SAN) -fPIC -shared -o $@ $(MPI_SRCS) $(MPI_LIBS)
+$(BUILD)/mpi.so: $(MPI_SRCS) $(wildcard vm/*.h runtime/*.h)
+	$(CC) $(WARN) $(INC_runtime) $(CPPFLAGS) $(MPI_CFLAGS) $(CFLAGS) $(SAN) -fPIC -shared -o $@ $(MPI_SRCS) $(MPI_LIBS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+	$(CC) $(WARN) $(call include_of,$<) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+	$(CC) $(WARN) $(INC_runtime) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
 
 # Open MPI, for `require "mpi"` (optional: nothing else needs it).
 deps-mpi:
@@ -115,10 +122,10 @@ fuzz: deps
 
 fuzz-run:
 	@mkdir -p build/fuzz
-	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	clang $(INC_runtime) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o build/fuzz/fuzz_transfer tests/fuzz/fuzz_transfer.c \
 	  $(wildcard runtime/transfer*.c) runtime/rtobject.c $(LDLIBS)
-	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	clang $(INC_runtime) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o build/fuzz/fuzz_mgr_net tests/fuzz/fuzz_mgr_net.c runtime/mgr_net_frame.c runtime/mp_auth.c \
 	  $(wildcard runtime/transfer*.c) runtime/rtobject.c $(LDLIBS)
 	@mkdir -p build/fuzz/corpus build/fuzz/corpus_mgr_net

@@ -211,6 +211,7 @@ typedef struct NetClient {
   int nidle;
   lua_Integer *drops;        /* ids of collected proxies, sent with the next request */
   size_t ndrops, dropcap;
+  struct NetClient *prev, *next;   /* the list of clients (clients_mu, mgr_net_client.c) */
 } NetClient;
 
 NetClient *mgr_client_new(const char *host, int port, const void *key, size_t keylen,
@@ -226,6 +227,17 @@ int mgr_client_request(lua_State *L, NetClient *c, const char *op, lua_Integer i
 void mgr_client_check(lua_State *L, NetClient *c);
 /* A proxy was collected: its id goes with the next request. Never blocks. */
 void mgr_client_drop(NetClient *c, lua_Integer id);
+
+/* Fork duties (runtime/universe.c's fork list): every client's mutex is
+** held across fork(); the child starts them afresh and forgets the
+** parent's connections (closing its copies). Likewise the list of started
+** servers (mgr_net_manager.c): a child does not stop its parent's. */
+void mgr_clients_fork_prepare(void);
+void mgr_clients_fork_parent(pid_t pid);
+void mgr_clients_fork_child(void);
+void mgr_started_fork_prepare(void);
+void mgr_started_fork_parent(pid_t pid);
+void mgr_started_fork_child(void);
 
 /* Pushes a proxy on object id; 'exposed' (a list of method names) at idx. */
 void mgr_proxy_push(lua_State *L, NetClient *c, const char *typeid, lua_Integer id, int exposed);

@@ -29,16 +29,45 @@
 #include "mp.h"
 
 /* This process's pid, without a system call per request (glibc no longer
-** caches getpid): read after every fork through pthread_atfork. */
+** caches getpid): set again in a forked child by mgr_clients_fork_child. */
 static pid_t my_pid;
 static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
 
 static void note_pid(void) { __atomic_store_n(&my_pid, getpid(), __ATOMIC_RELAXED); }
-static void watch_pid(void) { note_pid(); pthread_atfork(NULL, NULL, note_pid); }
 
 static pid_t self_pid(void) {
-  pthread_once(&pid_once, watch_pid);
+  pthread_once(&pid_once, note_pid);
   return __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
+}
+
+/* Every live client, so that fork can hold and renew their mutexes. Lock
+** order: clients_mu, then a client's mu. */
+static NetClient *clients;
+static pthread_mutex_t clients_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void free_conn(NetConn *nc);
+
+void mgr_clients_fork_prepare(void) {
+  pthread_mutex_lock(&clients_mu);
+  for (NetClient *c = clients; c; c = c->next) pthread_mutex_lock(&c->mu);
+}
+
+void mgr_clients_fork_parent(pid_t pid) {
+  (void)pid;
+  for (NetClient *c = clients; c; c = c->next) pthread_mutex_unlock(&c->mu);
+  pthread_mutex_unlock(&clients_mu);
+}
+
+void mgr_clients_fork_child(void) {
+  note_pid();
+  pthread_mutex_init(&clients_mu, NULL);
+  for (NetClient *c = clients; c; c = c->next) {
+    pthread_mutex_init(&c->mu, NULL);
+    for (int i = 0; i < c->nidle; i++) free_conn(c->idle[i]);   /* our copies of the parent's */
+    c->nidle = 0;
+    c->ndrops = 0;                      /* the parent's proxies, not ours */
+    c->owner = my_pid;
+  }
 }
 
 NetClient *mgr_client_new(const char *host, int port, const void *key, size_t keylen,
@@ -56,6 +85,11 @@ NetClient *mgr_client_new(const char *host, int port, const void *key, size_t ke
   c->timeout = timeout;
   c->owner = self_pid();
   pthread_mutex_init(&c->mu, NULL);
+  pthread_mutex_lock(&clients_mu);
+  c->next = clients;
+  if (clients) clients->prev = c;
+  clients = c;
+  pthread_mutex_unlock(&clients_mu);
   return c;
 }
 
@@ -68,6 +102,10 @@ static void free_conn(NetConn *nc) {
 
 void mgr_client_decref(NetClient *c) {
   if (atomic_fetch_sub(&c->refs, 1) != 1) return;
+  pthread_mutex_lock(&clients_mu);
+  if (c->prev) c->prev->next = c->next; else clients = c->next;
+  if (c->next) c->next->prev = c->prev;
+  pthread_mutex_unlock(&clients_mu);
   for (int i = 0; i < c->nidle; i++) free_conn(c->idle[i]);
   free(c->drops);
   free(c->key);
@@ -97,9 +135,9 @@ static int dial(NetClient *c, const struct timespec *dl, char *why, size_t n) {
       gl_block_begin();
       for (;;) {
         if (gl_interrupted()) { wr = EINTR; break; }
-        if (mp_expired(dl)) { wr = ETIMEDOUT; break; }
+        if (gl_expired(dl)) { wr = ETIMEDOUT; break; }
         struct pollfd p = { fd, POLLOUT, 0 };
-        if (poll(&p, 1, 50) > 0) break;
+        if (poll(&p, 1, gl_slice_ms(dl)) > 0) break;
       }
       gl_block_end();
       socklen_t sl = sizeof err;
@@ -144,7 +182,7 @@ static NetConn *open_conn(lua_State *L, NetClient *c) {
 static NetConn *take(NetClient *c) {
   pthread_mutex_lock(&c->mu);
   pid_t me = self_pid();
-  if (c->owner != me) {                 /* inherited through fork: the parent's */
+  if (c->owner != me) {                 /* (the fork duty already did this) */
     for (int i = 0; i < c->nidle; i++) free_conn(c->idle[i]);
     c->nidle = 0;
     c->ndrops = 0;                      /* the parent's proxies, not ours */

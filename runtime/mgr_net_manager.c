@@ -72,6 +72,14 @@ static void stop_started(int interrupted) {
   for (int i = 0; i < n; i++) stop_pid(mine[i], 1.0);
 }
 
+void mgr_started_fork_prepare(void) { pthread_mutex_lock(&started_mu); }
+void mgr_started_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&started_mu); }
+
+void mgr_started_fork_child(void) {      /* the parent's servers are the parent's to stop */
+  pthread_mutex_init(&started_mu, NULL);
+  nstarted = 0;
+}
+
 static void list_started(pid_t pid, int add) {
   pthread_mutex_lock(&started_mu);
   if (add && nstarted < 64) started[nstarted++] = pid;

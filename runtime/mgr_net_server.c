@@ -286,9 +286,9 @@ void mgr_srv_loop(lua_State *L, NetServer *s) {
     }
     int interrupted = 0;
     gl_block_begin();
-    for (uint64_t waited = 0;;) {         /* 50 ms slices: Ctrl-C is seen */
+    for (uint64_t waited = 0;;) {         /* in slices: Ctrl-C is seen */
       if ((interrupted = gl_interrupted())) break;
-      uint64_t slice = wait_ns - waited < 50000000u ? wait_ns - waited : 50000000u;
+      uint64_t slice = wait_ns - waited < GL_SLICE_NS ? wait_ns - waited : GL_SLICE_NS;
       int r = poll(fds, (nfds_t)(2 + n), (int)(slice / 1000000u));
       waited += slice;
       if (r != 0 || waited >= wait_ns) break;

@@ -1,8 +1,8 @@
 /*
 ** mgr_net_wire.c — frames over a non-blocking socket (NetConn) with the
 ** GIL released while waiting, and the client's side of the handshake.
-** Waits poll in slices of 50 ms so that Ctrl-C reaches a main thread
-** blocked on the network.
+** Waits poll in slices (GL_SLICE_NS) so that Ctrl-C reaches a main
+** thread blocked on the network.
 */
 #include <errno.h>
 #include <poll.h>
@@ -64,16 +64,9 @@ int nc_push_input(NetConn *c, const unsigned char *p, size_t n) {
 static int wait_fd(int fd, short events, const struct timespec *dl) {
   for (;;) {
     if (gl_interrupted()) return EINTR;
-    int ms = 50;
-    if (dl) {
-      struct timespec now;
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      double left = (double)(dl->tv_sec - now.tv_sec) + (double)(dl->tv_nsec - now.tv_nsec) / 1e9;
-      if (left <= 0) return ETIMEDOUT;
-      if (left < 0.05) ms = (int)(left * 1000) + 1;
-    }
+    if (gl_expired(dl)) return ETIMEDOUT;
     struct pollfd p = { fd, events, 0 };
-    int r = poll(&p, 1, ms);
+    int r = poll(&p, 1, gl_slice_ms(dl));
     if (r > 0) return 0;                 /* ready, or in error: the next call tells */
     if (r < 0 && errno != EINTR) return errno;
   }

@@ -19,6 +19,10 @@ int luaopen_subprocess(lua_State *L);
 int luaopen_multiprocessing_managers(lua_State *L);   /* mgr_net_manager.c */
 int luaopen_mpi(lua_State *L);                        /* mpi_loader.c */
 
+/* Replaces the global print by one that writes each line in one piece
+** (lprint.c). */
+void gl_open_print(lua_State *L);
+
 /* Adds os.fork, os.getpid... to the table on top of the stack. */
 void gl_os_extend(lua_State *L);
 

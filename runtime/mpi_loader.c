@@ -1,7 +1,7 @@
 /*
 ** mpi_loader.c — `require "mpi"`: loads the MPI module, a shared object
-** built beside gillua only when Open MPI is installed (runtime/mpi/, make
-** builds $(BUILD)/mpi.so; make install puts it in PREFIX/lib/gillua). So
+** built beside gillua only when Open MPI is installed (runtime/lmpi*.c,
+** make builds $(BUILD)/mpi.so; make install puts it in PREFIX/lib/gillua). So
 ** the interpreter itself never links Open MPI: nothing else pays for it.
 ** The module calls back into gillua (the GIL, the value transfer), whose
 ** symbols the executable exports (-rdynamic).
