@@ -242,6 +242,7 @@ void mgr_started_fork_child(void);
 /* Pushes a proxy on object id; 'exposed' (a list of method names) at idx. */
 void mgr_proxy_push(lua_State *L, NetClient *c, const char *typeid, lua_Integer id, int exposed);
 void mgr_proxy_open(lua_State *L);
+int mgr_is_proxy(lua_State *L, int idx);
 
 /* ---- the manager object (mgr_net_manager.c, mgr_net_serve.c) ---- */
 

@@ -272,7 +272,15 @@ static int encode_request(lua_State *L, const char *op, lua_Integer id, const ch
     for (size_t i = 0; i < nd; i++) { lua_pushinteger(L, drops[i]); lua_rawseti(L, -2, (lua_Integer)i + 1); }
   } else lua_pushnil(L);
   for (int i = 0; i < n; i++) lua_pushvalue(L, first + i);
-  int rc = tr_encode_opts(L, top + 1, n + 4, "args", TR_ENC_NOOBJ, b, err, TR_ERRMAX);
+  /* errors name the caller's arguments: "cannot transfer coroutine at args[1]" */
+  const char **names = (const char **)lua_newuserdatauv(L, (size_t)(n + 4) * (sizeof(char *) + 16), 0);
+  char *text = (char *)(names + n + 4);
+  for (int i = 0; i < n + 4; i++) {
+    names[i] = text + 16 * i;
+    if (i < 4) snprintf(text + 16 * i, 16, "request");
+    else snprintf(text + 16 * i, 16, "args[%d]", i - 3);
+  }
+  int rc = tr_encode_named_opts(L, top + 1, n + 4, names, TR_ENC_NOOBJ, b, err, TR_ERRMAX);
   lua_settop(L, top);
   return rc;
 }
@@ -294,6 +302,10 @@ static int finish_reply(lua_State *L, int base) {
 
 int mgr_client_request(lua_State *L, NetClient *c, const char *op, lua_Integer id,
                        const char *name, int first, int n) {
+  for (int i = 0; i < n; i++)
+    if (mgr_is_proxy(L, first + i))
+      return luaL_error(L, "multiprocessing.managers: args[%d] is a proxy, and proxies do not travel "
+                           "in calls (pass a value, or let the server keep the object)", i + 1);
   NetConn *nc = take(c);
   if (nc == NULL) nc = open_conn(L, c);   /* may raise: nothing is held yet */
   size_t nd;

@@ -30,6 +30,8 @@ static Proxy *check_proxy(lua_State *L, int idx) {
   return p;
 }
 
+int mgr_is_proxy(lua_State *L, int idx) { return luaL_testudata(L, idx, PROXY_MT) != NULL; }
+
 void mgr_proxy_push(lua_State *L, NetClient *c, const char *typeid, lua_Integer id, int exposed) {
   exposed = lua_absindex(L, exposed);
   Proxy *p = (Proxy *)lua_newuserdatauv(L, sizeof(Proxy), 1);

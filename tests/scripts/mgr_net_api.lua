@@ -101,6 +101,8 @@ local sq, lock, ev, v = sm:Queue(), sm:Lock(), sm:Event(), sm:Value("i", 7)
 sq:put({k = {1, 2}})
 assert(sq:get().k[2] == 2)
 E.error("queue.Empty", sq.get, sq, false)
+E.error("args%[1%] is a proxy", sq.put, sq, d)
+E.error("cannot transfer coroutine at args%[1%]%.co", sq.put, sq, {co = coroutine.create(print)})
 assert(select(2, pcall(sq.get, sq, false)) == queue.Empty)   -- the error object itself
 assert(lock:acquire() == true and lock:acquire(true, 0.05) == false)
 lock:release()
