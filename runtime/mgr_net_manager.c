@@ -327,6 +327,11 @@ int mgr_net_sync_manager(lua_State *L) {
 }
 
 int luaopen_multiprocessing_managers(lua_State *L) {
+  /* Registered now, usually before multiprocessing's own duty (its first
+  ** Process): at exit that duty runs first (the list runs backwards), so
+  ** children still using a started server are joined before it stops,
+  ** as with multiprocessing.Manager(). */
+  gl_at_shutdown(stop_started);
   static const luaL_Reg methods[] = {
     {"register", m_register}, {"start", m_start}, {"connect", m_connect},
     {"get_server", mgr_get_server}, {"shutdown", m_shutdown},

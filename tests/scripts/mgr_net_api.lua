@@ -175,6 +175,21 @@ assert(r.returncode == 0 and spid, r.stderr)
 local f = io.open("/proc/" .. spid .. "/stat")
 assert(f == nil or not f:read("a"):find("%) [^Z]"), "the server outlived its program")
 
+-- at exit, children still using a started server are joined before it stops
+-- (the child's pause only makes it use the server after the parent's end)
+r = require("subprocess").run{args = {os.getenv("GILLUA"), "-e", [[
+  local managers, mp = require "multiprocessing.managers", require "multiprocessing"
+  local m = managers.SyncManager{authkey = "z"}
+  m:start()
+  local port = m.address[2]
+  mp.Process{target = function()
+    require("time").sleep(0.2)
+    local c = managers.SyncManager{address = {"127.0.0.1", port}, authkey = "z"}
+    c:connect()
+    print(c:dict({x = 1}).x)
+  end}:start()]]}, capture_output = true, timeout = 20}
+assert(r.returncode == 0 and r.stdout == "1\n", r.stdout .. r.stderr)
+
 -- Ctrl-C stops serve_forever with the error "interrupted"
 local sf = require("subprocess").Popen{args = {os.getenv("GILLUA"), "-e", [[
   local m = require("multiprocessing.managers").BaseManager{authkey = "z"}
