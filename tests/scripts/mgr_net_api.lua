@@ -179,6 +179,7 @@ assert(f == nil or not f:read("a"):find("%) [^Z]"), "the server outlived its pro
 -- (the child's pause only makes it use the server after the parent's end)
 r = require("subprocess").run{args = {os.getenv("GILLUA"), "-e", [[
   local managers, mp = require "multiprocessing.managers", require "multiprocessing"
+  mp.Process{target = function() end}:start()    -- multiprocessing's exit duty first
   local m = managers.SyncManager{authkey = "z"}
   m:start()
   local port = m.address[2]
