@@ -334,12 +334,13 @@ int mgr_client_request(lua_State *L, NetClient *c, const char *op, lua_Integer i
   if (rc == 0) rc = nc_read_frame(nc, MGR_MAXFRAME, NULL, MGR_FRAME_TIMEOUT, &body, &len);
   if (rc) { free_conn(nc); return raise_io(L, c, rc); }
   int base = lua_gettop(L);
-  int k = tr_decode_opts(L, body, len, c->allow_functions ? 0 : TR_DEC_NOFUNC, err, sizeof err);
+  unsigned flags = c->allow_functions ? 0 : TR_DEC_NOFUNC | TR_DEC_NONAMED;
+  int k = tr_decode_opts(L, body, len, flags, err, sizeof err);
   give_back(c, nc);
   if (k < 0) {
-    if (strstr(err, "Lua functions are not accepted"))
-      return luaL_error(L, "multiprocessing.managers: the reply holds a Lua function, refused "
-                           "(allow_functions = true on both sides accepts them)");
+    if (strstr(err, "not accepted from this source"))
+      return luaL_error(L, "multiprocessing.managers: the reply holds a function or a module, "
+                           "refused (allow_functions = true on both sides accepts them)");
     return luaL_error(L, "multiprocessing.managers: bad reply: %s", err);
   }
   return finish_reply(L, base);

@@ -303,11 +303,13 @@ static int run_request(lua_State *L) {
   Req *r = (Req *)lua_touserdata(L, 1);
   lua_settop(L, 0);
   char err[TR_ERRMAX];
-  int n = tr_decode_opts(L, r->p, r->len, r->s->allow_functions ? 0 : TR_DEC_NOFUNC, err, sizeof err);
+  unsigned flags = r->s->allow_functions ? 0 : TR_DEC_NOFUNC | TR_DEC_NONAMED;
+  int n = tr_decode_opts(L, r->p, r->len, flags, err, sizeof err);
   if (n < 0) {
-    if (strstr(err, "Lua functions are not accepted"))
-      return luaL_error(L, "the manager refuses Lua functions from the network "
-                           "(allow_functions = true on both sides accepts them)");
+    if (strstr(err, "not accepted from this source"))
+      return luaL_error(L, "the manager refuses Lua functions from the network, also library "
+                           "functions and modules sent by name (allow_functions = true on both "
+                           "sides accepts them)");
     return luaL_error(L, "bad request: %s", err);
   }
   if (n < 4 || lua_type(L, 1) != LUA_TSTRING) return luaL_error(L, "bad request: no operation");

@@ -6,7 +6,8 @@
 **      pieces whose sizes the second byte sets;
 **   1  the client's answer to a challenge and the check of a response;
 **   2  a stream of frames (mgr_net_frame.c), each body decoded as a
-**      request is, with Lua functions refused (TR_DEC_NOFUNC).
+**      request is, with functions and named values refused
+**      (TR_DEC_NOFUNC | TR_DEC_NONAMED).
 ** Invariants checked: the state machine never consumes more than it is
 ** given, never leaves a state it cannot leave, never accepts a response
 ** it did not get right (a fuzzer cannot forge HMAC-SHA256); frames never
@@ -59,7 +60,7 @@ static void fuzz_frames(const uint8_t *p, size_t n) {
     int r = mgr_frame_parse(p, n, 1 << 16, &body, &blen, &used);
     if (r != FRAME_OK) break;
     if (used > n || blen + 4 != used) abort();
-    int k = tr_decode_opts(L, body, blen, TR_DEC_NOFUNC, err, sizeof err);
+    int k = tr_decode_opts(L, body, blen, TR_DEC_NOFUNC | TR_DEC_NONAMED, err, sizeof err);
     if (k >= 0 && lua_gettop(L) != k) abort();
     if (k < 0 && lua_gettop(L) != 0) abort();
     lua_settop(L, 0);

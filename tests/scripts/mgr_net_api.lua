@@ -74,6 +74,8 @@ E.joined(t)
 -- Lua functions: refused unless allowed on both sides
 local caller = m:fn_caller()
 E.error("refuses Lua functions", caller.call, caller, function(x) return x end, 1)
+E.error("sent by name", caller.call, caller, os.getenv, "HOME")   -- no os.execute by name either
+E.error("sent by name", caller.call, caller, {lib = string}, "x")
 m:shutdown()
 m:shutdown()                                     -- twice is harmless
 E.error("not started or connected", m.Counter, m)
@@ -84,6 +86,7 @@ mf:register("fn_caller", function() return {call = function(_, f, x) return f(x)
 mf:start()
 local fc = mf:fn_caller()
 assert(fc:call(function(x) return x * 2 end, 21) == 42)
+assert(fc:call(string.upper, "ok") == "OK")
 mf:shutdown()
 
 -- SyncManager's types through multiprocessing.Manager{address=}
