@@ -273,12 +273,13 @@ static int encode_request(lua_State *L, const char *op, lua_Integer id, const ch
   } else lua_pushnil(L);
   for (int i = 0; i < n; i++) lua_pushvalue(L, first + i);
   /* errors name the caller's arguments: "cannot transfer coroutine at args[1]" */
-  const char **names = (const char **)lua_newuserdatauv(L, (size_t)(n + 4) * (sizeof(char *) + 16), 0);
+  enum { NAMELEN = 24 };                 /* "args[" + an int + "]" fits */
+  const char **names = (const char **)lua_newuserdatauv(L, (size_t)(n + 4) * (sizeof(char *) + NAMELEN), 0);
   char *text = (char *)(names + n + 4);
   for (int i = 0; i < n + 4; i++) {
-    names[i] = text + 16 * i;
-    if (i < 4) snprintf(text + 16 * i, 16, "request");
-    else snprintf(text + 16 * i, 16, "args[%d]", i - 3);
+    names[i] = text + NAMELEN * i;
+    if (i < 4) snprintf(text + NAMELEN * i, NAMELEN, "request");
+    else snprintf(text + NAMELEN * i, NAMELEN, "args[%d]", i - 3);
   }
   int rc = tr_encode_named_opts(L, top + 1, n + 4, names, TR_ENC_NOOBJ, b, err, TR_ERRMAX);
   lua_settop(L, top);
