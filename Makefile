@@ -60,7 +60,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GILLUA    := $(BUILD)/gillua
 
-DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config libsodium-dev lua-socket
+DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config lua-socket libsodium-dev
 
 .PHONY: all build deps deps-mpi test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 
@@ -69,8 +69,11 @@ all: deps
 
 build: $(GILLUA) $(MPI_SO)
 
-$(GILLUA): $(OBJS)
-	$(CC) $(CFLAGS) $(SAN) -rdynamic -o $@ $^ $(LDLIBS)
+# The dynamic lists export the blocking libc calls gillua defines for C
+# modules (vm/interpose.c), so that they bind to gillua's before libc's,
+# and what the MPI module (mpi.so) calls back into.
+$(GILLUA): $(OBJS) vm/interpose.list runtime/lmpi.list
+	$(CC) $(CFLAGS) $(SAN) -Wl,--dynamic-list=vm/interpose.list -Wl,--dynamic-list=runtime/lmpi.list -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/mpi.so: $(MPI_SRCS) $(wildcard vm/*.h runtime/*.h)
 	$(CC) $(WARN) $(INC_runtime) $(CPPFLAGS) $(MPI_CFLAGS) $(CFLAGS) $(SAN) -fPIC -shared -o $@ $(MPI_SRCS) $(MPI_LIBS)
@@ -98,7 +101,14 @@ test: deps
 unit: $(GILLUA) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-scripts: $(GILLUA)
+# A C module that blocks in each call gillua interposes (tests/scripts/interpose_calls.lua).
+TEST_MODULE := $(BUILD)/tests/blockmod.so
+
+$(TEST_MODULE): tests/modules/blockmod.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -shared -fPIC -o $@ $<
+
+scripts: $(GILLUA) $(TEST_MODULE)
 	@tests/run_scripts.sh $(GILLUA)
 
 tsan: deps

@@ -19,6 +19,9 @@ int luaopen_subprocess(lua_State *L);
 int luaopen_multiprocessing_managers(lua_State *L);   /* mgr_net_manager.c */
 int luaopen_mpi(lua_State *L);                        /* mpi_loader.c */
 
+/* Adds module_io and module_io_for to the gil table on top (lgil_io.c). */
+void gl_gil_io_open(lua_State *L);
+
 /* Replaces the global print by one that writes each line in one piece
 ** (lprint.c). */
 void gl_open_print(lua_State *L);

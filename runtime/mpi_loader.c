@@ -3,8 +3,8 @@
 ** built beside gillua only when Open MPI is installed (runtime/lmpi*.c,
 ** make builds $(BUILD)/mpi.so; make install puts it in PREFIX/lib/gillua). So
 ** the interpreter itself never links Open MPI: nothing else pays for it.
-** The module calls back into gillua (the GIL, the value transfer), whose
-** symbols the executable exports (-rdynamic).
+** The module calls back into gillua (the GIL, the value transfer): the
+** executable exports those functions (runtime/lmpi.list).
 **
 ** Looked for: $GILLUA_MPI_MODULE, then mpi.so next to the executable, then
 ** ../lib/gillua/mpi.so from it. Opened RTLD_GLOBAL: Open MPI loads its own

@@ -74,8 +74,9 @@ end
 
 -- Parses --key=value options against 'defaults' (numbers stay numbers).
 -- Unknown options and bad values stop the script with exit code 2.
--- 'extra_modes' lists the modes a benchmark adds (multi_process: mpi).
-function B.options(argv, name, defaults, usage, extra_modes)
+-- B.extra_modes (a set) holds the modes a benchmark adds (io_bound:
+-- coroutines, multi_process: mpi), set before the call.
+function B.options(argv, name, defaults, usage)
   local o = {}
   for k, v in pairs(defaults) do o[k] = v end
   local function die(msg)
@@ -95,10 +96,12 @@ function B.options(argv, name, defaults, usage, extra_modes)
     end
   end
   local modes = {gil = true, nogil = true, processes = true, sequential = true}
-  for _, m in ipairs(extra_modes or {}) do modes[m] = true end
+  local extras = {}                      -- set by a benchmark before this call (io_bound, multi_process)
+  for m in pairs(B.extra_modes or {}) do modes[m] = true; extras[#extras + 1] = m end
+  table.sort(extras)
   if o.mode and not modes[o.mode] then
-    die("--mode must be gil, nogil, processes" .. (extra_modes and ", " .. table.concat(extra_modes, ", ") or "")
-        .. " or sequential, got '" .. o.mode .. "'")
+    die("--mode must be gil, nogil, processes" .. (#extras > 0 and ", " .. table.concat(extras, ", ") or "") ..
+        " or sequential, got '" .. o.mode .. "'")
   end
   if o.workers and (math.type(o.workers) ~= "integer" or o.workers < 1) then
     die("--workers must be an integer >= 1")
@@ -110,7 +113,7 @@ end
 
 -- nil when 'mode' can run in this interpreter, else the reason it cannot.
 function B.unavailable_reason(mode)
-  if mode == "sequential" then return nil end
+  if mode == "sequential" or mode == "coroutines" then return nil end
   if mode == "processes" then
     local ok, err = pcall(require, "multiprocessing")
     if not ok then return "multiprocessing module not available (" .. tostring(err):match("^[^\n]*") .. ")" end

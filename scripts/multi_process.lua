@@ -18,8 +18,9 @@
 
 local B = dofile((arg[0]:match("^(.*)/") or ".") .. "/benchlib.lua")
 
+B.extra_modes = {mpi = true}
 local o = B.options(arg, "multi_process.lua", {mode = "processes", workers = 2, tasks = 8, size = 30000},
-                    "--mode=gil|nogil|processes|sequential|mpi --workers=P --tasks=T --size=M", {"mpi"})
+                    "--mode=gil|nogil|processes|sequential|mpi --workers=P --tasks=T --size=M")
 B.require_mode("multi_process", o)
 
 local function count_primes(m)
