@@ -245,11 +245,15 @@ local function bench_argv(job)
       if job.switch then argv[3] = "--switch=" .. job.switch end
     end
     argv[#argv + 1] = root .. "/scripts/" .. job.bench .. ".lua"
-  dofile(here .. "/jobs_mgr_net.lua")(add, {root = root, quick = quick, py_impl = py_impl})
     if job.pinned then   -- on the CPUs job.pinned only
       table.insert(argv, 1, job.pinned)
       table.insert(argv, 1, "-c")
       table.insert(argv, 1, "taskset")
+    end
+    if job.mode == "mpi" then   -- the ranks are the workers; one machine: shared memory
+      -- (and a sanitizer build must not count Open MPI's own leaks as ours)
+      argv = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", tostring(job.workers),
+              "-x", "OMPI_MCA_btl=self,vader", "-x", "ASAN_OPTIONS=detect_leaks=0", table.unpack(argv)}
     end
   elseif job.impl == "lua5.4" then
     argv = {lua54, root .. "/scripts/" .. job.bench .. ".lua"}
