@@ -52,25 +52,6 @@ m:Counter()                                      -- the drops travel with a requ
 collectgarbage() collectgarbage()
 assert(m:_number_of_objects() <= base + 1, m:_number_of_objects())
 
--- threads of one process, each blocked in the server, do not block each other
--- (with the GIL off a thread is an interpreter of its own: it connects its own manager)
-local q = m:shared()
-local tq = require("gil").enabled() and q or nil
-local t = threading.Thread{target = function(p)
-  local qq = tq
-  if not qq then
-    local cm = require("multiprocessing.managers").BaseManager{address = {"127.0.0.1", p}, authkey = "k1"}
-    cm:register("shared")
-    cm:connect()
-    qq = cm:shared()
-  end
-  return qq:get(true, 10)
-end, args = {port}}
-t:start()
-assert(c:add(0) == 101)                          -- answered while t waits in the server
-q:put("wake")
-E.joined(t)
-
 -- Lua functions: refused unless allowed on both sides
 local caller = m:fn_caller()
 E.error("refuses Lua functions", caller.call, caller, function(x) return x end, 1)
@@ -110,26 +91,6 @@ assert(select(2, pcall(sq.get, sq, false)) == queue.Empty)   -- the error object
 assert(lock:acquire() == true and lock:acquire(true, 0.05) == false)
 lock:release()
 assert(not ev:is_set()); ev:set(); assert(ev:wait(1) == true)
--- each client thread is one thread in the server: an RLock taken by one
--- is refused to another (not re-entered as if it were the same thread)
--- and released by its owner
-if require("gil").enabled() then
-  local rl, got, step = sm:RLock(), threading.Event(), threading.Event()
-  local t2 = threading.Thread{target = function()
-    assert(rl:acquire() == true)
-    got:set()
-    assert(step:wait(20))
-    rl:release()
-  end}
-  t2:start()
-  assert(got:wait(20))
-  assert(rl:acquire(true, 0.05) == false)        -- held by t2's thread in the server
-  assert(d:get("b") == 2)                         -- this thread's calls go on meanwhile
-  step:set()
-  E.joined(t2)
-  assert(rl:acquire(true, 5) == true)
-  rl:release()
-end
 assert(v.value == 7); v.value = 8; assert(v:get() == 8)
 local big = {}
 for i = 1, 100000 do big[i] = i end
@@ -220,4 +181,53 @@ E.error("cannot bind", managers.BaseManager{address = {"no.such.host.invalid", 0
 E.error("server process failed to start", function()
   managers.BaseManager{authkey = "x"}:start(function() error("init fails") end)
 end)
+-- Threads last: every server above was forked before this process ran a
+-- thread (ThreadSanitizer cannot follow a process that starts threads
+-- after a fork from a multi-threaded one, which the server would be).
+local tbox = queue.Queue()
+local tm = managers.SyncManager{authkey = "k6"}
+tm:register("shared", function() return tbox end)
+tm:start()
+local td = tm:dict({b = 2})
+
+-- threads of one process, each blocked in the server, do not block each other
+-- (with the GIL off a thread is an interpreter of its own: it connects its own manager)
+local q = tm:shared()
+local tq = require("gil").enabled() and q or nil
+local t = threading.Thread{target = function(p)
+  local qq = tq
+  if not qq then
+    local cm = require("multiprocessing.managers").BaseManager{address = {"127.0.0.1", p}, authkey = "k6"}
+    cm:register("shared")
+    cm:connect()
+    qq = cm:shared()
+  end
+  return qq:get(true, 10)
+end, args = {tm.address[2]}}
+t:start()
+assert(td:get("b") == 2)                         -- answered while t waits in the server
+q:put("wake")
+E.joined(t)
+
+-- each client thread is one thread in the server: an RLock taken by one
+-- is refused to another (not re-entered as if it were the same thread)
+-- and released by its owner
+if require("gil").enabled() then
+  local rl, got, step = tm:RLock(), threading.Event(), threading.Event()
+  local t2 = threading.Thread{target = function()
+    assert(rl:acquire() == true)
+    got:set()
+    assert(step:wait(20))
+    rl:release()
+  end}
+  t2:start()
+  assert(got:wait(20))
+  assert(rl:acquire(true, 0.05) == false)        -- held by t2's thread in the server
+  assert(td:get("b") == 2)                        -- this thread's calls go on meanwhile
+  step:set()
+  E.joined(t2)
+  assert(rl:acquire(true, 5) == true)
+  rl:release()
+end
+tm:shutdown()
 print("ok")
