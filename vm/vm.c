@@ -11,6 +11,7 @@
 #include <lualib.h>
 
 #include "block.h"
+#include "coroutine.h"
 #include "gil.h"
 #include "gthread.h"
 #include "hook.h"
