@@ -15,52 +15,41 @@
 
 /*
 ** coroutine.resume / coroutine.wrap, written on the public API so that a
-** thread's 'running' state follows resumes and yields. Behaviour and
-** messages are those of Lua 5.4's own coroutine library.
+** thread's 'running' state follows resumes and yields. They are Lua
+** 5.4.4's lcorolib.c (auxresume, luaB_coresume, auxwrap) plus the two
+** stores of 'running': lua_resume itself says why a coroutine cannot be
+** resumed ("cannot resume non-suspended coroutine", "... dead ...", "C
+** stack overflow"), so messages and corner cases are Lua's own.
 */
 
 static lua_State *check_co(lua_State *L, int idx) {
   lua_State *co = lua_tothread(L, idx);
-  luaL_argexpected(L, co, idx, "coroutine");
+  luaL_argexpected(L, co, idx, "thread");   /* lua5.4 says "thread expected" */
   return co;
 }
 
-/* Resumable? Returns NULL or the reason it is not. */
-static const char *not_resumable(lua_State *L, lua_State *co) {
-  if (co == L) return "cannot resume non-suspended coroutine";
-  switch (lua_status(co)) {
-    case LUA_YIELD: return NULL;
-    case LUA_OK: {
-      lua_Debug ar;
-      if (lua_getstack(co, 0, &ar)) return "cannot resume non-suspended coroutine";
-      if (lua_gettop(co) == 0) return "cannot resume dead coroutine";
-      return NULL;
-    }
-    default: return "cannot resume dead coroutine";
-  }
+/* Makes 'co' the state thread t runs. A waiter's arm signal that came
+** before the store armed the previous state, which will not run for a
+** while: arm 'co' as well (gil_rearm). */
+static inline void set_running(GLThread *t, lua_State *co) {
+  atomic_store_explicit(&t->running, co, memory_order_relaxed);
+  if (atomic_load_explicit(&t->drop_request, memory_order_relaxed))
+    gil_rearm(t, co);
 }
 
 /* Moves narg values from L to co and resumes it. Returns the number of
 ** results moved back to L, or -1 with the error object on top of L. */
 static int do_resume(lua_State *L, lua_State *co, int narg) {
-  const char *why = not_resumable(L, co);
-  if (why) { lua_pushstring(L, why); return -1; }
+  int nres, status;
   if (!lua_checkstack(co, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
     return -1;
   }
   lua_xmove(L, co, narg);
   GLThread *t = gl_self;
-  int nres, status;
-  if (t) {
-    atomic_store_explicit(&t->running, co, memory_order_relaxed);
-    gil_rearm(t, co);
-  }
+  if (t) set_running(t, co);
   status = lua_resume(co, L, narg, &nres);
-  if (t) {
-    atomic_store_explicit(&t->running, L, memory_order_relaxed);
-    gil_rearm(t, L);
-  }
+  if (t) set_running(t, L);
   if (status != LUA_OK && status != LUA_YIELD) {
     lua_xmove(co, L, 1);   /* the error object */
     return -1;
@@ -87,16 +76,22 @@ static int co_resume(lua_State *L) {
   return r + 1;
 }
 
+/* The function coroutine.wrap returns. When the coroutine dies of an
+** error, lua_resetthread runs its pending to-be-closed variables; the
+** error that propagates is then the one the last __close handler raised
+** (or the original one), with position information added to a string,
+** and the coroutine is dead: calling again says so. */
 static int co_wrapped(lua_State *L) {
   lua_State *co = lua_tothread(L, lua_upvalueindex(1));
   int r = do_resume(L, co, lua_gettop(L));
   if (r >= 0) return r;
-  int st = lua_status(co);
-  if (st != LUA_OK && st != LUA_YIELD) {   /* the coroutine died: close it */
-    lua_resetthread(co);
+  int status = lua_status(co);
+  if (status != LUA_OK && status != LUA_YIELD) {   /* error in the coroutine */
+    status = lua_resetthread(co);   /* close its tbc variables */
+    lua_xmove(co, L, 1);            /* the error after closing */
   }
-  if (lua_type(L, -1) == LUA_TSTRING) {    /* add where the call happened */
-    luaL_where(L, 1);
+  if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+    luaL_where(L, 1);   /* where the wrapper was called */
     lua_insert(L, -2);
     lua_concat(L, 2);
   }
