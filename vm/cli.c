@@ -159,8 +159,8 @@ int cli_apply_env(CLIOptions *o, const char *gil, const char *sw,
 }
 
 void cli_usage(FILE *f) {
+  fprintf(f, "usage: %s [options] [script [args]]\n", cli_progname);
   fputs(
-  "usage: " CLI_NAME " [options] [script [args]]\n"
   "Available options are:\n"
   "  -e stat   execute string 'stat'\n"
   "  -i        enter interactive mode after executing 'script'\n"
@@ -188,7 +188,9 @@ void cli_usage(FILE *f) {
   fflush(f);
 }
 
+/* gillua's line, then Lua's own (lua.c's print_version), which scripts
+** and Lua's test suite look for. */
 void cli_version(FILE *f) {
-  fputs(CLI_NAME " " GILLUA_VERSION " (" LUA_COPYRIGHT ")\n", f);
+  fputs("gillua " GILLUA_VERSION "\n" LUA_COPYRIGHT "\n", f);
   fflush(f);
 }
