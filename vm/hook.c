@@ -70,8 +70,17 @@ static int hook_is_ours(lua_State *L) {
   return h == NULL || h == gl_count_hook;
 }
 
+/* lua_sethook walks every CallInfo of L (it sets the trap flag of each
+** Lua frame), which takes milliseconds in a deep recursion. A state that
+** already carries the GIL's count hook with this count keeps it: the
+** flags are still set (Lua clears them only when no count or line hook
+** is left), and a waiter that re-sends its request every slice
+** (--switch=interval:1) would otherwise keep a deeply recursing thread in
+** its signal handler, never reaching the hook (Lua 5.4.4's locals.lua). */
 void gl_hook_arm(lua_State *L, int count) {
-  if (hook_is_ours(L)) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
+  lua_Hook h = lua_gethook(L);
+  if (h == gl_count_hook && lua_gethookcount(L) == count) return;
+  if (h == NULL || h == gl_count_hook) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
 }
 
 void gl_hook_idle(lua_State *L) {
