@@ -4,6 +4,7 @@
 #   make demo       install missing packages, build, run the GIL-vs-processes demo
 #   make test       cmocka unit tests + Lua script tests
 #   make tsan/asan  the whole suite under ThreadSanitizer / AddressSanitizer+UBSan
+#   make test-lua   Lua 5.4.4's own test suite (../shared/lua-5.4.4-testes) in four GIL setups
 #   make bench      full benchmark suite -> bench/results/latest/
 #   make bench-quick  the same shape, small sizes (< 90 s)
 #   make fuzz       libFuzzer on the transfer decoder (FUZZ_SECONDS, default 600)
@@ -46,7 +47,7 @@ GILLUA    := $(BUILD)/gillua
 
 DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config
 
-.PHONY: all build deps test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
+.PHONY: all build deps test test-lua unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -77,6 +78,11 @@ unit: $(GILLUA) $(UNIT_BINS)
 
 scripts: $(GILLUA)
 	@tests/run_scripts.sh $(GILLUA)
+
+# all.lua and main.lua of Lua 5.4.4, unmodified but for main.lua's -h
+# check, with the GIL on, off, and beside a spinning thread (mk/test_lua.sh).
+test-lua: all
+	@sh mk/test_lua.sh $(GILLUA)
 
 tsan: deps
 	@$(MAKE) --no-print-directory FLAVOUR=tsan unit scripts
