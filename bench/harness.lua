@@ -427,7 +427,7 @@ end
 R.progress_done()
 -- single-thread workloads, gillua / lua5.4 interleaved (issue 8): bench/single.lua
 if opt.micro and lua54 then
-  for _, row in ipairs(dofile(here .. "/single.lua")(gillua, lua54, root, quick)) do results.extras[#results.extras + 1] = row end
+  for _, row in ipairs(dofile(here .. "/single.lua")(gillua, lua54, root, quick, opt.scale)) do results.extras[#results.extras + 1] = row end
 end
 
 for _, job in ipairs(jobs) do

@@ -12,8 +12,10 @@
 -- not. Before timing, one run of each checks that both print the same
 -- checksum (the same work was done).
 --
---   local rows = dofile("bench/single.lua")(gillua, lua54, root, quick)
+--   local rows = dofile("bench/single.lua")(gillua, lua54, root, quick, scale)
 --
+-- quick: 5 pairs at half size, otherwise 11 pairs; scale (default 1)
+-- multiplies the sizes further (the harness's --scale).
 -- returns one row per workload, shaped as the report's "extras" (bench,
 -- impl, flags, numbers), shown by report_{json,md,html}.lua.
 
@@ -82,9 +84,10 @@ local function measure(gillua, lua54, script, workload, scale, pairs_n)
   return row
 end
 
-return function(gillua, lua54, root, quick)
+return function(gillua, lua54, root, quick, scale)
   local script = root .. "/scripts/bench_single.lua"
-  local scale, pairs_n = quick and "0.5" or "1", quick and 5 or 11
+  scale = string.format("%.6g", (quick and 0.5 or 1) * (scale or 1))
+  local pairs_n = quick and 5 or 11
   local rows = {}
   for i, w in ipairs(WORKLOADS) do
     io.stderr:write(string.format("single %d/%d: %s, gillua vs lua5.4, %d pairs\n", i, #WORKLOADS, w, pairs_n))

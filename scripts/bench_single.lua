@@ -9,7 +9,7 @@
 -- coroutine (ping-pong through coroutine.wrap: one yield each way per
 -- step), string (building with table.concat, .. and string.format),
 -- sort (table.sort of random numbers and of strings with a comparator).
--- 'scale' multiplies the sizes (default 1: each takes ~0.2-0.4 s on the
+-- 'scale' multiplies the sizes (default 1: each takes ~0.3-0.5 s on the
 -- 2-core VM). Prints one line: "<workload> <checksum>"; the checksum
 -- makes the work observable (and equal under both interpreters). Time
 -- it from outside (bench/single.lua runs both interpreters interleaved).
@@ -23,14 +23,14 @@ local workloads = {}
 
 function workloads.fib()
   local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
-  local n = 31
-  if scale ~= 1 then n = math.max(5, math.floor(31 + math.log(scale, 1.618) + 0.5)) end
+  local n = 33
+  if scale ~= 1 then n = math.max(5, math.floor(33 + math.log(scale, 1.618) + 0.5)) end
   return fib(n)
 end
 
 function workloads.loop()
   local s, x = 0, 0.5
-  for i = 1, n_of(12000000) do
+  for i = 1, n_of(36000000) do
     s = s + (i % 7) * 3
     x = x * 1.0000001
   end
@@ -42,13 +42,13 @@ function workloads.coroutine()
     while true do a = coroutine.yield(a * 2 + 1) end
   end)
   local s = 0
-  for i = 1, n_of(1500000) do s = (s + gen(i)) % 1000003 end
+  for i = 1, n_of(3000000) do s = (s + gen(i)) % 1000003 end
   return s
 end
 
 function workloads.string()
   local total = 0
-  for round = 1, n_of(60) do
+  for round = 1, n_of(150) do
     local parts = {}
     for i = 1, 5000 do
       parts[#parts + 1] = string.format("%d:%s", i, ("x"):rep(i % 7)) .. ";"
@@ -63,7 +63,7 @@ function workloads.sort()
   local seed = 12345
   local function rand() seed = (seed * 1103515245 + 12345) % 2147483648; return seed end
   local sum = 0
-  for round = 1, n_of(6) do
+  for round = 1, n_of(15) do
     local t, u = {}, {}
     for i = 1, 40000 do t[i] = rand() end
     for i = 1, 10000 do u[i] = tostring(rand()) end
