@@ -246,6 +246,15 @@ function U.acceptance(report)
                        ", runs interleaved)") or "not measured")
     end
   end
+  for _, e in ipairs(report.extras or {}) do   -- bench/single.lua's workloads
+    local w = (e.bench or ""):match("^single (%w+)$")
+    if w then
+      local r = e.ratio_median
+      check("single thread, " .. w .. ": gillua / lua5.4 wall time <= 1.03", r and r <= 1.03,
+            r and string.format("median ratio %s (%s..%s) of interleaved pairs", U.fmt(r, 3),
+                                U.fmt(e.ratio_min, 3), U.fmt(e.ratio_max, 3)) or e.unavailable or "not measured")
+    end
+  end
   for _, m in ipairs(U.micro(report, "gil_hook")) do
     if not m.unavailable and m.switch == "interval:5" then
       check("two threads, interval:5: aggregate throughput vs one thread >= 0.95",
