@@ -151,7 +151,9 @@ function U.extra_rows(report)
       table.sort(keys)
       for _, k in ipairs(keys) do
         local v = e[k]
-        figs[#figs + 1] = k .. " = " .. (math.abs(v) < 0.1 and v ~= 0 and string.format("%.3g", v) or U.fmt(v, 1))
+        local shown = k:match("^ratio") and string.format("%.3f", v)   -- ratios near 1 (bench/single.lua)
+          or (math.abs(v) < 0.1 and v ~= 0 and string.format("%.3g", v) or U.fmt(v, 1))
+        figs[#figs + 1] = k .. " = " .. shown
       end
       if e.cores_used then figs[#figs + 1] = "cores used = " .. U.fmt(e.cores_used) end
     end
