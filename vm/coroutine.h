@@ -7,8 +7,9 @@
 
 #include <lua.h>
 
-/* Replaces coroutine.resume and coroutine.wrap in L's coroutine table by
-** versions that record the running coroutine for the signal handler. */
+/* Replaces coroutine.resume, coroutine.wrap and coroutine.close in L's
+** coroutine table by versions that record the running coroutine for the
+** signal handler. */
 void gl_coroutine_patch(lua_State *L);
 
 #endif
