@@ -50,8 +50,8 @@ LIMIT=${TEST_LUA_TIMEOUT:-300}   # seconds per run; the four configurations take
 SPIN="require('threading').Thread{daemon = true, target = function() while true do end end}:start()"
 H_CHECK="NoRun(\"unrecognized option '-h'\", \"lua -h\")"
 ISOLATE=""
-if unshare --pid --fork --kill-child true 2>/dev/null; then
-  ISOLATE="unshare --pid --fork --kill-child"
+if unshare --pid --fork --kill-child --mount-proc true 2>/dev/null; then
+  ISOLATE="unshare --pid --fork --kill-child --mount-proc"   # /proc of the namespace: LeakSanitizer reads it
 fi
 # The wrapper main.lua runs as (see the top); gillua itself without bash.
 main_bin() {
