@@ -1,9 +1,10 @@
 /*
 ** mp_fork.c — forking, leaving a forked child, and waiting for a child
 ** with the GIL released. Every fork of the process modules goes through
-** mp_fork so that the child's GIL, thread registry and runtime locks are
-** reset (gl_fork) and the process modules forget what belongs to the
-** parent (children, pools, manager connections).
+** mp_fork so that the arena is mapped first and gl_fork's fork list runs:
+** the child's GIL, thread registry and runtime locks are reset and the
+** process modules forget what belongs to the parent (children, pools,
+** manager connections): see runtime/universe.c.
 */
 #include <errno.h>
 #include <poll.h>
@@ -42,18 +43,9 @@ pid_t mp_fork(lua_State *L) {
   char err[160];
   if (mp_shm_init(err, sizeof err) != 0) luaL_error(L, "fork: %s", err);
   fflush(NULL);                      /* buffered output must not be written twice */
-  mp_refs_before_fork();
-  pid_t pid = gl_fork();
-  int saved = errno;
-  mp_refs_after_fork(pid);
-  errno = saved;
-  if (pid > 0) mp_reap_forget(pid);
+  pid_t pid = gl_fork();             /* the fork list: runtime/universe.c */
   if (pid == 0) {
     is_child = 1;
-    mp_reap_reset();
-    mp_children_reset();
-    mp_pools_reset();
-    mp_managers_reset();
     reseed(L);
   }
   return pid;
@@ -121,18 +113,13 @@ int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline, int who
   pid_t r = mp_reap(pid, status, who);
   if (r == pid) return 1;
   if (r < 0) return -1;
-  if (deadline && mp_expired(deadline)) return 0;
+  if (deadline && gl_expired(deadline)) return 0;
   int fd = pidfd_open_(pid);
   int result = 0, step_us = 200;
   gl_block_begin();
   for (;;) {
-    int ms = 50;
-    if (deadline) {
-      uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
-      uint64_t now = gl_now_ns();
-      if (now >= d) { result = 0; break; }
-      if ((d - now) / 1000000 < (uint64_t)ms) ms = (int)((d - now) / 1000000) + 1;
-    }
+    int ms = gl_slice_ms(deadline);
+    if (ms == 0) { result = 0; break; }
     if (fd >= 0) {
       struct pollfd p = { fd, POLLIN, 0 };
       poll(&p, 1, ms);

@@ -66,7 +66,11 @@ static const RtType proxy_types[] = {
   {"multiprocessing.Namespace", "multiprocessing", proxy_destroy, NULL},
 };
 
-void mp_managers_reset(void) {
+void mp_managers_fork_prepare(void) { pthread_mutex_lock(&mgrs_mu); }
+
+void mp_managers_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&mgrs_mu); }
+
+void mp_managers_fork_child(void) {
   pthread_mutex_init(&mgrs_mu, NULL);
   mgrs = NULL;
 }
@@ -98,7 +102,7 @@ static int wait_reply(MgrShared *m, MgrReply *box, const struct timespec *dl) {
     uint32_t s = __atomic_load_n(&box->seq, __ATOMIC_ACQUIRE);
     if (__atomic_load_n(&box->done, __ATOMIC_ACQUIRE)) break;
     if (gl_interrupted()) { rc = EINTR; break; }
-    if (mp_expired(dl)) { rc = ETIMEDOUT; break; }
+    if (gl_expired(dl)) { rc = ETIMEDOUT; break; }
     if (!server_alive(m)) {
       rc = __atomic_load_n(&box->done, __ATOMIC_ACQUIRE) ? 0 : ESRCH;
       break;

@@ -14,16 +14,10 @@
 #include <lauxlib.h>
 
 #include "mp_pool.h"
+#include "vm.h"
 
 static int parent_gone(void *ud) {
   return getppid() != *(pid_t *)ud ? ESRCH : 0;
-}
-
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  luaL_traceback(L, L, msg, 1);
-  return 1;
 }
 
 /* Sends a result: ok with the values base+1..top, or the error at top. */
@@ -54,7 +48,7 @@ static void send_result(lua_State *L, Pool *p, uint64_t job, int ok, int base) {
 
 /* Runs one task (func and args/chunk decoded at base+1, base+2). */
 static void run_task(lua_State *L, Pool *p, uint64_t job, int kind, int base) {
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, gl_traceback_handler);
   int h = lua_gettop(L);
   if (kind == TASK_APPLY) {
     lua_pushvalue(L, base + 1);
@@ -99,7 +93,7 @@ void mp_pool_worker_main(lua_State *L, int pool_idx, Pool *p, int slot) {
   pid_t parent = p->creator;
   lua_settop(L, pool_idx);
   if (lua_getiuservalue(L, pool_idx, 2) != LUA_TNIL) {    /* initializer */
-    lua_pushcfunction(L, msgh);
+    lua_pushcfunction(L, gl_traceback_handler);
     lua_insert(L, -2);
     int n = 0;
     if (lua_getiuservalue(L, pool_idx, 3) == LUA_TTABLE) {

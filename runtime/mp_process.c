@@ -114,7 +114,11 @@ static int child_poll(MpChild *c) {
   return child_wait(c, &zero) == 1;
 }
 
-void mp_children_reset(void) {
+void mp_children_fork_prepare(void) { pthread_mutex_lock(&children_mu); }
+
+void mp_children_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&children_mu); }
+
+void mp_children_fork_child(void) {
   pthread_mutex_init(&children_mu, NULL);
   atomic_store(&shutdown_registered, 0);
   children = NULL;           /* the parent's children are not ours (records leak in the copy) */
@@ -171,21 +175,11 @@ static void register_shutdown(void) {
 
 /* ---- the child side of start() ---- */
 
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 static void run_child(lua_State *L, Process *p) {
   mp_set_current_name(p->name);
   current_daemon = p->daemon;
   lua_settop(L, 1);
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, gl_traceback_handler);
   lua_getiuservalue(L, 1, 1);           /* target */
   lua_getiuservalue(L, 1, 2);           /* args */
   int nargs = 0;
@@ -283,7 +277,7 @@ static int p_join(lua_State *L) {
   Process *p = check_proc(L);
   if (p->child == NULL) return luaL_error(L, "can only join a started process");
   if (p->creator != getpid()) return luaL_error(L, "can only join a child process");
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   int rc = child_wait(p->child, dl);
   if (rc == -2) return gl_raise_interrupt(L);
   if (rc == 1) forget(L, p->child->pid);

@@ -120,7 +120,7 @@ static int wait_until(lua_State *L, AResult *r, int (*done)(AResult *, lua_State
   if (p->creator != getpid()) luaL_error(L, "an AsyncResult can only be used by the process that created its Pool");
   while (!done(r, L)) {
     if (p->results == NULL) break;            /* pool joined/terminated */
-    if (mp_expired(dl)) break;
+    if (gl_expired(dl)) break;
     mp_pool_drain(L, pool, 1, dl);
   }
   lua_settop(L, pool - 1);
@@ -137,7 +137,7 @@ static int raise_failure(lua_State *L) {
 /* get([timeout]) -> the task's results; raises its error, or on timeout */
 static int ar_get(lua_State *L) {
   AResult *r = check_ar(L);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   if (!wait_until(L, r, is_ready, dl)) {
     if (r->kind == AR_APPLY || r->kind == AR_MAP)
       return luaL_error(L, "TimeoutError: the result is not ready");
@@ -156,7 +156,7 @@ static int ar_get(lua_State *L) {
 
 static int ar_wait(lua_State *L) {
   AResult *r = check_ar(L);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   lua_pushboolean(L, wait_until(L, r, is_ready, dl));
   return 1;
 }
