@@ -151,7 +151,7 @@ function U.extra_rows(report)
       table.sort(keys)
       for _, k in ipairs(keys) do
         local v = e[k]
-        local shown = k:match("^ratio") and string.format("%.3f", v)   -- ratios near 1 (bench/single.lua)
+        local shown = k:match("ratio") and string.format("%.3f", v)   -- ratios near 1 (bench/single.lua)
           or (math.abs(v) < 0.1 and v ~= 0 and string.format("%.3g", v) or U.fmt(v, 1))
         figs[#figs + 1] = k .. " = " .. shown
       end
@@ -253,8 +253,10 @@ function U.acceptance(report)
     if w then
       local r = e.ratio_median
       check("single thread, " .. w .. ": gillua / lua5.4 wall time <= 1.03", r and r <= 1.03,
-            r and string.format("median ratio %s (%s..%s) of interleaved pairs", U.fmt(r, 3),
-                                U.fmt(e.ratio_min, 3), U.fmt(e.ratio_max, 3)) or e.unavailable or "not measured")
+            r and (string.format("median ratio %s (%s..%s) of interleaved pairs", U.fmt(r, 3),
+                                 U.fmt(e.ratio_min, 3), U.fmt(e.ratio_max, 3))
+                   .. (e.cpu_ratio_median and string.format("; CPU time %s", U.fmt(e.cpu_ratio_median, 3)) or ""))
+              or e.unavailable or "not measured")
     end
   end
   for _, m in ipairs(U.micro(report, "gil_hook")) do

@@ -9,7 +9,10 @@
 -- is taken, and the median ratio is reported with the min and max. A
 -- pair measures both under the same background load, so the median of
 -- the ratios stays meaningful on a busy machine where single times do
--- not. Before timing, one run of each checks that both print the same
+-- not. The CPU time of each run (user + system, from
+-- os.getrusage("children") when gillua has it) gives a second ratio,
+-- cpu_ratio_*, which a loaded machine disturbs less than wall time.
+-- Before timing, one run of each checks that both print the same
 -- checksum (the same work was done).
 --
 --   local rows = dofile("bench/single.lua")(gillua, lua54, root, quick, scale)
@@ -38,10 +41,20 @@ local function output_of(cmd)
   return ok and out or nil, out
 end
 
+-- CPU seconds used so far by reaped children, or nil.
+local function children_cpu()
+  if not os.getrusage then return nil end
+  local r = os.getrusage("children")
+  return r and r.utime and r.stime and r.utime + r.stime or nil
+end
+
+-- Runs cmd; returns its wall seconds and CPU seconds (or nil), or nil.
 local function timed(cmd)
-  local t0 = clock()
+  local c0, t0 = children_cpu(), clock()
   local ok = os.execute(cmd .. " >/dev/null 2>&1")
-  return ok and clock() - t0 or nil
+  local wall, c1 = clock() - t0, children_cpu()
+  if not ok then return nil end
+  return wall, c0 and c1 and c1 - c0 or nil
 end
 
 local function median(t)
@@ -70,15 +83,22 @@ local function measure(gillua, lua54, script, workload, scale, pairs_n)
     row.unavailable = string.format("outputs differ: gillua %q, lua5.4 %q", g_out, l_out)
     return row
   end
-  local ratios, g_times, l_times = {}, {}, {}
+  local ratios, cpu_ratios, g_times, l_times = {}, {}, {}, {}
   for i = 1, pairs_n do
-    local g, l = timed(g_cmd), timed(l_cmd)
+    local g, g_cpu = timed(g_cmd)
+    local l, l_cpu = timed(l_cmd)
     if not g or not l then row.unavailable = "a timed run failed"; return row end
     ratios[i], g_times[i], l_times[i] = g / l, g, l
+    if g_cpu and l_cpu and l_cpu > 0 then cpu_ratios[#cpu_ratios + 1] = g_cpu / l_cpu end
   end
   row.ratio_median = median(ratios)
   row.ratio_min = math.min(table.unpack(ratios))
   row.ratio_max = math.max(table.unpack(ratios))
+  if #cpu_ratios == pairs_n then
+    row.cpu_ratio_median = median(cpu_ratios)
+    row.cpu_ratio_min = math.min(table.unpack(cpu_ratios))
+    row.cpu_ratio_max = math.max(table.unpack(cpu_ratios))
+  end
   row.gillua_s = median(g_times)
   row.lua54_s = median(l_times)
   return row

@@ -14,6 +14,10 @@ for i, r in ipairs(rows) do
     assert(type(r[k]) == "number" and r[k] > 0, r.bench .. ": " .. k .. " = " .. tostring(r[k]))
   end
   assert(r.ratio_min <= r.ratio_median and r.ratio_median <= r.ratio_max, r.bench .. ": ratios out of order")
+  if r.cpu_ratio_median then   -- left out when a run's CPU time reads 0
+    assert(r.cpu_ratio_min <= r.cpu_ratio_median and r.cpu_ratio_median <= r.cpu_ratio_max,
+           r.bench .. ": CPU ratios out of order")
+  end
   assert(r.flags:find("5 interleaved pairs", 1, true), r.flags)
 end
 
