@@ -18,13 +18,14 @@ LUA_PC     := lua5.4
 # runs `deps` first and then builds in a sub-make, which parses anew.
 LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
 # Lua is linked from liblua5.4-dev's static archive, as Debian's lua5.4
-# links it, with the API exported (-rdynamic) to C modules that require
-# loads: calls into the shared library went through its PLT and cost
+# links it, with the API exported (vm/lua_api.list) to C modules that
+# require loads: calls into the shared library went through its PLT and cost
 # gillua 1-2% more instructions than lua5.4 on API-heavy work (callgrind:
 # table.sort 1.016x, coroutine.wrap 1.006x; static: <= 1.000x). Without
 # the archive, the shared library.
 LUA_STATIC := $(wildcard $(shell pkg-config --variable=libdir $(LUA_PC) 2>/dev/null)/liblua5.4.a)
-LUA_LIBS   := $(if $(LUA_STATIC),-rdynamic $(LUA_STATIC),$(shell pkg-config --libs $(LUA_PC) 2>/dev/null))
+comma      := ,
+LUA_LIBS   := $(if $(LUA_STATIC),-Wl$(comma)--dynamic-list=vm/lua_api.list $(LUA_STATIC),$(shell pkg-config --libs $(LUA_PC) 2>/dev/null))
 VERSION    := 0.1.0
 
 WARN    := -std=c11 -Wall -Wextra -Werror
@@ -70,7 +71,7 @@ build: $(GILLUA)
 
 # The dynamic list exports the blocking libc calls gillua defines for C
 # modules (vm/interpose.c), so that they bind to gillua's before libc's.
-$(GILLUA): $(OBJS) vm/interpose.list
+$(GILLUA): $(OBJS) vm/interpose.list vm/lua_api.list
 	$(CC) $(CFLAGS) $(SAN) -Wl,--dynamic-list=vm/interpose.list -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
