@@ -34,12 +34,24 @@ static atomic_int interrupt_seen;
 
 int gl_arm_signal(void) { return SIGRTMIN + 3; }
 
+/* lua_sethook walks every CallInfo of L (it sets the trap flag of each
+** Lua frame), which takes milliseconds in a deep recursion. A signal that
+** finds the state already carrying the GIL's count hook with this count
+** leaves it: the flags are still set (Lua clears them only when no count
+** or line hook is left), and a waiter that re-sends its request every
+** slice (--switch=interval:1) would otherwise keep a deeply recursing
+** thread in this handler, never reaching the hook (Lua 5.4.4's
+** locals.lua). The lock's own arming (gl_hook_arm) still restarts the
+** count. */
 static void on_arm(int sig) {
   (void)sig;
   GLThread *t = gl_self;
   if (t == NULL) return;
   lua_State *L = atomic_load_explicit(&t->running, memory_order_relaxed);
-  if (L) gl_hook_arm(L, atomic_load(&t->hook_count));
+  if (L == NULL) return;
+  int count = atomic_load(&t->hook_count);
+  if (lua_gethook(L) == gl_count_hook && lua_gethookcount(L) == count) return;
+  gl_hook_arm(L, count);
 }
 
 static void on_sigint(int sig) {
@@ -70,17 +82,8 @@ static int hook_is_ours(lua_State *L) {
   return h == NULL || h == gl_count_hook;
 }
 
-/* lua_sethook walks every CallInfo of L (it sets the trap flag of each
-** Lua frame), which takes milliseconds in a deep recursion. A state that
-** already carries the GIL's count hook with this count keeps it: the
-** flags are still set (Lua clears them only when no count or line hook
-** is left), and a waiter that re-sends its request every slice
-** (--switch=interval:1) would otherwise keep a deeply recursing thread in
-** its signal handler, never reaching the hook (Lua 5.4.4's locals.lua). */
 void gl_hook_arm(lua_State *L, int count) {
-  lua_Hook h = lua_gethook(L);
-  if (h == gl_count_hook && lua_gethookcount(L) == count) return;
-  if (h == NULL || h == gl_count_hook) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
+  if (hook_is_ours(L)) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
 }
 
 void gl_hook_idle(lua_State *L) {
