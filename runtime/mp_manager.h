@@ -59,6 +59,12 @@ typedef struct MgrObj {
 } MgrObj;
 
 typedef struct MgrReply {    /* one per request, in the arena */
+  /* first 16 bytes: read by the client's ledger (mp_manager.c, box_lost) */
+  uint32_t server_ref;       /* the server's reference was taken */
+  uint32_t sent;             /* the request carrying it is queued (set under
+                             ** the request channel's lock) */
+  uint32_t client_ref;       /* the client still holds its reference (taken
+                             ** back by one exchange, see drop_box) */
   uint32_t seq;              /* futex word: bumped when done */
   int32_t done;              /* 0 pending, 1 done (atomic) */
   int32_t ok;

@@ -503,7 +503,10 @@ static int pool_gc(lua_State *L) {
   for (int i = 0; i < p->n; i++)
     if (p->core->pids[i] > 0) kill(p->core->pids[i], SIGTERM);
   for (int i = 0; i < p->n; i++)
-    if (p->core->pids[i] > 0) { int st; waitpid(p->core->pids[i], &st, 0); }
+    if (p->core->pids[i] > 0) {
+      int st;
+      if (waitpid(p->core->pids[i], &st, 0) > 0) mp_ledger_reaped(p->core->pids[i]);
+    }
   release_core(p);
   return 0;
 }
