@@ -439,6 +439,10 @@ if #again > 0 then
   build_rows()
 end
 if stop_io_server then stop_io_server() end
+-- single-thread workloads, gillua / lua5.4 interleaved (issue 8): bench/single.lua
+if opt.micro and lua54 then
+  for _, row in ipairs(dofile(here .. "/single.lua")(gillua, lua54, root, quick, opt.scale)) do results.extras[#results.extras + 1] = row end
+end
 
 ------------------------------------------------------------------ report
 

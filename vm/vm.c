@@ -14,6 +14,7 @@
 #include <lualib.h>
 
 #include "block.h"
+#include "coroutine.h"
 #include "gil.h"
 #include "interpose.h"
 #include "gthread.h"
