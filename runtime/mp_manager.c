@@ -36,6 +36,7 @@
 #include <lauxlib.h>
 
 #include "block.h"
+#include "mgr_net.h"
 #include "mp_manager.h"
 
 #define MANAGER_MT "multiprocessing.Manager"
@@ -416,6 +417,7 @@ static void mgr_release(void *p) {
 }
 
 static int mp_Manager(lua_State *L) {
+  if (lua_istable(L, 1)) return mgr_net_sync_manager(L);   /* over TCP: mgr_net_manager.c */
   MgrShared *m = (MgrShared *)mp_shm_alloc_or_raise(L, sizeof(MgrShared), "Manager");
   Manager *mg = (Manager *)lua_newuserdatauv(L, sizeof(Manager), 0);
   memset(mg, 0, sizeof *mg);

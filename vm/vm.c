@@ -14,6 +14,8 @@
 #include <lualib.h>
 
 #include "block.h"
+#include "cli.h"
+#include "coroutine.h"
 #include "gil.h"
 #include "interpose.h"
 #include "gthread.h"
@@ -160,8 +162,8 @@ static atomic_int exit_override = -1;  /* code of an os.exit that parked */
 
 #define PARK_GRACE_NS 5000000000ull
 
-static void report_interrupt(void) {
-  fputs("gillua: interrupted\n", stderr);
+static void report_interrupt(void) {   /* as clirun reports one: argv[0] first */
+  fprintf(stderr, "%s: interrupted\n", cli_progname);
   fflush(stderr);
 }
 
@@ -187,8 +189,13 @@ static _Noreturn void park(int status, int from_exit) {
   }
 }
 
+static int exit_status;   /* the main thread's, set once the program has ended */
+
+int gl_exit_status(void) { return exit_status; }
+
 static int finish(lua_State *L, int status, int from_exit) {
   if (atomic_exchange(&finishing, 1)) park(status, from_exit);
+  exit_status = status;
   gl_take_interrupts();
   int interrupted = gl_was_interrupted();   /* already reported by clirun */
   gt_main_finished();   /* a thread joining the main thread must not wait for us */

@@ -54,6 +54,10 @@ int gl_vm_finish(lua_State *L, int status);
 ** process exits with 'status'. A Ctrl-C during the joins gives 130. */
 _Noreturn void gl_vm_exit(lua_State *L, int status, int close);
 
+/* The exit status gl_vm_finish was given (0 ok, 1 an uncaught error),
+** for shutdown callbacks that end differently after an error (mpi). */
+int gl_exit_status(void);
+
 /* The message handler of every pcall that reports an uncaught error (the
 ** program's chunks, threads, processes, Pool tasks): the error as a string
 ** followed by a traceback. An object whose __tostring yields a string is
