@@ -36,6 +36,7 @@
 #include "lio.h"
 #include "modules.h"
 #include "mp.h"
+#include "options.h"
 #include "subprocess_io.h"
 
 extern char **environ;
@@ -64,6 +65,22 @@ typedef struct Spec {
 } Spec;
 
 #define SP_INHERIT (-100)
+
+/* The options Popen knows; run, call, check_call and check_output know
+** these and run's own. */
+#define POPEN_OPTIONS "args", "stdin", "stdout", "stderr", "cwd", "env", "shell"
+static const char *const popen_options[] = {POPEN_OPTIONS, NULL};
+static const char *const run_options[] = {POPEN_OPTIONS, "input", "capture_output", "check",
+                                          "timeout", NULL};
+
+/* Whether key (a string) is one of run's own options, not Popen's. */
+static int run_only(lua_State *L, int key) {
+  if (lua_type(L, key) != LUA_TSTRING) return 0;
+  const char *k = lua_tostring(L, key);
+  for (int i = 0; popen_options[i]; i++)
+    if (strcmp(popen_options[i], k) == 0) return 0;
+  return 1;
+}
 
 static void free_strv(char **v) {
   if (!v) return;
@@ -225,6 +242,7 @@ static Popen *check_popen(lua_State *L) {
 /* Popen{args=, stdin=, stdout=, stderr=, cwd=, env=, shell=} */
 static int sp_popen(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "Popen", popen_options);
   Spec sp = {0};
   char cmd[256];
   sp.how[0] = get_how(L, 1, "stdin");
@@ -439,6 +457,7 @@ static int sp_gc(lua_State *L) {
 /* run{args=, input=, capture_output=, timeout=, check=, ...}. */
 static int sp_run(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "run", run_options);
   int top = lua_gettop(L);
   lua_getfield(L, 1, "input");
   int has_input = !lua_isnil(L, -1);
@@ -451,7 +470,12 @@ static int sp_run(lua_State *L) {
   /* a copy of the spec with pipes filled in */
   lua_newtable(L);
   lua_pushnil(L);
-  while (lua_next(L, 1)) { lua_pushvalue(L, -2); lua_insert(L, -2); lua_settable(L, -4); }
+  while (lua_next(L, 1)) {
+    if (run_only(L, -2)) { lua_pop(L, 1); continue; }
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, -4);
+  }
   if (has_input) { lua_pushinteger(L, SP_PIPE); lua_setfield(L, -2, "stdin"); }
   if (capture) {
     lua_pushinteger(L, SP_PIPE); lua_setfield(L, -2, "stdout");
@@ -485,6 +509,7 @@ static int sp_run(lua_State *L) {
 
 static int sp_check_output(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "check_output", run_options);
   lua_pushinteger(L, SP_PIPE);
   lua_setfield(L, 1, "stdout");
   lua_pushboolean(L, 1);
@@ -498,6 +523,7 @@ static int sp_check_output(lua_State *L) {
 
 static int sp_call(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "call", run_options);
   lua_pushcfunction(L, sp_run);
   lua_pushvalue(L, 1);
   lua_call(L, 1, 1);
@@ -507,6 +533,7 @@ static int sp_call(lua_State *L) {
 
 static int sp_check_call(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "check_call", run_options);
   lua_pushboolean(L, 1);
   lua_setfield(L, 1, "check");
   return sp_call(L);

@@ -26,6 +26,7 @@
 #include "block.h"
 #include "gil.h"
 #include "gthread.h"
+#include "options.h"
 #include "stats.h"
 #include "threading.h"
 #include "trace.h"
@@ -122,6 +123,7 @@ static void set_option(lua_State *L, GLThread *t, const char *key, int v) {
 /* threading.Thread{target=, args={}, name=, daemon=} */
 static int thread_new(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "Thread", (const char *const[]){"target", "args", "name", "daemon", NULL});
   GLThread *t = gt_new();
   if (t == NULL) return luaL_error(L, "Thread: not enough memory");
   t->daemon = gl_self ? gl_self->daemon : 0;
