@@ -293,8 +293,27 @@ static int a_index(lua_State *L) {
   return 0;
 }
 
+/* a.value = s on a 'c' Array, as Python's: the bytes of s, followed by
+** a NUL when s is shorter than the array (the rest is left as it was);
+** longer than the array is an error. */
+static int set_chars(lua_State *L, SArray *a) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 3, &len);
+  if (len > (size_t)a->n)
+    return luaL_error(L, "Array value too long (%d bytes for %I)", (int)len, a->n);
+  memcpy(a->data, s, len);
+  if (len < (size_t)a->n) ((char *)a->data)[len] = '\0';
+  return 0;
+}
+
 static int a_newindex(lua_State *L) {
   SArray *a = check_array(L);
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *k = lua_tostring(L, 2);
+    if (strcmp(k, "value") == 0 && a->tc == 'c') return set_chars(L, a);
+    return luaL_error(L, "Array has no writable field '%s'%s", k,
+                      strcmp(k, "value") == 0 ? " (only a 'c' Array has .value)" : "");
+  }
   set_elem(L, a, check_index(L, a, 2), 3);
   return 0;
 }
