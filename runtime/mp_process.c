@@ -34,6 +34,7 @@
 #include "block.h"
 #include "gthread.h"
 #include "mp.h"
+#include "options.h"
 #include "vm.h"
 
 #define PROCESS_MT "multiprocessing.Process"
@@ -59,6 +60,7 @@ typedef struct Process {
   MpChild *child;            /* NULL until started */
   pid_t creator;             /* the process that made the object */
   int daemon;
+  int outlive_parent;        /* not killed when the parent dies (mp_fork) */
   char name[64];
 } Process;
 
@@ -163,6 +165,7 @@ static void mp_shutdown(int interrupted) {
     if (reap_all(-1)) { stop_all(); interrupted = 1; }
   }
   mp_managers_shutdown(interrupted);
+  mp_reap_orphans(interrupted ? 0.5 : 1.0);
 }
 
 static void register_shutdown(void) {
@@ -171,13 +174,46 @@ static void register_shutdown(void) {
 
 /* ---- the child side of start() ---- */
 
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+#define MAX_ARGS 1000000      /* Lua's own stack limit (LUAI_MAXSTACK) */
+
+/* How many arguments args (at idx) holds: args.n when present, else #args.
+** Raises for an n that is not an integer in 0..MAX_ARGS. */
+static lua_Integer arg_count(lua_State *L, int idx) {
+  lua_Integer n;
+  if (lua_getfield(L, idx, "n") == LUA_TNIL) n = luaL_len(L, idx);
+  else if (!lua_isinteger(L, -1))
+    return luaL_error(L, "Process: args.n must be an integer (got %s)", luaL_typename(L, -1));
+  else n = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  if (n < 0 || n > MAX_ARGS)
+    return luaL_error(L, "Process: args.n must be between 0 and %d (got %I)", MAX_ARGS, n);
+  return n;
+}
+
+/* In the child, protected (mp_child_main), the Process at 1: runs
+** target(args...), then joins its threads and children. Returns the exit
+** code. */
+static int process_body(lua_State *L) {
+  Process *p = (Process *)lua_touserdata(L, 1);
+  lua_pushcfunction(L, mp_msgh);
+  lua_getiuservalue(L, 1, 1);           /* target */
+  lua_getiuservalue(L, 1, 2);           /* args */
+  int nargs = 0;
+  if (lua_istable(L, 4)) {
+    lua_Integer n = arg_count(L, 4);
+    luaL_checkstack(L, (int)n + 5, "too many arguments");
+    for (lua_Integer i = 1; i <= n; i++) lua_geti(L, 4, i);
+    nargs = (int)n;
   }
-  luaL_traceback(L, L, msg, 1);
+  lua_remove(L, 4);
+  int code = 0;
+  if (!lua_isnil(L, 3) && lua_pcall(L, nargs, 0, 2) != LUA_OK) {
+    fprintf(stderr, "Process %s:\n%s\n", p->name, lua_tostring(L, -1));
+    code = 1;
+  }
+  gt_join_non_daemon();
+  mp_shutdown(0);
+  lua_pushinteger(L, code);
   return 1;
 }
 
@@ -185,29 +221,39 @@ static void run_child(lua_State *L, Process *p) {
   mp_set_current_name(p->name);
   current_daemon = p->daemon;
   lua_settop(L, 1);
-  lua_pushcfunction(L, msgh);
-  lua_getiuservalue(L, 1, 1);           /* target */
-  lua_getiuservalue(L, 1, 2);           /* args */
-  int nargs = 0;
-  if (lua_istable(L, -1)) {
-    lua_getfield(L, -1, "n");
-    lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : luaL_len(L, -2);
-    lua_pop(L, 1);
-    luaL_checkstack(L, (int)n + 5, "too many arguments");
-    for (lua_Integer i = 1; i <= n; i++) lua_geti(L, 4, i);
-    nargs = (int)n;
-    lua_remove(L, 4);
-  } else lua_pop(L, 1);
-  int code = 0;
-  if (lua_isnil(L, 3)) lua_settop(L, 2);          /* no target: nothing to run */
-  else if (lua_pcall(L, nargs, 0, 2) != LUA_OK) {
-    fprintf(stderr, "Process %s:\n%s\n", p->name, lua_tostring(L, -1));
-    code = 1;
-  }
-  gt_join_non_daemon();
-  mp_shutdown(0);
-  mp_child_exit(code);
+  mp_child_main(L, process_body, 1);
 }
+
+/* Reaps the started children that have ended and forgets their handles;
+** with 'out' (a stack index, or 0) appends the live ones to that list. */
+static void sweep_children(lua_State *L, int out) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, CHILDREN_KEY);
+  int reg = lua_gettop(L);
+  lua_newtable(L);                   /* pids to forget */
+  int dead = reg + 1, nd = 0;
+  lua_Integer n = out ? luaL_len(L, out) : 0;
+  lua_pushnil(L);
+  while (lua_next(L, reg)) {
+    Process *p = (Process *)luaL_testudata(L, -1, PROCESS_MT);
+    if (p && p->child && !child_poll(p->child)) {
+      if (out) { lua_pushvalue(L, -1); lua_rawseti(L, out, ++n); }
+    } else {
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, dead, ++nd);
+    }
+    lua_pop(L, 1);
+  }
+  for (int i = 1; i <= nd; i++) {
+    lua_rawgeti(L, dead, i);
+    lua_pushnil(L);
+    lua_rawset(L, reg);
+  }
+  lua_settop(L, reg - 1);
+}
+
+/* Python's start() reaps finished children first: a program that starts
+** processes and never joins them leaves no zombies behind. */
+static void reap_finished(lua_State *L) { sweep_children(L, 0); }
 
 /* ---- Process methods ---- */
 
@@ -215,9 +261,14 @@ static Process *check_proc(lua_State *L) {
   return (Process *)luaL_checkudata(L, 1, PROCESS_MT);
 }
 
-/* Process{target=, args={}, name=, daemon=} */
+static const char *const process_options[] = {
+  "target", "args", "name", "daemon", "outlive_parent", NULL
+};
+
+/* Process{target=, args={}, name=, daemon=, outlive_parent=} */
 static int mp_Process(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "Process", process_options);
   Process *p = (Process *)lua_newuserdatauv(L, sizeof(Process), 2);
   memset(p, 0, sizeof *p);
   p->creator = getpid();
@@ -237,8 +288,22 @@ static int mp_Process(lua_State *L) {
   lua_pop(L, 1);
   lua_getfield(L, 1, "daemon");
   p->daemon = lua_isnil(L, -1) ? current_daemon : lua_toboolean(L, -1);
-  lua_pop(L, 1);
+  lua_getfield(L, 1, "outlive_parent");
+  p->outlive_parent = lua_toboolean(L, -1);
+  lua_pop(L, 2);
   return 1;
+}
+
+/* Checks args.n (a plain field) before forking, so a bad one is an error
+** in the parent, at start(). */
+static void check_args(lua_State *L) {
+  if (lua_getiuservalue(L, 1, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "n");
+    int has_n = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (has_n) arg_count(L, lua_gettop(L));
+  }
+  lua_pop(L, 1);
 }
 
 static int p_start(lua_State *L) {
@@ -247,10 +312,12 @@ static int p_start(lua_State *L) {
   if (p->creator != getpid())
     return luaL_error(L, "can only start a process object created by the current process");
   if (current_daemon) return luaL_error(L, "daemonic processes are not allowed to have children");
+  check_args(L);
   register_shutdown();
+  reap_finished(L);
   MpChild *c = (MpChild *)calloc(1, sizeof(MpChild));
   if (c == NULL) return luaL_error(L, "out of memory");
-  pid_t pid = mp_fork(L);
+  pid_t pid = mp_fork(L, p->outlive_parent ? 0 : MP_FORK_TIED);
   if (pid < 0) {
     int e = errno;
     free(c);
@@ -387,30 +454,9 @@ static int mp_parent_process(lua_State *L) {
 
 /* active_children() -> list of live child Process objects (reaps the rest). */
 static int mp_active_children(lua_State *L) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, CHILDREN_KEY);
-  int reg = lua_gettop(L);
+  mp_reap_orphans(-1);
   lua_newtable(L);
-  int out = reg + 1, n = 0;
-  lua_newtable(L);                   /* pids to forget */
-  int dead = out + 1, nd = 0;
-  lua_pushnil(L);
-  while (lua_next(L, reg)) {
-    Process *p = (Process *)luaL_testudata(L, -1, PROCESS_MT);
-    if (p && p->child && !child_poll(p->child)) {
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, out, ++n);
-    } else {
-      lua_pushvalue(L, -2);
-      lua_rawseti(L, dead, ++nd);
-    }
-    lua_pop(L, 1);
-  }
-  for (int i = 1; i <= nd; i++) {
-    lua_rawgeti(L, dead, i);
-    lua_pushnil(L);
-    lua_rawset(L, reg);
-  }
-  lua_settop(L, out);
+  sweep_children(L, lua_gettop(L));
   return 1;
 }
 
