@@ -35,6 +35,7 @@
 #include "gthread.h"
 #include "mp.h"
 #include "options.h"
+#include "rtclass.h"
 #include "vm.h"
 
 #define PROCESS_MT "multiprocessing.Process"
@@ -390,11 +391,7 @@ static int p_index(lua_State *L) {
   else if (strcmp(k, "daemon") == 0) lua_pushboolean(L, p->daemon);
   else if (strcmp(k, "target") == 0) lua_getiuservalue(L, 1, 1);
   else if (strcmp(k, "args") == 0) lua_getiuservalue(L, 1, 2);
-  else {
-    luaL_getmetatable(L, PROCESS_MT);
-    lua_getfield(L, -1, "methods");
-    lua_getfield(L, -1, k);
-  }
+  else return rt_push_method(L, k);
   return 1;
 }
 
@@ -473,20 +470,11 @@ static const luaL_Reg p_methods[] = {
 };
 
 void mp_open_process(lua_State *L) {
-  if (luaL_newmetatable(L, PROCESS_MT)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, p_methods, 0);
-    lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, p_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, p_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, p_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, p_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg meta[] = {
+    {"__index", p_index}, {"__newindex", p_newindex}, {"__tostring", p_tostring},
+    {"__gc", p_gc}, {NULL, NULL}
+  };
+  rt_new_class(L, PROCESS_MT, p_methods, meta);
   static const luaL_Reg f[] = {
     {"Process", mp_Process}, {"current_process", mp_current_process},
     {"parent_process", mp_parent_process}, {"active_children", mp_active_children},
