@@ -3,7 +3,9 @@
 ** with the GIL released. Every fork of the process modules goes through
 ** mp_fork so that the child's GIL, thread registry and runtime locks are
 ** reset (gl_fork) and the process modules forget what belongs to the
-** parent (children, pools, manager connections).
+** parent (children, pools, manager connections). The children of
+** Process, Pool and Manager run their body through mp_child_main and
+** never return from it; os.fork's child returns 0 into the script.
 */
 #include <errno.h>
 #include <poll.h>

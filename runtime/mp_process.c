@@ -13,7 +13,13 @@
 ** daemon flag, whether it was reaped and its wait status. They live on a
 ** per-process list (children_mu) until reaped; a Process handle holds one
 ** reference, the list another. The Lua side keeps started, not yet
-** reaped Process handles in a registry table (for active_children).
+** reaped Process handles in a registry table (for active_children);
+** start() and active_children() reap the ended ones first, so a program
+** that never joins leaves no zombies (Python's _cleanup).
+**
+** The child's body runs protected (mp_child_main): nothing after fork()
+** can unwind into the parent's code. It is tied to its parent (dies
+** with it, mp_fork) unless started with outlive_parent = true.
 **
 ** At exit (gl_at_shutdown): pools are terminated, daemon children get
 ** SIGTERM, the others are joined (as Python's atexit handler does), then
