@@ -17,6 +17,7 @@
 #include "block.h"
 #include "mp.h"
 #include "mp_sync.h"
+#include "rtclass.h"
 
 static SState *new_state(lua_State *L, int kind) {
   SState *s = (SState *)mp_shm_alloc_or_raise(L, sizeof(SState), mp_sync_kind_name(kind));
@@ -258,11 +259,7 @@ int mp_sem_barrier_index(lua_State *L) {
   if (strcmp(k, "parties") == 0) lua_pushinteger(L, parties);
   else if (strcmp(k, "n_waiting") == 0) lua_pushinteger(L, count);
   else if (strcmp(k, "broken") == 0) lua_pushboolean(L, broken);
-  else {
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "methods");
-    lua_getfield(L, -1, k);
-  }
+  else return rt_push_method(L, k);
   return 1;
 }
 

@@ -23,6 +23,7 @@
 #include <lauxlib.h>
 
 #include "mp.h"
+#include "rtclass.h"
 
 typedef struct SArray {
   char tc;
@@ -241,19 +242,12 @@ static int sh_get_lock(lua_State *L) {
   return 1;
 }
 
-static int methods_get(lua_State *L, const char *k) {
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "methods");
-  lua_getfield(L, -1, k);
-  return 1;
-}
-
 static int v_index(lua_State *L) {
   SArray *a = check_value(L);
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "value") == 0) { push_elem(L, a, 0); return 1; }
   if (strcmp(k, "typecode") == 0) { lua_pushlstring(L, &a->tc, 1); return 1; }
-  return methods_get(L, k);
+  return rt_push_method(L, k);
 }
 
 static int v_newindex(lua_State *L) {
@@ -282,7 +276,7 @@ static int a_index(lua_State *L) {
       return 1;
     }
     if (strcmp(k, "typecode") == 0) { lua_pushlstring(L, &a->tc, 1); return 1; }
-    return methods_get(L, k);
+    return rt_push_method(L, k);
   }
   if (lua_type(L, 2) == LUA_TNUMBER) {
     lua_Integer i = lua_tointeger(L, 2);
