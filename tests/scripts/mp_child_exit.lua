@@ -5,6 +5,8 @@
 -- went on running the rest of this script (the counter counted twice).
 -- A bad args.n is an error at start(), in the parent.
 -- expect-stderr: Process Process%-%d+:.-len exploded
+-- run: --gil=on
+-- run: --gil=off
 -- timeout: 30
 local mp = require "multiprocessing"
 local expect = dofile("tests/lib/expect.lua")

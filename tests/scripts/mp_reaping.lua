@@ -2,6 +2,8 @@
 -- shutdown() stops its server (once no proxy on its objects is left), a
 -- Pool collected without join/terminate stops its workers, and start()
 -- reaps the children that have ended (as Python's does).
+-- run: --gil=on
+-- run: --gil=off
 -- timeout: 40
 local mp = require "multiprocessing"
 local time = require "time"
