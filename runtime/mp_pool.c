@@ -59,15 +59,22 @@ static const char *const pool_options[] = {
   "processes", "initializer", "initargs", "maxtasksperchild", NULL
 };
 
+/* Option 'name' of the table at 1: an integer, 0 when absent. */
+static lua_Integer opt_count(lua_State *L, const char *name) {
+  int t = lua_getfield(L, 1, name);
+  if (t != LUA_TNIL && !lua_isinteger(L, -1))
+    luaL_error(L, "Pool: %s must be an integer (got %s)", name, luaL_typename(L, -1));
+  lua_Integer v = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
 /* Reads Pool's options table at 1 into n, maxtasks; leaves initializer
 ** and initargs at 2 and 3 (nil when absent). */
 static void pool_options_read(lua_State *L, lua_Integer *n, lua_Integer *maxtasks) {
   rt_check_options(L, 1, "Pool", pool_options);
-  lua_getfield(L, 1, "processes");
-  *n = luaL_opt(L, luaL_checkinteger, -1, 0);
-  lua_getfield(L, 1, "maxtasksperchild");
-  *maxtasks = luaL_opt(L, luaL_checkinteger, -1, 0);
-  lua_pop(L, 2);
+  *n = opt_count(L, "processes");
+  *maxtasks = opt_count(L, "maxtasksperchild");
   lua_getfield(L, 1, "initializer");
   check_callable(L, 2, "Pool: initializer");
   lua_getfield(L, 1, "initargs");

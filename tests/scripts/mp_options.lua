@@ -25,6 +25,10 @@ expect.error("unknown option 'zzzzzzzz' to Pool %(known options: processes, init
 -- keys that are not names
 expect.error("Process: options must be named %(got a number key%)", mp.Process, {f})
 
+-- values of the wrong type
+expect.error("Pool: processes must be an integer %(got string%)", mp.Pool, {processes = "2"})
+expect.error("Pool: maxtasksperchild must be an integer %(got number%)", mp.Pool, {maxtasksperchild = 1.5})
+
 -- the right spellings still work; run's own options are not passed to Popen
 local r = sp.run{args = {"cat"}, input = "hi", capture_output = true, check = true, timeout = 10}
 assert(r.stdout == "hi" and r.returncode == 0)
