@@ -2,6 +2,8 @@
 -- runs then): Pool workers (one in a CPU loop, one idle), a Process
 -- blocked in a queue get and a Manager's server all die with it. A
 -- Process started with outlive_parent = true keeps running.
+-- run: --gil=on
+-- run: --gil=off
 -- timeout: 40
 local mp = require "multiprocessing"
 local time = require "time"
