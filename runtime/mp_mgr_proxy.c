@@ -11,6 +11,9 @@
 ** An object lives while a proxy on it exists anywhere: dropping the last
 ** one sends MOP_DROP, a request without reply that never blocks and
 ** never releases the GIL, since it may be sent from a __gc finalizer.
+** The records are counted (MgrShared.objects): when the last goes and
+** the Manager was collected without shutdown(), the server is told to
+** leave (mp_mgr_say_bye).
 */
 #include <stdlib.h>
 #include <string.h>
