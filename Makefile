@@ -20,7 +20,14 @@ LUA_LIBS   := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
 VERSION    := 0.1.0
 
 WARN    := -std=c11 -Wall -Wextra -Werror
-CPPFLAGS := -D_GNU_SOURCE -DGILLUA_VERSION='"$(VERSION)"' -Ivm -Iruntime $(LUA_CFLAGS)
+CPPFLAGS := -D_GNU_SOURCE -DGILLUA_VERSION='"$(VERSION)"' $(LUA_CFLAGS)
+# Layering, enforced by the compiler: the core (vm/) sees only its own
+# headers; the runtime sees both. vm/main.c is the program, above both
+# layers: it hands the core the runtime's opener (docs/architecture.md).
+INC_vm      := -Ivm
+INC_runtime := -Ivm -Iruntime
+INC_main    := -Ivm -Iruntime
+include_of = $(if $(filter vm/main.c,$(1)),$(INC_main),$(if $(filter vm/%,$(1)),$(INC_vm),$(INC_runtime)))
 CFLAGS  ?= -O2 -g
 LDLIBS  := $(LUA_LIBS) -lm -ldl -pthread
 
@@ -58,11 +65,11 @@ $(GILLUA): $(OBJS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+	$(CC) $(WARN) $(call include_of,$<) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+	$(CC) $(WARN) $(INC_runtime) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
 
 # Installs the Debian packages gillua needs when any is missing (mk/deps.sh:
 # as root, or through password-less sudo; otherwise it names them and fails).
@@ -99,7 +106,7 @@ fuzz: deps
 
 fuzz-run:
 	@mkdir -p build/fuzz
-	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	clang $(INC_runtime) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o build/fuzz/fuzz_transfer tests/fuzz/fuzz_transfer.c \
 	  $(wildcard runtime/transfer*.c) runtime/rtobject.c $(LDLIBS)
 	@mkdir -p build/fuzz/corpus

@@ -42,17 +42,13 @@ typedef struct GLBarrier {
 static void barrier_destroy(RtObject *o, lua_State *L) {
   GLBarrier *b = (GLBarrier *)o;
   (void)L;
-  rt_unlink(o);
-  pthread_cond_destroy(&b->cv);
-  pthread_mutex_destroy(&b->mu);
-  free(b);
+  sync_pair_free(o, &b->mu, &b->cv);
 }
 
 /* The waiting threads do not exist in the child. */
 static void barrier_after_fork(RtObject *o) {
   GLBarrier *b = (GLBarrier *)o;
-  pthread_mutex_init(&b->mu, NULL);
-  gl_cond_init(&b->cv);
+  sync_pair_init(&b->mu, &b->cv);
   b->waiters = NULL;
   b->count = 0;
 }
@@ -84,7 +80,7 @@ static int b_wait(lua_State *L) {
   GLBarrier *b = checkbarrier(L);
   struct timespec ts, *dl;
   if (lua_isnoneornil(L, 2)) dl = b->timeout < 0 ? NULL : gl_deadline(&ts, b->timeout);
-  else dl = sync_timeout(L, 2, &ts, 0);
+  else dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   BWaiter w = {NULL, 0, 0};
   pthread_mutex_lock(&b->mu);
   if (b->broken) {
@@ -102,7 +98,7 @@ static int b_wait(lua_State *L) {
   b->waiters = &w;
   b->count++;
   pthread_mutex_unlock(&b->mu);
-  int rc = sync_expired(dl) ? ETIMEDOUT : 0;
+  int rc = gl_expired(dl) ? ETIMEDOUT : 0;
   if (rc == 0) rc = sync_wait(&b->mu, &b->cv, waiter_done, &w, dl);
   pthread_mutex_lock(&b->mu);
   if (!w.done) {              /* timed out or interrupted: break it for all */
@@ -175,8 +171,7 @@ static int b_new(lua_State *L) {
   if (b == NULL) return luaL_error(L, "not enough memory");
   b->parties = n;
   b->timeout = timeout;
-  pthread_mutex_init(&b->mu, NULL);
-  gl_cond_init(&b->cv);
+  sync_pair_init(&b->mu, &b->cv);
   rt_init(&b->base, &barrier_type);
   rt_push_owned(L, &b->base);
   return 1;

@@ -49,18 +49,14 @@ static const RtType cond_type = {"threading.Condition", "threading", cond_destro
 
 static void cond_destroy(RtObject *o, lua_State *L) {
   GLCond *c = (GLCond *)o;
-  rt_unlink(o);
   rt_decref(&c->lock->base, L);
-  pthread_cond_destroy(&c->cv);
-  pthread_mutex_destroy(&c->mu);
-  free(c);
+  sync_pair_free(o, &c->mu, &c->cv);
 }
 
 /* The waiters' threads are gone in the child: their records too. */
 static void cond_after_fork(RtObject *o) {
   GLCond *c = (GLCond *)o;
-  pthread_mutex_init(&c->mu, NULL);
-  gl_cond_init(&c->cv);
+  sync_pair_init(&c->mu, &c->cv);
   c->head = c->tail = NULL;
 }
 
@@ -94,7 +90,7 @@ static int cond_wait(lua_State *L, GLCond *c, const struct timespec *dl) {
   c->tail = &w;
   pthread_mutex_unlock(&c->mu);
   long saved = gl_lock_release_save(c->lock);
-  int rc = sync_expired(dl) ? ETIMEDOUT : 0;
+  int rc = gl_expired(dl) ? ETIMEDOUT : 0;
   if (rc == 0)
     rc = sync_wait(&c->mu, &c->cv, waiter_marked, &w, dl);
   pthread_mutex_lock(&c->mu);
@@ -129,7 +125,7 @@ static int notify(lua_State *L, GLCond *c, lua_Integer n) {
 static int c_acquire(lua_State *L) {
   GLCond *c = checkcond(L);
   int blocking = sync_optbool(L, 2, 1);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 1);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_LOCK);
   if (!blocking && dl != NULL)
     return luaL_error(L, "can't specify a timeout for a non-blocking call");
   int rc = gl_lock_acquire(c->lock, blocking, dl);
@@ -149,7 +145,7 @@ static int c_release(lua_State *L) {
 /* wait([timeout]) -> true when notified, false on timeout. */
 static int c_wait(lua_State *L) {
   GLCond *c = checkcond(L);
-  struct timespec ts, *dl = sync_timeout(L, 2, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   lua_pushboolean(L, cond_wait(L, c, dl));
   return 1;
 }
@@ -159,12 +155,12 @@ static int c_wait(lua_State *L) {
 static int c_wait_for(lua_State *L) {
   GLCond *c = checkcond(L);
   luaL_checkany(L, 2);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO);
   for (;;) {
     lua_settop(L, 3);
     lua_pushvalue(L, 2);
     lua_call(L, 0, 1);
-    if (lua_toboolean(L, -1) || sync_expired(dl)) return 1;
+    if (lua_toboolean(L, -1) || gl_expired(dl)) return 1;
     lua_pop(L, 1);
     cond_wait(L, c, dl);
   }
@@ -218,8 +214,7 @@ static int c_new(lua_State *L) {
     return luaL_error(L, "not enough memory");
   }
   c->lock = lock;
-  pthread_mutex_init(&c->mu, NULL);
-  gl_cond_init(&c->cv);
+  sync_pair_init(&c->mu, &c->cv);
   rt_init(&c->base, &cond_type);
   rt_push_owned(L, &c->base);
   return 1;

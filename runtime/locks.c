@@ -34,8 +34,7 @@ GLLock *gl_lock_new(int recursive) {
   GLLock *l = (GLLock *)calloc(1, sizeof *l);
   if (l == NULL) return NULL;
   l->recursive = recursive;
-  pthread_mutex_init(&l->mu, NULL);
-  gl_cond_init(&l->cv);
+  sync_pair_init(&l->mu, &l->cv);
   rt_init(&l->base, recursive ? &gl_rlock_type : &gl_lock_type);
   return l;
 }
@@ -43,10 +42,7 @@ GLLock *gl_lock_new(int recursive) {
 static void lock_destroy(RtObject *o, lua_State *L) {
   GLLock *l = (GLLock *)o;
   (void)L;
-  rt_unlink(o);
-  pthread_cond_destroy(&l->cv);
-  pthread_mutex_destroy(&l->mu);
-  free(l);
+  sync_pair_free(o, &l->mu, &l->cv);
 }
 
 /* In the fork()ed child only the forking thread survives: a lock held by
@@ -54,8 +50,7 @@ static void lock_destroy(RtObject *o, lua_State *L) {
 ** deadlock), so it is released; one held by the survivor stays held. */
 static void lock_after_fork(RtObject *o) {
   GLLock *l = (GLLock *)o;
-  pthread_mutex_init(&l->mu, NULL);
-  gl_cond_init(&l->cv);
+  sync_pair_init(&l->mu, &l->cv);
   if (l->locked && !pthread_equal(l->holder, pthread_self())) {
     l->locked = 0;
     l->count = 0;
@@ -85,7 +80,7 @@ int gl_lock_acquire(GLLock *l, int blocking, const struct timespec *deadline) {
   pthread_mutex_unlock(&l->mu);
   if (ok) return 0;
   if (!blocking) return EBUSY;
-  if (sync_expired(deadline)) return ETIMEDOUT;
+  if (gl_expired(deadline)) return ETIMEDOUT;
   return sync_wait(&l->mu, &l->cv, lock_take, l, deadline);
 }
 
@@ -149,7 +144,7 @@ static GLLock *checkself(lua_State *L) {
 static int l_acquire(lua_State *L) {
   GLLock *l = checkself(L);
   int blocking = sync_optbool(L, 2, 1);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 1);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_LOCK);
   if (!blocking && dl != NULL)
     return luaL_error(L, "can't specify a timeout for a non-blocking call");
   int rc = gl_lock_acquire(l, blocking, dl);

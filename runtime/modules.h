@@ -17,6 +17,10 @@ int luaopen_gil(lua_State *L);
 int luaopen_multiprocessing(lua_State *L);
 int luaopen_subprocess(lua_State *L);
 
+/* Replaces the global print by one that writes each line in one piece
+** (lprint.c). */
+void gl_open_print(lua_State *L);
+
 /* Adds os.fork, os.getpid... to the table on top of the stack. */
 void gl_os_extend(lua_State *L);
 

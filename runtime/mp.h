@@ -78,15 +78,15 @@ int mp_ref_eq(lua_State *L);
 /* For destroy(): unlinks, drops the shared ref, frees the local object. */
 void mp_ref_destroy(MpRef *r);
 
-/* Around fork (mp_fork): the PARENT takes a shared reference for every
+/* Fork duties (gl_at_fork): the PARENT takes a shared reference for every
 ** handle the child inherits before forking (so the parent cannot drop the
 ** last reference while the child still starts up), holding the handle
-** list's lock across the fork; mp_refs_after_fork(pid) releases it (and
-** undoes the references when pid < 0; in the child it re-initialises the
-** lock). Before a child's _exit: drop them all (its Lua state is never
-** closed). */
-void mp_refs_before_fork(void);
-void mp_refs_after_fork(pid_t pid);
+** list's lock across the fork; the parent step releases it (and undoes
+** the references when pid < 0); the child step re-initialises the lock.
+** Before a child's _exit: drop them all (its Lua state is never closed). */
+void mp_refs_fork_prepare(void);
+void mp_refs_fork_parent(pid_t pid);
+void mp_refs_fork_child(void);
 void mp_refs_release_all(void);
 
 /* ---- robust process-shared mutexes and futex waits (mp_shm.c) ---- */
@@ -105,15 +105,13 @@ int mp_futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline)
 /* Bumps *word and wakes up to n waiters (n < 0: all). */
 void mp_futex_wake(uint32_t *word, int n);
 
-/* Deadline helper: 1 when the deadline (may be NULL) has passed. */
-int mp_expired(const struct timespec *deadline);
 
 /* ---- processes (mp_fork.c) ---- */
 
-/* gl_fork() plus the process modules' own child-side reset: the child
-** forgets its parent's children, pools and manager connections and takes
-** shared references for its copies of arena handles. Maps the arena
-** first. Returns as fork(). */
+/* Maps the arena, then gl_fork(), whose fork list makes the child forget
+** its parent's children, pools and manager connections and take shared
+** references for its copies of arena handles (runtime/universe.c); the
+** child reseeds math.random. Returns as fork(). */
 pid_t mp_fork(lua_State *L, int flags);
 /* mp_fork flags: the child is killed when its parent dies (see mp_fork.c). */
 enum { MP_FORK_TIED = 1 };
@@ -124,9 +122,6 @@ void mp_child_exit(int code) __attribute__((noreturn));
 ** returns none), or with 1 after printing "Process NAME:" and the error
 ** with its traceback on stderr. Never returns. */
 void mp_child_main(lua_State *L, lua_CFunction body, int nargs) __attribute__((noreturn));
-/* Message handler: the error (a non-string one described, or its
-** __tostring) with a traceback. */
-int mp_msgh(lua_State *L);
 /* True in a process made by mp_fork (not the original program). */
 int mp_is_child(void);
 
@@ -138,7 +133,12 @@ enum { MP_REAP_OWNER, MP_REAP_SCRIPT };
 pid_t mp_reap(pid_t pid, int *status, int who);
 /* A new child has this pid: an unclaimed status of an older one is dropped. */
 void mp_reap_forget(pid_t pid);
-void mp_reap_reset(void);                     /* in a forked child */
+/* Fork duties: reap_mu held across fork(); the parent drops an old
+** status of the new child's pid; the child forgets its parent's (and
+** its orphans). */
+void mp_reap_fork_prepare(void);
+void mp_reap_fork_parent(pid_t pid);
+void mp_reap_fork_child(void);
 /* pid's owner is gone without waiting for it (a finalizer asked it to
 ** stop): it is reaped by mp_reap_orphans, at the latest at exit. */
 void mp_reap_later(pid_t pid);
@@ -158,13 +158,25 @@ int mp_exitcode(int status);
 /* "killed by signal 9 (Killed)" / "exited with code 3" */
 void mp_describe_status(int status, char *buf, size_t n);
 
-/* Child registry for shutdown and active_children (mp_process.c). */
-void mp_children_reset(void);                 /* in a forked child */
+/* Child registry for shutdown and active_children (mp_process.c). Fork
+** duties: its lock is held across fork(); a child forgets the list. */
+void mp_children_fork_prepare(void);
+void mp_children_fork_parent(pid_t pid);
+void mp_children_fork_child(void);
 /* os.waitpid reaped pid with status (called by mp_reap): a Process
 ** tracking it learns its exit code (instead of finding it gone). */
 void mp_child_reaped(pid_t pid, int status);
-void mp_pools_reset(void);                    /* mp_pool.c */
-void mp_managers_reset(void);                 /* mp_manager.c */
+/* The same for the Pool list (mp_pool.c), the Manager list
+** (mp_manager.c) and the exportable types (mp_mark.c). */
+void mp_pools_fork_prepare(void);
+void mp_pools_fork_parent(pid_t pid);
+void mp_pools_fork_child(void);
+void mp_managers_fork_prepare(void);
+void mp_managers_fork_parent(pid_t pid);
+void mp_managers_fork_child(void);
+void mp_exports_fork_prepare(void);
+void mp_exports_fork_parent(pid_t pid);
+void mp_exports_fork_child(void);
 const char *mp_current_name(void);
 void mp_set_current_name(const char *name);
 

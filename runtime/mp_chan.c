@@ -103,7 +103,7 @@ static int wait_for(MpChan *c, int want_items, uint32_t *seq, int32_t *waiters,
   for (;;) {
     if (want_items ? c->count > 0 : !is_full(c)) return 0;
     if (gl_interrupted()) return EINTR;
-    if (mp_expired(deadline)) return ETIMEDOUT;
+    if (gl_expired(deadline)) return ETIMEDOUT;
     uint32_t s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
     (*waiters)++;
     mp_unlock(&c->mu);
@@ -234,7 +234,7 @@ int mp_chan_join(MpChan *c, const struct timespec *deadline) {
   mp_lock(&c->mu);
   while (c->unfinished > 0) {
     if (gl_interrupted()) { rc = EINTR; break; }
-    if (mp_expired(deadline)) { rc = ETIMEDOUT; break; }
+    if (gl_expired(deadline)) { rc = ETIMEDOUT; break; }
     uint32_t s = __atomic_load_n(&c->join_seq, __ATOMIC_ACQUIRE);
     c->joiners++;
     mp_unlock(&c->mu);

@@ -1,9 +1,10 @@
 /*
 ** mp_fork.c — forking, leaving a forked child, and waiting for a child
 ** with the GIL released. Every fork of the process modules goes through
-** mp_fork so that the child's GIL, thread registry and runtime locks are
-** reset (gl_fork) and the process modules forget what belongs to the
-** parent (children, pools, manager connections). The children of
+** mp_fork so that the arena is mapped first and gl_fork's fork list runs:
+** the child's GIL, thread registry and runtime locks are reset and the
+** process modules forget what belongs to the parent (children, pools,
+** manager connections): see runtime/universe.c. The children of
 ** Process, Pool and Manager run their body through mp_child_main and
 ** never return from it; os.fork's child returns 0 into the script.
 */
@@ -62,22 +63,15 @@ pid_t mp_fork(lua_State *L, int flags) {
   fflush(NULL);                      /* buffered output must not be written twice */
   pid_t parent = getpid();
   int tie = (flags & MP_FORK_TIED) && gettid() == parent;
-  mp_refs_before_fork();
-  pid_t pid = gl_fork();
-  int saved = errno;
-  mp_refs_after_fork(pid);
+  pid_t pid = gl_fork();             /* the fork list: runtime/universe.c */
   if (pid == 0 && tie) tie_to_parent(parent);
-  errno = saved;
   if (pid > 0) {
-    mp_reap_forget(pid);
+    int saved = errno;
     mp_reap_orphans(-1);             /* starting a child: reap the ended orphans */
+    errno = saved;
   }
   if (pid == 0) {
     is_child = 1;
-    mp_reap_reset();
-    mp_children_reset();
-    mp_pools_reset();
-    mp_managers_reset();
     reseed(L);
   }
   return pid;
@@ -87,16 +81,6 @@ void mp_child_exit(int code) {
   fflush(NULL);
   mp_refs_release_all();
   _exit(code);
-}
-
-int mp_msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
-    else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
 }
 
 /*
@@ -109,7 +93,7 @@ int mp_msgh(lua_State *L) {
 */
 void mp_child_main(lua_State *L, lua_CFunction body, int nargs) {
   int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, mp_msgh);
+  lua_pushcfunction(L, gl_traceback_handler);
   lua_pushcfunction(L, body);
   lua_rotate(L, base + 1, 2);         /* msgh, body below the arguments */
   int code = 1;
@@ -176,18 +160,13 @@ int mp_wait_pid(pid_t pid, int *status, const struct timespec *deadline, int who
   pid_t r = mp_reap(pid, status, who);
   if (r == pid) return 1;
   if (r < 0) return -1;
-  if (deadline && mp_expired(deadline)) return 0;
+  if (deadline && gl_expired(deadline)) return 0;
   int fd = pidfd_open_(pid);
   int result = 0, step_us = 200;
   gl_block_begin();
   for (;;) {
-    int ms = 50;
-    if (deadline) {
-      uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
-      uint64_t now = gl_now_ns();
-      if (now >= d) { result = 0; break; }
-      if ((d - now) / 1000000 < (uint64_t)ms) ms = (int)((d - now) / 1000000) + 1;
-    }
+    int ms = gl_slice_ms(deadline);
+    if (ms == 0) { result = 0; break; }
     if (fd >= 0) {
       struct pollfd p = { fd, POLLIN, 0 };
       poll(&p, 1, ms);

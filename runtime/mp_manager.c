@@ -42,7 +42,11 @@ typedef struct MgrEntry { MgrShared *m; struct MgrEntry *next; } MgrEntry;
 static MgrEntry *mgrs;
 static pthread_mutex_t mgrs_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void mp_managers_reset(void) {
+void mp_managers_fork_prepare(void) { pthread_mutex_lock(&mgrs_mu); }
+
+void mp_managers_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&mgrs_mu); }
+
+void mp_managers_fork_child(void) {
   pthread_mutex_init(&mgrs_mu, NULL);
   mgrs = NULL;
 }

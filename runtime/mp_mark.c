@@ -50,6 +50,13 @@ void mp_exportable(const MpExport *e) {
   pthread_mutex_unlock(&exports_mu);
 }
 
+/* Fork duties: GIL-off threads send (and so read the table) in parallel. */
+void mp_exports_fork_prepare(void) { pthread_mutex_lock(&exports_mu); }
+
+void mp_exports_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&exports_mu); }
+
+void mp_exports_fork_child(void) { pthread_mutex_init(&exports_mu, NULL); }
+
 static const MpExport *find_by_type(const RtType *t) {
   const MpExport *r = NULL;
   pthread_mutex_lock(&exports_mu);

@@ -43,7 +43,7 @@ static int wait_reply(MgrShared *m, MgrReply *box, const struct timespec *dl) {
     uint32_t s = __atomic_load_n(&box->seq, __ATOMIC_ACQUIRE);
     if (__atomic_load_n(&box->done, __ATOMIC_ACQUIRE)) break;
     if (gl_interrupted()) { rc = EINTR; break; }
-    if (mp_expired(dl)) { rc = ETIMEDOUT; break; }
+    if (gl_expired(dl)) { rc = ETIMEDOUT; break; }
     if (!server_alive(m)) {
       rc = __atomic_load_n(&box->done, __ATOMIC_ACQUIRE) ? 0 : ESRCH;
       break;

@@ -169,17 +169,11 @@ static int mp_Pipe(lua_State *L) {
 
 /* ---- waiting helpers (GIL released by the caller) ---- */
 
-static void realtime_in(struct timespec *ts, long ns) {
-  clock_gettime(CLOCK_REALTIME, ts);
-  ts->tv_nsec += ns;
-  while (ts->tv_nsec >= 1000000000L) { ts->tv_nsec -= 1000000000L; ts->tv_sec++; }
-}
-
 /* Takes a robust mutex that may be held long; 0 or EINTR. */
 static int lock_long(pthread_mutex_t *mu) {
   for (;;) {
     struct timespec ts;
-    realtime_in(&ts, 50000000L);
+    gl_realtime_slice(&ts);
     int rc = pthread_mutex_timedlock(mu, &ts);
     if (rc == 0) return 0;
     if (rc == EOWNERDEAD) { pthread_mutex_consistent(mu); return 0; }
@@ -198,14 +192,6 @@ static int lock_maybe_block(pthread_mutex_t *mu, int *released) {
 }
 
 
-static int ms_left(const struct timespec *dl) {
-  if (dl == NULL) return 50;
-  uint64_t d = (uint64_t)dl->tv_sec * 1000000000ull + (uint64_t)dl->tv_nsec;
-  uint64_t now = gl_now_ns();
-  if (now >= d) return 0;
-  uint64_t ms = (d - now) / 1000000 + 1;
-  return ms < 50 ? (int)ms : 50;
-}
 
 /* Drains wake-up bytes; returns -1 on EOF (every peer handle closed). */
 static int drain_wakeups(int fd) {
@@ -356,13 +342,13 @@ static int wait_data(Dir *d, int fd, const struct timespec *dl) {
     int rc = 0;
     if (__atomic_load_n(&d->tail, __ATOMIC_SEQ_CST) != d->head) rc = 1;
     else {
-      int ms = ms_left(dl);
+      int ms = gl_slice_ms(dl);
       struct pollfd pf = { fd, POLLIN, 0 };
       if (ms > 0 && poll(&pf, 1, ms) > 0 && drain_wakeups(fd) < 0)
         rc = __atomic_load_n(&d->tail, __ATOMIC_SEQ_CST) != d->head ? 1 : -1;
       else if (__atomic_load_n(&d->tail, __ATOMIC_SEQ_CST) != d->head) rc = 1;
       else if (gl_interrupted()) rc = EINTR;
-      else if (mp_expired(dl)) rc = ETIMEDOUT;
+      else if (gl_expired(dl)) rc = ETIMEDOUT;
     }
     __atomic_store_n(&d->rsleep, 0, __ATOMIC_SEQ_CST);
     if (rc) return rc;
@@ -460,9 +446,9 @@ static int c_poll(lua_State *L) {
   }
   struct timespec ts, *dl;
   if (lua_gettop(L) < 2) dl = gl_deadline(&ts, 0);
-  else dl = gl_opt_timeout(L, 2, &ts);
+  else dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   struct pollfd pf = { c->fd, POLLIN | POLLRDHUP, 0 };
-  if (dl && mp_expired(dl)) {          /* no wait: EOF counts as readable */
+  if (dl && gl_expired(dl)) {          /* no wait: EOF counts as readable */
     int eof = poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP));
     lua_pushboolean(L, eof);
     return 1;

@@ -37,7 +37,11 @@
 static PoolCore *pools;          /* pools_mu: the live pools' workers */
 static pthread_mutex_t pools_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void mp_pools_reset(void) {
+void mp_pools_fork_prepare(void) { pthread_mutex_lock(&pools_mu); }
+
+void mp_pools_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&pools_mu); }
+
+void mp_pools_fork_child(void) {
   pthread_mutex_init(&pools_mu, NULL);
   pools = NULL;                  /* a child does not own its parent's pools */
 }

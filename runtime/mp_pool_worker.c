@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 
 #include "mp_pool.h"
+#include "vm.h"
 
 #define MAX_ARGS 1000000      /* Lua's own stack limit (LUAI_MAXSTACK) */
 
@@ -87,7 +88,7 @@ static int task_body(lua_State *L) {
 }
 
 static void run_task(lua_State *L, Pool *p, uint64_t job, int kind, int base) {
-  lua_pushcfunction(L, mp_msgh);
+  lua_pushcfunction(L, gl_traceback_handler);
   int h = lua_gettop(L);
   lua_pushcfunction(L, task_body);
   lua_pushvalue(L, base + 1);
@@ -102,7 +103,7 @@ static void run_task(lua_State *L, Pool *p, uint64_t job, int kind, int base) {
 ** using the pool, and the worker leaves. */
 static void run_initializer(lua_State *L, Pool *p, const char *name) {
   lua_settop(L, 2);
-  lua_pushcfunction(L, mp_msgh);
+  lua_pushcfunction(L, gl_traceback_handler);
   if (lua_getiuservalue(L, 1, 2) == LUA_TNIL) { lua_settop(L, 2); return; }
   int n = 0;
   if (lua_getiuservalue(L, 1, 3) == LUA_TTABLE) {

@@ -123,7 +123,11 @@ static int child_poll(MpChild *c) {
   return child_wait(c, &zero) == 1;
 }
 
-void mp_children_reset(void) {
+void mp_children_fork_prepare(void) { pthread_mutex_lock(&children_mu); }
+
+void mp_children_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&children_mu); }
+
+void mp_children_fork_child(void) {
   pthread_mutex_init(&children_mu, NULL);
   atomic_store(&shutdown_registered, 0);
   children = NULL;           /* the parent's children are not ours (records leak in the copy) */
@@ -202,7 +206,7 @@ static lua_Integer arg_count(lua_State *L, int idx) {
 ** code. */
 static int process_body(lua_State *L) {
   Process *p = (Process *)lua_touserdata(L, 1);
-  lua_pushcfunction(L, mp_msgh);
+  lua_pushcfunction(L, gl_traceback_handler);
   lua_getiuservalue(L, 1, 1);           /* target */
   lua_getiuservalue(L, 1, 2);           /* args */
   int nargs = 0;
@@ -357,7 +361,7 @@ static int p_join(lua_State *L) {
   Process *p = check_proc(L);
   if (p->child == NULL) return luaL_error(L, "can only join a started process");
   if (p->creator != getpid()) return luaL_error(L, "can only join a child process");
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   int rc = child_wait(p->child, dl);
   if (rc == -2) return gl_raise_interrupt(L);
   if (rc == 1) forget(L, p->child->pid);

@@ -83,7 +83,7 @@ static int q_put(lua_State *L) {
   MpQueue *q = check_q(L);
   luaL_checkany(L, 2);
   int block = lua_isnoneornil(L, 3) || lua_toboolean(L, 3);
-  struct timespec ts, *dl = block ? gl_opt_timeout(L, 4, &ts) : NULL;
+  struct timespec ts, *dl = block ? gl_opt_timeout(L, 4, &ts, GL_TIMEOUT_ZERO) : NULL;
   return do_put(L, q, block, dl);
 }
 
@@ -118,7 +118,7 @@ static int do_get(lua_State *L, MpQueue *q, int block, const struct timespec *dl
 static int q_get(lua_State *L) {
   MpQueue *q = check_q(L);
   int block = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
-  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts) : NULL;
+  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO) : NULL;
   return do_get(L, q, block, dl);
 }
 
@@ -156,7 +156,7 @@ static int q_task_done(lua_State *L) {
 
 static int q_join(lua_State *L) {
   MpQueue *q = check_q(L);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   int rc = mp_chan_join(chan(q), dl);
   if (rc == EINTR) return gl_raise_interrupt(L);
   lua_pushboolean(L, rc == 0);

@@ -107,8 +107,19 @@ void mp_reap_forget(pid_t pid) {
   pthread_mutex_unlock(&reap_mu);
 }
 
-void mp_reap_reset(void) {
-  pthread_mutex_init(&reap_mu, NULL);   /* another thread may have held it at fork */
+void mp_reap_fork_prepare(void) { pthread_mutex_lock(&reap_mu); }
+
+/* A new child has this pid: an unclaimed status of an older one is dropped. */
+void mp_reap_fork_parent(pid_t pid) {
+  if (pid > 0) {
+    int status;
+    take_record(pid, &status);
+  }
+  pthread_mutex_unlock(&reap_mu);
+}
+
+void mp_reap_fork_child(void) {
+  pthread_mutex_init(&reap_mu, NULL);
   while (orphans) {                     /* the parent's, not ours */
     Orphan *o = orphans;
     orphans = o->next;

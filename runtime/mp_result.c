@@ -22,6 +22,7 @@
 #include "block.h"
 #include "mp_pool.h"
 #include "rtclass.h"
+#include "vm.h"
 
 AResult *mp_result_new(lua_State *L, int pool_idx, int kind, long chunks, lua_Integer nitems) {
   AResult *r = (AResult *)lua_newuserdatauv(L, sizeof(AResult), 6);
@@ -45,7 +46,7 @@ AResult *mp_result_new(lua_State *L, int pool_idx, int kind, long chunks, lua_In
 ** an error in it is reported on stderr and otherwise ignored. */
 static void run_callback(lua_State *L, int ar, int slot, int first, int n) {
   if (lua_getiuservalue(L, ar, slot) == LUA_TNIL) { lua_pop(L, 1); return; }
-  lua_pushcfunction(L, mp_msgh);      /* describes error({}) too, with a traceback */
+  lua_pushcfunction(L, gl_traceback_handler);   /* describes error({}) too */
   lua_insert(L, -2);
   int h = lua_gettop(L) - 1;
   for (int i = 0; i < n; i++) lua_pushvalue(L, first + i);
@@ -129,7 +130,7 @@ static int wait_until(lua_State *L, AResult *r, int (*done)(AResult *, lua_State
       if (done(r, L)) break;
       luaL_error(L, "Pool terminated");
     }
-    if (mp_expired(dl)) break;
+    if (gl_expired(dl)) break;
     mp_pool_drain(L, pool, 1, dl);
   }
   lua_settop(L, pool - 1);
@@ -146,7 +147,7 @@ static int raise_failure(lua_State *L) {
 /* get([timeout]) -> the task's results; raises its error, or on timeout */
 static int ar_get(lua_State *L) {
   AResult *r = check_ar(L);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   if (!wait_until(L, r, is_ready, dl)) {
     if (r->kind == AR_APPLY || r->kind == AR_MAP)
       return luaL_error(L, "TimeoutError: the result is not ready");
@@ -165,7 +166,7 @@ static int ar_get(lua_State *L) {
 
 static int ar_wait(lua_State *L) {
   AResult *r = check_ar(L);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   lua_pushboolean(L, wait_until(L, r, is_ready, dl));
   return 1;
 }

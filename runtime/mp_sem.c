@@ -40,7 +40,7 @@ static int state_wait(SState *s, int (*ready)(SState *, void *), void *ud,
       continue;
     }
     if (gl_interrupted()) { rc = EINTR; break; }
-    if (mp_expired(deadline)) { rc = ETIMEDOUT; break; }
+    if (gl_expired(deadline)) { rc = ETIMEDOUT; break; }
     uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
     s->waiters++;
     mp_unlock(&s->mu);
@@ -81,7 +81,7 @@ int mp_sem_BoundedSemaphore(lua_State *L) { return new_sem(L, K_BSEM); }
 static int s_acquire(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_SEM, K_BSEM);
   int block = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
-  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts) : NULL;
+  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO) : NULL;
   mp_lock(&s->mu);
   int rc = 0;
   if (s->value == 0) rc = block ? state_wait(s, sem_ready, NULL, dl) : ETIMEDOUT;
@@ -163,7 +163,7 @@ static int e_is_set(lua_State *L) {
 
 static int e_wait(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_EVENT, K_EVENT);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   mp_lock(&s->mu);
   EvWait w = { s->sets };
   int rc = state_wait(s, ev_ready, &w, dl);
@@ -219,7 +219,7 @@ static int bar_wait(SState *s, const struct timespec *dl, long *index) {
 /* wait([timeout]) -> index in 0..parties-1; raises BrokenBarrierError */
 static int b_wait(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_BARRIER, K_BARRIER);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   long index = 0;
   mp_lock(&s->mu);
   int rc = bar_wait(s, dl, &index);

@@ -71,7 +71,6 @@ static char tsan_token;
 #define MIN_SHIFT    5                    /* 32 bytes */
 #define MAX_SHIFT    20                   /* 1 MiB: larger blocks are "large" */
 #define NCLASSES     (MAX_SHIFT - MIN_SHIFT + 1)
-#define SLICE_NS     50000000ull          /* 50 ms */
 
 typedef struct BlockHead {
   uint64_t size;          /* usable bytes (the class size) */
@@ -354,7 +353,7 @@ int mp_ref_eq(lua_State *L) {
 }
 
 /* See mp.h: references for the child are taken in the parent. */
-void mp_refs_before_fork(void) {
+void mp_refs_fork_prepare(void) {
   pthread_mutex_lock(&refs_mu);
   for (MpRef *r = refs_head; r; r = r->next)
     if (r->shared) {
@@ -363,11 +362,11 @@ void mp_refs_before_fork(void) {
     }
 }
 
-void mp_refs_after_fork(pid_t pid) {
-  if (pid == 0) {                    /* child: the list is ours, the lock fresh */
-    pthread_mutex_init(&refs_mu, NULL);
-    return;
-  }
+void mp_refs_fork_child(void) {
+  pthread_mutex_init(&refs_mu, NULL);   /* the list is ours, the lock fresh */
+}
+
+void mp_refs_fork_parent(pid_t pid) {
   if (pid < 0)
     for (MpRef *r = refs_head; r; r = r->next)
       if (r->shared) {
@@ -415,21 +414,15 @@ void mp_unlock(pthread_mutex_t *mu) {
   pthread_mutex_unlock(mu);
 }
 
-int mp_expired(const struct timespec *deadline) {
-  if (deadline == NULL) return 0;
-  uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
-  return gl_now_ns() >= d;
-}
-
 int mp_futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline) {
-  uint64_t slice = SLICE_NS;
+  uint64_t slice = GL_SLICE_NS;
   if (deadline) {
-    uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
+    uint64_t d = gl_ts_ns(deadline);
     uint64_t now = gl_now_ns();
     if (now >= d) return ETIMEDOUT;
     if (d - now < slice) slice = d - now;
   }
-  struct timespec rel = { (time_t)(slice / 1000000000ull), (long)(slice % 1000000000ull) };
+  struct timespec rel = gl_ns_ts(slice);
   syscall(SYS_futex, word, FUTEX_WAIT, val, &rel, NULL, 0);
   return 0;
 }

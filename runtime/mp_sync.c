@@ -123,12 +123,6 @@ void *mp_sync_new_lock(lua_State *L, int recursive) {
   return l;
 }
 
-static void realtime_in(struct timespec *ts, long ns) {
-  clock_gettime(CLOCK_REALTIME, ts);
-  ts->tv_nsec += ns;
-  while (ts->tv_nsec >= 1000000000L) { ts->tv_nsec -= 1000000000L; ts->tv_sec++; }
-}
-
 /* Takes the lock; returns 0 acquired, 1 acquired from a dead owner,
 ** ETIMEDOUT, EINTR or EDEADLK. Releases the GIL only when it must wait. */
 static int lock_take(SLock *l, int block, const struct timespec *deadline) {
@@ -140,10 +134,10 @@ static int lock_take(SLock *l, int block, const struct timespec *deadline) {
   if (rc == EBUSY && block) {
     gl_block_begin();
     for (;;) {
-      if (mp_expired(deadline)) { rc = ETIMEDOUT; break; }
+      if (gl_expired(deadline)) { rc = ETIMEDOUT; break; }
       if (gl_interrupted()) { rc = EINTR; break; }
       struct timespec ts;
-      realtime_in(&ts, 50000000L);
+      gl_realtime_slice(&ts);
       rc = pthread_mutex_timedlock(&l->mu, &ts);
       if (rc != ETIMEDOUT) break;
     }
@@ -176,7 +170,7 @@ static int push_acquired(lua_State *L, int rc, const struct timespec *dl) {
   if (rc == EDEADLK) {
     if (dl == NULL) return luaL_error(L, "deadlock: this thread already holds the Lock");
     gl_block_begin();
-    while (!mp_expired(dl) && !gl_interrupted()) gl_sleep(0.01);
+    while (!gl_expired(dl) && !gl_interrupted()) gl_sleep(0.01);
     gl_block_end();
     if (gl_interrupted()) return gl_raise_interrupt(L);
     rc = ETIMEDOUT;
@@ -193,7 +187,7 @@ static int push_acquired(lua_State *L, int rc, const struct timespec *dl) {
 static int l_acquire(lua_State *L) {
   SLock *l = (SLock *)mp_sync_check(L, 1, K_LOCK, K_RLOCK);
   int block = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
-  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts) : NULL;
+  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO) : NULL;
   int rc = lock_take(l, block, dl);
   if (rc == EDEADLK && !block) rc = ETIMEDOUT;
   return push_acquired(L, rc, dl);
@@ -244,7 +238,7 @@ static int owns(SLock *l) {
 static int c_acquire(lua_State *L) {
   SCond *c = check_cond(L);
   int block = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
-  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts) : NULL;
+  struct timespec ts, *dl = block ? gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO) : NULL;
   int rc = lock_take(c->lock, block, dl);
   if (rc == EDEADLK && !block) rc = ETIMEDOUT;
   return push_acquired(L, rc, dl);
@@ -272,7 +266,7 @@ static int cond_wait(lua_State *L, SCond *c, const struct timespec *dl) {
   for (;;) {
     if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != seq) break;
     if (gl_interrupted()) { rc = EINTR; break; }
-    if (mp_expired(dl)) { rc = ETIMEDOUT; break; }
+    if (gl_expired(dl)) { rc = ETIMEDOUT; break; }
     mp_futex_wait(&c->seq, seq, dl);
   }
   gl_block_end();
@@ -287,7 +281,7 @@ static int cond_wait(lua_State *L, SCond *c, const struct timespec *dl) {
 
 static int c_wait(lua_State *L) {
   SCond *c = check_cond(L);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   lua_pushboolean(L, cond_wait(L, c, dl));
   return 1;
 }
@@ -296,11 +290,11 @@ static int c_wait(lua_State *L) {
 static int c_wait_for(lua_State *L) {
   SCond *c = check_cond(L);
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO);
   for (;;) {
     lua_pushvalue(L, 2);
     lua_call(L, 0, 1);
-    if (lua_toboolean(L, -1) || mp_expired(dl)) return 1;
+    if (lua_toboolean(L, -1) || gl_expired(dl)) return 1;
     lua_pop(L, 1);
     cond_wait(L, c, dl);
   }

@@ -223,7 +223,7 @@ static int q_put(lua_State *L) {
   LQueue *lq = checkqueue(L, 1);
   luaL_checkany(L, 2);
   int block = sync_optbool(L, 3, 1);
-  struct timespec ts, *dl = sync_timeout(L, 4, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 4, &ts, GL_TIMEOUT_STRICT);
   if (lq->base.type == &simple_type) block = 1, dl = NULL;  /* unbounded */
   return doput(L, lq, block, block ? dl : NULL);
 }
@@ -239,7 +239,7 @@ static int q_put_nowait(lua_State *L) {
 static int q_get(lua_State *L) {
   LQueue *lq = checkqueue(L, 1);
   int block = sync_optbool(L, 2, 1);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_STRICT);
   return doget(L, lq, block, block ? dl : NULL);
 }
 
@@ -272,7 +272,7 @@ static int q_task_done(lua_State *L) {
 ** (the timeout is a gillua extension; Python's join waits forever). */
 static int q_join(lua_State *L) {
   LQueue *lq = checkqueue(L, 0);
-  struct timespec ts, *dl = sync_timeout(L, 2, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_STRICT);
   int rc = gq_join(&lq->q, dl);
   sync_check_interrupt(L, rc);
   lua_pushboolean(L, rc == 0);

@@ -213,7 +213,7 @@ int gq_put(GLQueue *q, const QItem *it, int block, const struct timespec *deadli
   pthread_mutex_unlock(&q->mu);
   if (done) return p.rc;
   if (!block) return EAGAIN;
-  if (sync_expired(deadline)) return ETIMEDOUT;
+  if (gl_expired(deadline)) return ETIMEDOUT;
   int rc = sync_wait(&q->mu, &q->not_full, try_put, &p, deadline);
   return rc ? rc : p.rc;
 }
@@ -225,7 +225,7 @@ int gq_get(GLQueue *q, QItem *out, int block, const struct timespec *deadline) {
   pthread_mutex_unlock(&q->mu);
   if (done) return 0;
   if (!block) return EAGAIN;
-  if (sync_expired(deadline)) return ETIMEDOUT;
+  if (gl_expired(deadline)) return ETIMEDOUT;
   return sync_wait(&q->mu, &q->not_empty, try_get, &g, deadline);
 }
 
@@ -245,7 +245,7 @@ int gq_join(GLQueue *q, const struct timespec *deadline) {
   int done = all_done(q);
   pthread_mutex_unlock(&q->mu);
   if (done) return 0;
-  if (sync_expired(deadline)) return ETIMEDOUT;
+  if (gl_expired(deadline)) return ETIMEDOUT;
   return sync_wait(&q->mu, &q->all_done, all_done, q, deadline);
 }
 

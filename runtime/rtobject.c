@@ -18,7 +18,7 @@ static const RtType *types[RT_MAXTYPES];
 static atomic_int ntypes;
 static pthread_mutex_t types_mu = PTHREAD_MUTEX_INITIALIZER;  /* serializes writers */
 
-/* Every live object, for rt_after_fork_child. */
+/* Every live object, for rt_fork_child. */
 static RtObject *all_head;
 static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -42,10 +42,23 @@ void rt_unlink(RtObject *o) {
   pthread_mutex_unlock(&all_mu);
 }
 
-/* The child has one thread: nobody else can hold all_mu's memory state in
-** a half-updated way except a thread that no longer exists, so start the
-** mutex afresh and walk. */
-void rt_after_fork_child(void) {
+/* Fork duties: types_mu then all_mu are held across fork(), so the child
+** never sees the type table or the object list half-updated (GIL-off
+** threads create objects and load modules in parallel). The child starts
+** both mutexes afresh and re-initialises every object's own locks. */
+void rt_fork_prepare(void) {
+  pthread_mutex_lock(&types_mu);
+  pthread_mutex_lock(&all_mu);
+}
+
+void rt_fork_parent(pid_t pid) {
+  (void)pid;
+  pthread_mutex_unlock(&all_mu);
+  pthread_mutex_unlock(&types_mu);
+}
+
+void rt_fork_child(void) {
+  pthread_mutex_init(&types_mu, NULL);
   pthread_mutex_init(&all_mu, NULL);
   for (RtObject *o = all_head; o; o = o->all_next)
     if (o->type->after_fork) o->type->after_fork(o);

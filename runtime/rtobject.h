@@ -21,6 +21,7 @@
 #define rtobject_h
 
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -49,8 +50,12 @@ struct RtObject {
 void rt_init(RtObject *o, const RtType *type);   /* refs = 1: the creator's */
 /* destroy() implementations call this first: takes o off the live list. */
 void rt_unlink(RtObject *o);
-/* In a fork()ed child: calls after_fork on every live object. */
-void rt_after_fork_child(void);
+/* Fork duties (gl_at_fork): the type table's and the object list's
+** mutexes are held across fork(); in the child they start afresh and
+** after_fork runs on every live object. */
+void rt_fork_prepare(void);
+void rt_fork_parent(pid_t pid);
+void rt_fork_child(void);
 void rt_incref(RtObject *o);
 void rt_decref(RtObject *o, lua_State *L);
 

@@ -150,7 +150,7 @@ static int wait_child(lua_State *L, Popen *p, const struct timespec *deadline) {
 
 static int sp_wait(lua_State *L) {
   Popen *p = check_popen(L);
-  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   if (!wait_child(L, p, dl)) return timeout_error(L, p, lua_tonumber(L, 2));
   lua_pushinteger(L, p->returncode);
   return 1;
@@ -217,7 +217,7 @@ static int sp_communicate(lua_State *L) {
   Popen *p = check_popen(L);
   size_t inlen = 0;
   const char *in = luaL_optlstring(L, 2, NULL, &inlen);
-  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO);
   luaL_Stream *s[3] = {stream(L, 1, "stdin"), stream(L, 1, "stdout"), stream(L, 1, "stderr")};
   if (in && inlen > 0 && s[0] == NULL)
     return luaL_error(L, "communicate: input given but stdin is not subprocess.PIPE");

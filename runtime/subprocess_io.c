@@ -63,13 +63,8 @@ void sp_comm_loop(Comm *c, const struct timespec *deadline) {
         map[n++] = i;
       }
     if (n == 0) return;
-    int ms = 50;
-    if (deadline) {
-      if (mp_expired(deadline)) { c->timedout = 1; return; }
-      uint64_t d = (uint64_t)deadline->tv_sec * 1000000000ull + (uint64_t)deadline->tv_nsec;
-      uint64_t left = (d - gl_now_ns()) / 1000000 + 1;
-      if (left < (uint64_t)ms) ms = (int)left;
-    }
+    int ms = gl_slice_ms(deadline);
+    if (ms == 0) { c->timedout = 1; return; }
     int r = poll(pf, (nfds_t)n, ms);
     if (gl_interrupted()) { c->interrupted = 1; return; }
     if (r <= 0) continue;

@@ -30,16 +30,12 @@ typedef struct GLSem {
 static void sem_destroy(RtObject *o, lua_State *L) {
   GLSem *s = (GLSem *)o;
   (void)L;
-  rt_unlink(o);
-  pthread_cond_destroy(&s->cv);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+  sync_pair_free(o, &s->mu, &s->cv);
 }
 
 static void sem_after_fork(RtObject *o) {
   GLSem *s = (GLSem *)o;
-  pthread_mutex_init(&s->mu, NULL);
-  gl_cond_init(&s->cv);
+  sync_pair_init(&s->mu, &s->cv);
 }
 
 static const RtType sem_type = {"threading.Semaphore", "threading", sem_destroy, sem_after_fork};
@@ -62,17 +58,17 @@ static int sem_take(void *ud) {
 }
 
 /* acquire([blocking[, timeout]]) -> boolean. Python's timeout=None is nil
-** here; -1 is accepted like Lock.acquire's. */
+** here; a negative timeout tries once, as Python's Semaphore. */
 static int s_acquire(lua_State *L) {
   GLSem *s = checksem(L);
   int blocking = sync_optbool(L, 2, 1);
-  struct timespec ts, *dl = sync_timeout(L, 3, &ts, 1);
+  struct timespec ts, *dl = gl_opt_timeout(L, 3, &ts, GL_TIMEOUT_ZERO);
   if (!blocking && dl != NULL)
     return luaL_error(L, "can't specify timeout for non-blocking acquire");
   pthread_mutex_lock(&s->mu);
   int ok = sem_take(s);
   pthread_mutex_unlock(&s->mu);
-  int rc = ok ? 0 : !blocking || sync_expired(dl) ? ETIMEDOUT
+  int rc = ok ? 0 : !blocking || gl_expired(dl) ? ETIMEDOUT
                   : sync_wait(&s->mu, &s->cv, sem_take, s, dl);
   sync_check_interrupt(L, rc);
   lua_pushboolean(L, rc == 0);
@@ -126,8 +122,7 @@ static int newsem(lua_State *L, const RtType *t) {
   if (s == NULL) return luaL_error(L, "not enough memory");
   s->value = v;
   s->bound = t == &bsem_type ? v : -1;
-  pthread_mutex_init(&s->mu, NULL);
-  gl_cond_init(&s->cv);
+  sync_pair_init(&s->mu, &s->cv);
   rt_init(&s->base, t);
   rt_push_owned(L, &s->base);
   return 1;
@@ -148,16 +143,12 @@ typedef struct GLEvent {
 static void event_destroy(RtObject *o, lua_State *L) {
   GLEvent *e = (GLEvent *)o;
   (void)L;
-  rt_unlink(o);
-  pthread_cond_destroy(&e->cv);
-  pthread_mutex_destroy(&e->mu);
-  free(e);
+  sync_pair_free(o, &e->mu, &e->cv);
 }
 
 static void event_after_fork(RtObject *o) {
   GLEvent *e = (GLEvent *)o;
-  pthread_mutex_init(&e->mu, NULL);
-  gl_cond_init(&e->cv);
+  sync_pair_init(&e->mu, &e->cv);
 }
 
 static const RtType event_type = {"threading.Event", "threading", event_destroy, event_after_fork};
@@ -197,11 +188,11 @@ static int e_is_set(lua_State *L) {
 /* wait([timeout]) -> the flag (true unless the wait timed out). */
 static int e_wait(lua_State *L) {
   GLEvent *e = checkevent(L);
-  struct timespec ts, *dl = sync_timeout(L, 2, &ts, 0);
+  struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   pthread_mutex_lock(&e->mu);
   int f = e->flag;
   pthread_mutex_unlock(&e->mu);
-  int rc = f ? 0 : sync_expired(dl) ? ETIMEDOUT
+  int rc = f ? 0 : gl_expired(dl) ? ETIMEDOUT
                  : sync_wait(&e->mu, &e->cv, event_isset, e, dl);
   sync_check_interrupt(L, rc);
   lua_pushboolean(L, rc == 0);
@@ -219,8 +210,7 @@ static const luaL_Reg event_methods[] = {
 static int e_new(lua_State *L) {
   GLEvent *e = (GLEvent *)calloc(1, sizeof *e);
   if (e == NULL) return luaL_error(L, "not enough memory");
-  pthread_mutex_init(&e->mu, NULL);
-  gl_cond_init(&e->cv);
+  sync_pair_init(&e->mu, &e->cv);
   rt_init(&e->base, &event_type);
   rt_push_owned(L, &e->base);
   return 1;

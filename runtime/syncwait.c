@@ -4,17 +4,12 @@
 */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include <lauxlib.h>
 
 #include "block.h"
 #include "syncwait.h"
-
-int sync_expired(const struct timespec *deadline) {
-  if (deadline == NULL) return 0;
-  uint64_t dl = (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
-  return gl_now_ns() >= dl;
-}
 
 /*
 ** The loop of vm/block.h. 'take' is retried after every wake-up, also
@@ -37,17 +32,16 @@ int sync_wait(pthread_mutex_t *mu, pthread_cond_t *cv, int (*take)(void *),
   return rc;
 }
 
-struct timespec *sync_timeout(lua_State *L, int idx, struct timespec *ts,
-                              int minus_one) {
-  if (lua_isnoneornil(L, idx)) return NULL;
-  if (lua_type(L, idx) != LUA_TNUMBER)
-    luaL_argerror(L, idx, "timeout must be a number or nil");
-  lua_Number t = lua_tonumber(L, idx);
-  if (minus_one && t == -1) return NULL;
-  if (!(t >= 0))   /* negative or NaN */
-    luaL_argerror(L, idx, "timeout value must be a non-negative number");
-  if (t > 1e9) return NULL;   /* ~31 years: as good as forever, no overflow */
-  return gl_deadline(ts, (double)t);
+void sync_pair_init(pthread_mutex_t *mu, pthread_cond_t *cv) {
+  pthread_mutex_init(mu, NULL);
+  gl_cond_init(cv);
+}
+
+void sync_pair_free(RtObject *o, pthread_mutex_t *mu, pthread_cond_t *cv) {
+  rt_unlink(o);
+  pthread_cond_destroy(cv);
+  pthread_mutex_destroy(mu);
+  free(o);
 }
 
 int sync_optbool(lua_State *L, int idx, int def) {

@@ -11,6 +11,8 @@
 
 #include <lua.h>
 
+#include "rtobject.h"
+
 /* Blocks until take(ud) returns non-zero. take runs with 'mu' held and
 ** must both test and consume (take the lock, the item, the permit...), so
 ** that the decision and the change are one atomic step. The GIL is
@@ -21,15 +23,12 @@
 int sync_wait(pthread_mutex_t *mu, pthread_cond_t *cv, int (*take)(void *),
               void *ud, const struct timespec *deadline);
 
-/* True when the deadline has already passed. */
-int sync_expired(const struct timespec *deadline);
-
-/* The optional timeout at idx: none/nil => NULL (wait forever). With
-** minus_one set, -1 also means forever (Lock.acquire's default, as in
-** Python). Any other negative number, NaN or non-number raises
-** "timeout value must be a non-negative number". */
-struct timespec *sync_timeout(lua_State *L, int idx, struct timespec *ts,
-                              int minus_one);
+/* Every threading object's mutex and condition variable (CLOCK_MONOTONIC)
+** are started here, and started afresh here in a fork()ed child, where a
+** thread that held the mutex or waited on the condition is gone. */
+void sync_pair_init(pthread_mutex_t *mu, pthread_cond_t *cv);
+/* The end of such an object: off the live list, the pair destroyed, freed. */
+void sync_pair_free(RtObject *o, pthread_mutex_t *mu, pthread_cond_t *cv);
 
 /* Optional boolean at idx (nil/none => def); any other type is an error. */
 int sync_optbool(lua_State *L, int idx, int def);

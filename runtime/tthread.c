@@ -103,7 +103,7 @@ static void set_option(lua_State *L, GLThread *t, const char *key, int v) {
       luaL_error(L, "Thread: args must be a table (got %s)", luaL_typename(L, v));
   } else if (strcmp(key, "name") == 0) {
     if (!lua_isnil(L, v)) {
-      if (!lua_isstring(L, v))
+      if (lua_type(L, v) != LUA_TSTRING)   /* not lua_isstring: 5 is no name */
         luaL_error(L, "Thread: name must be a string (got %s)", luaL_typename(L, v));
       snprintf(t->name, sizeof t->name, "%s", lua_tostring(L, v));
     }
@@ -160,19 +160,6 @@ static int thread_new(lua_State *L) {
 
 /* ---- the thread body ---- */
 
-static int msgh_traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      msg = lua_tostring(L, -1);
-    else
-      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  lua_pushstring(L, msg);
-  return 2;   /* only the first result survives pcall: see run_body */
-}
-
 /* Calls self:run() with the handle on top of L; reports an uncaught error
 ** as Python does ("Exception in thread NAME:") and keeps its message. */
 static int call_run(lua_State *L) {   /* self:run(), inside the pcall */
@@ -184,7 +171,7 @@ static int call_run(lua_State *L) {   /* self:run(), inside the pcall */
 
 static void run_body(lua_State *L, GLThread *t) {
   int handle = lua_gettop(L);
-  lua_pushcfunction(L, msgh_traceback);
+  lua_pushcfunction(L, gl_traceback_handler);
   lua_pushcfunction(L, call_run);
   lua_pushvalue(L, handle);
   if (lua_pcall(L, 1, 0, handle + 1) == LUA_OK) return;
@@ -364,7 +351,7 @@ static int thread_start(lua_State *L) {
 
 static int thread_join(lua_State *L) {
   GLThread *t = check_thread(L, 1);
-  struct timespec ts, *deadline = gl_opt_timeout(L, 2, &ts);
+  struct timespec ts, *deadline = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_STRICT);
   if (t == gl_self) return luaL_error(L, "cannot join current thread");
   gt_lock();
   GTState st = t->state;
@@ -442,7 +429,8 @@ static int thread_newindex(lua_State *L) {
   GLThread *t = check_thread(L, 1);
   const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   if (k && !strcmp(k, "name")) {
-    const char *v = luaL_checkstring(L, 3);
+    luaL_checktype(L, 3, LUA_TSTRING);
+    const char *v = lua_tostring(L, 3);
     gt_lock();
     snprintf(t->name, sizeof t->name, "%s", v);
     gt_unlock();

@@ -11,31 +11,6 @@
 #include "hook.h"
 #include "trace.h"
 
-#define SLICE_NS 50000000ull   /* longest uninterrupted wait: Ctrl-C latency bound */
-
-uint64_t gl_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static struct timespec ns_to_ts(uint64_t ns) {
-  struct timespec ts;
-  ts.tv_sec = (time_t)(ns / 1000000000ull);
-  ts.tv_nsec = (long)(ns % 1000000000ull);
-  return ts;
-}
-
-static uint64_t ts_to_ns(const struct timespec *ts) {
-  return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
-}
-
-struct timespec *gl_deadline(struct timespec *ts, double seconds) {
-  if (seconds < 0 || isnan(seconds)) return NULL;
-  if (seconds > 1e9) seconds = 1e9;  /* ~31 years: "forever" without overflow */
-  *ts = ns_to_ts(gl_now_ns() + (uint64_t)(seconds * 1e9));
-  return ts;
-}
 
 void gl_cond_init(pthread_cond_t *cv) {
   pthread_condattr_t a;
@@ -48,14 +23,14 @@ void gl_cond_init(pthread_cond_t *cv) {
 int gl_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
                  const struct timespec *deadline) {
   if (gl_interrupted()) return EINTR;
-  uint64_t now = gl_now_ns(), until = now + SLICE_NS;
+  uint64_t now = gl_now_ns(), until = now + GL_SLICE_NS;
   int final = 0;
   if (deadline) {
-    uint64_t d = ts_to_ns(deadline);
+    uint64_t d = gl_ts_ns(deadline);
     if (d <= now) return ETIMEDOUT;
     if (d <= until) { until = d; final = 1; }
   }
-  struct timespec ts = ns_to_ts(until);
+  struct timespec ts = gl_ns_ts(until);
   int rc = pthread_cond_timedwait(cv, mu, &ts);
   if (gl_interrupted()) return EINTR;
   if (rc == ETIMEDOUT && !final) return 0;   /* slice over: caller re-checks */
@@ -69,8 +44,8 @@ int gl_sleep(double seconds) {
     uint64_t now = gl_now_ns();
     if (now >= until) return 0;
     uint64_t left = until - now;
-    if (left > SLICE_NS) left = SLICE_NS;
-    struct timespec ts = ns_to_ts(left);
+    if (left > GL_SLICE_NS) left = GL_SLICE_NS;
+    struct timespec ts = gl_ns_ts(left);
     nanosleep(&ts, NULL);   /* EINTR (a GIL signal) just loops */
   }
 }
@@ -88,7 +63,7 @@ int gl_wait_fd(int fd, short events) {
   struct pollfd pf = { .fd = fd, .events = events };
   for (;;) {
     if (gl_interrupted()) return EINTR;
-    int r = poll(&pf, 1, (int)(SLICE_NS / 1000000));
+    int r = poll(&pf, 1, GL_SLICE_MS);
     if (r > 0 || (r < 0 && errno != EINTR)) return 0;   /* EINTR: a GIL signal */
   }
 }
@@ -121,10 +96,21 @@ int gl_raise_interrupt(lua_State *L) {
   return luaL_error(L, "interrupted");
 }
 
-struct timespec *gl_opt_timeout(lua_State *L, int idx, struct timespec *ts) {
+/*
+** The one timeout parser (docs/threading.md, "Timeouts"). NaN counts as
+** negative. A negative timeout is 0 (try once) where Python's function
+** treats it so, an error where Python raises, and -1 is "forever" for
+** Lock.acquire, Python's default there.
+*/
+struct timespec *gl_opt_timeout(lua_State *L, int idx, struct timespec *ts,
+                                GLTimeoutRule rule) {
   if (lua_isnoneornil(L, idx)) return NULL;
-  double s = luaL_checknumber(L, idx);
-  if (s == -1) return NULL;   /* Python's "no timeout" */
-  luaL_argcheck(L, s >= 0 && !isnan(s), idx, "timeout value must be a non-negative number");
-  return gl_deadline(ts, s);
+  if (lua_type(L, idx) != LUA_TNUMBER)
+    luaL_argerror(L, idx, "timeout must be a number or nil");
+  double s = (double)lua_tonumber(L, idx);
+  if (s >= 0) return gl_deadline(ts, s);
+  if (rule == GL_TIMEOUT_LOCK && s == -1) return NULL;
+  if (rule == GL_TIMEOUT_ZERO) return gl_deadline(ts, 0);
+  luaL_argerror(L, idx, "timeout value must be a non-negative number");
+  return NULL;
 }

@@ -1,6 +1,7 @@
 /*
-** block.h — how runtime code blocks: clocks, deadlines, condition waits
-** that see Ctrl-C, and releasing the GIL around a wait.
+** block.h — how runtime code blocks: condition waits that see Ctrl-C,
+** releasing the GIL around a wait, timeout arguments (clocks and
+** deadlines: clock.h).
 **
 ** The rule every blocking call in runtime/ follows:
 **
@@ -26,12 +27,7 @@
 
 #include <lua.h>
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t gl_now_ns(void);
-
-/* Deadline 'seconds' from now into '*ts' (CLOCK_MONOTONIC). Returns ts, or
-** NULL when seconds < 0 (meaning: no deadline). */
-struct timespec *gl_deadline(struct timespec *ts, double seconds);
+#include "clock.h"   /* slices, deadlines: every includer waits */
 
 /* Condition variable that measures time on CLOCK_MONOTONIC. */
 void gl_cond_init(pthread_cond_t *cv);
@@ -65,8 +61,18 @@ int gl_interrupted(void);
 /* Raises the Lua error "interrupted" (does not return). */
 int gl_raise_interrupt(lua_State *L);
 
-/* Optional timeout argument at 'idx': nil or absent => no deadline (NULL);
-** a negative number is an error as in Python. Returns ts or NULL. */
-struct timespec *gl_opt_timeout(lua_State *L, int idx, struct timespec *ts);
+/* What a negative (or NaN) timeout means, as in the Python function of
+** the same name: one rule for every module (docs/threading.md, Timeouts). */
+typedef enum {
+  GL_TIMEOUT_ZERO,     /* 0: try once (Event.wait, Condition.wait, mp, subprocess) */
+  GL_TIMEOUT_STRICT,   /* an error (queue get/put/join, Thread.join) */
+  GL_TIMEOUT_LOCK      /* -1 = forever, other negatives an error (Lock.acquire) */
+} GLTimeoutRule;
+
+/* Optional timeout argument at 'idx': nil or absent => no deadline
+** (NULL); a number of seconds => its deadline in *ts; a negative number
+** as 'rule' says; anything else is an error. Returns ts or NULL. */
+struct timespec *gl_opt_timeout(lua_State *L, int idx, struct timespec *ts,
+                                GLTimeoutRule rule);
 
 #endif

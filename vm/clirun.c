@@ -25,23 +25,9 @@ void cli_message(const char *name, const char *msg) {
   fflush(stderr);
 }
 
-/* Message handler: turns the error object into a string and appends a
-** traceback. An object whose __tostring yields a string is reported as
-** that string alone (as lua does). */
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 int cli_docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;     /* the function's index */
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, gl_traceback_handler);
   lua_insert(L, base);
   int status = lua_pcall(L, narg, nres, base);
   lua_remove(L, base);

@@ -105,7 +105,6 @@
 #include "hook.h"
 #include "trace.h"
 
-#define SLICE_NS 50000000ull   /* waiters re-check (Ctrl-C, lost signal) this often */
 #define SPIN_NS 50000ull        /* a waiter that asked spins at most this long */
 #ifndef MIN_TURN_NS
 #define MIN_TURN_NS 500000ull   /* bytecodes policy: a turn lasts at least this */
@@ -309,7 +308,7 @@ static uint64_t bytecodes_turn(GLThread *t, uint64_t now, int *asked) {
   }
   spin_for_hand_over(t);
   if (!atomic_load(&t->gil_granted)) *asked = 0;   /* holder busy in C: ask again later */
-  return gl_now_ns() + SLICE_NS;
+  return gl_now_ns() + GL_SLICE_NS;
 }
 
 /* Sleeps until t is granted the GIL; t is queued. */
@@ -327,10 +326,10 @@ static void wait_granted(GLThread *t) {
       until = bytecodes_turn(t, now, &asked);
       if (atomic_load(&t->gil_granted)) break;
     } else {
-      uint64_t slice = interval ? (uint64_t)gil.policy.n * 1000ull : SLICE_NS;
-      until = now + (slice < SLICE_NS ? slice : SLICE_NS);
+      uint64_t slice = interval ? (uint64_t)gil.policy.n * 1000ull : GL_SLICE_NS;
+      until = now + (slice < GL_SLICE_NS ? slice : GL_SLICE_NS);
     }
-    struct timespec ts = { (time_t)(until / 1000000000ull), (long)(until % 1000000000ull) };
+    struct timespec ts = gl_ns_ts(until);
     int rc = pthread_cond_timedwait(&t->gil_cv, &gil.mu, &ts);
     if (atomic_load(&t->gil_granted)) break;
     if (t->is_main && gl_interrupt_pending() && gil.head != t) {
@@ -442,7 +441,13 @@ void gil_note_blocked(GLThread *t, uint64_t ns) {
   atomic_fetch_add(&t->blocked_ns, ns);
 }
 
-void gil_after_fork_child(GLThread *self) {
+void gil_fork_prepare(void) { pthread_mutex_lock(&gil.mu); }
+
+void gil_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&gil.mu); }
+
+/* The forking thread holds the GIL (when it is on) and keeps it. */
+void gil_fork_child(void) {
+  GLThread *self = gl_self;
   pthread_mutex_init(&gil.mu, NULL);
   gil.head = gil.tail = NULL;
   gil.holder = gil.enabled ? self : NULL;

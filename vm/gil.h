@@ -36,8 +36,11 @@ void gil_hook_point(GLThread *t, lua_State *L);
 ** state the thread now runs. */
 void gil_rearm(GLThread *t, lua_State *L);
 
-/* After fork() in the child: the calling thread is the only one left. */
-void gil_after_fork_child(GLThread *self);
+/* Fork duties (gl_at_fork): gil.mu is held across fork(); in the child
+** the calling thread is the only one left (and holds the GIL when on). */
+void gil_fork_prepare(void);
+void gil_fork_parent(pid_t pid);
+void gil_fork_child(void);
 
 /* Adds time spent in a blocking call to t's figures. */
 void gil_note_blocked(GLThread *t, uint64_t ns);

@@ -154,10 +154,15 @@ int gt_join_non_daemon(void) {
   }
 }
 
+void gt_fork_prepare(void) { gt_lock(); }
+
+void gt_fork_parent(pid_t pid) { (void)pid; gt_unlock(); }
+
 /* In a fork()ed child only the caller is left: every other live thread
 ** becomes done (its record stays valid for handles that still refer to
 ** it) and the caller becomes the main thread. */
-void gt_after_fork_child(GLThread *self) {
+void gt_fork_child(void) {
+  GLThread *self = gl_self;
   pthread_mutex_init(&gt_mu, NULL);
   GLThread *t = live_head;
   live_head = NULL;

@@ -24,6 +24,7 @@
 #define gthread_h
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -80,8 +81,11 @@ extern _Thread_local GLThread *gl_self;
 void gt_init_main(lua_State *L);
 /* On the thread itself: sets gl_self and the fields only it knows. */
 void gt_bind_self(GLThread *t, lua_State *L, lua_State *universe);
-/* In a fork()ed child: the caller is the only live thread and the main one. */
-void gt_after_fork_child(GLThread *self);
+/* Fork duties (gl_at_fork): the registry's lock is held across fork();
+** in the child the caller is the only live thread and the main one. */
+void gt_fork_prepare(void);
+void gt_fork_parent(pid_t pid);
+void gt_fork_child(void);
 GLThread *gt_new(void);                    /* refs = 1, state GT_NEW */
 void gt_incref(GLThread *t);
 void gt_decref(GLThread *t);

@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 
 #include "cli.h"
+#include "universe.h"   /* the one runtime header of vm/: see the Makefile */
 
 typedef struct MainArgs {
   int argc;
@@ -73,7 +74,7 @@ int main(int argc, char **argv) {
   if (cli_apply_env(&o, getenv("GILLUA_GIL"), getenv("GILLUA_SWITCH"),
                     err, sizeof err) != 0)
     return usage_error(err);
-  lua_State *L = gl_vm_start(&o.cfg, err, sizeof err);
+  lua_State *L = gl_vm_start(&o.cfg, rt_open_universe, err, sizeof err);
   if (L == NULL) {
     cli_message(CLI_NAME, err);
     return EXIT_FAILURE;

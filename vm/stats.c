@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "gil.h"
 #include "stats.h"
 
@@ -29,9 +30,9 @@ static void figures_of(GLThread *t, GLThreadFigures *f) {
   f->alive = t->state == GT_RUNNING;
   gt_unlock();
   gil_thread_figures(t, &held, &wait, &f->acquisitions);
-  f->held_s = (double)held / 1e9;
-  f->wait_s = (double)wait / 1e9;
-  f->blocked_s = (double)atomic_load(&t->blocked_ns) / 1e9;
+  f->held_s = gl_ns_s(held);
+  f->wait_s = gl_ns_s(wait);
+  f->blocked_s = gl_ns_s(atomic_load(&t->blocked_ns));
 }
 
 void gl_stats_retire(GLThread *t) {
@@ -56,6 +57,14 @@ void gl_stats_retire(GLThread *t) {
   }
   pthread_mutex_unlock(&retired_mu);
 }
+
+/* Fork duties: retire runs without the GIL, so another thread may hold
+** retired_mu at the fork; the child keeps the records it copied. */
+void gl_stats_fork_prepare(void) { pthread_mutex_lock(&retired_mu); }
+
+void gl_stats_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&retired_mu); }
+
+void gl_stats_fork_child(void) { pthread_mutex_init(&retired_mu, NULL); }
 
 static int by_serial(const void *a, const void *b) {
   unsigned long x = ((const Retired *)a)->serial, y = ((const Retired *)b)->serial;

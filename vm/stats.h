@@ -25,6 +25,11 @@ void gl_stats_retire(GLThread *t);
 ** Returns a malloc'ed array (caller frees) and its length in *n. */
 GLThreadFigures *gl_stats_collect(int *n);
 
+/* Fork duties (gl_at_fork): retired_mu is held across fork(). */
+void gl_stats_fork_prepare(void);
+void gl_stats_fork_parent(pid_t pid);
+void gl_stats_fork_child(void);
+
 /* The --stats report. */
 void gl_stats_print(FILE *f);
 

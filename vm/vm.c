@@ -2,7 +2,10 @@
 ** vm.c — the life of a gillua process: start-up, universes, fork and
 ** the way out. See vm.h.
 */
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,17 +17,34 @@
 #include "gil.h"
 #include "gthread.h"
 #include "hook.h"
-#include "modules.h"
-#include "rtobject.h"
 #include "stats.h"
 #include "trace.h"
 #include "vm.h"
 
 #define MAX_SHUTDOWN 16
+#define MAX_FORK_DUTIES 24
 
 static GLConfig config;
+static GLOpenUniverse open_universe;              /* set once by gl_vm_start */
 static void (*shutdown_fns[MAX_SHUTDOWN])(int);  /* main thread only */
 static int nshutdown;
+
+/*
+** The fork list: what every layer must do around fork(), in the order of
+** registration, which is also the lock order of the mutexes the prepare
+** steps take (docs/architecture.md lists it whole). Entries are only
+** added: written under fork_list_mu, counted by an atomic so gl_fork
+** reads the list without that lock.
+*/
+typedef struct ForkDuty {
+  void (*prepare)(void);        /* before fork: take the mutex, so no one holds it */
+  void (*parent)(pid_t pid);    /* in the parent: release it (pid -1: fork failed) */
+  void (*child)(void);          /* in the child: start it afresh, forget the others */
+} ForkDuty;
+
+static ForkDuty fork_duties[MAX_FORK_DUTIES];   /* fork_list_mu (writers) */
+static atomic_int nfork_duties;
+static pthread_mutex_t fork_list_mu = PTHREAD_MUTEX_INITIALIZER;
 
 const GLConfig *gl_config(void) { return &config; }
 
@@ -38,18 +58,22 @@ lua_State *gl_universe_new(int no_env) {
   luaL_openlibs(L);
   lua_gc(L, LUA_GCGEN, 0, 0);   /* as lua5.4's interpreter runs: it matters for speed */
   gl_coroutine_patch(L);
-  gl_open_print(L);
-  gl_runtime_open(L);
-  gl_io_patch(L);
-  gl_debug_patch(L);
-  lua_getglobal(L, "os");
-  gl_os_extend(L);
-  lua_pop(L, 1);
+  if (open_universe) open_universe(L);
   return L;
 }
 
-lua_State *gl_vm_start(const GLConfig *cfg, char *err, size_t errlen) {
+/* The core's own fork duties, first on the list: threads, GIL, statistics. */
+static void register_core_fork_duties(void) {
+  gl_at_fork(gt_fork_prepare, gt_fork_parent, gt_fork_child);
+  gl_at_fork(gil_fork_prepare, gil_fork_parent, gil_fork_child);
+  gl_at_fork(gl_stats_fork_prepare, gl_stats_fork_parent, gl_stats_fork_child);
+}
+
+lua_State *gl_vm_start(const GLConfig *cfg, GLOpenUniverse open,
+                       char *err, size_t errlen) {
   config = *cfg;
+  open_universe = open;
+  register_core_fork_duties();
   if (cfg->trace_path && gl_trace_open(cfg->trace_path, err, errlen) != 0)
     return NULL;
   gil_setup(cfg->gil_on, cfg->policy);
@@ -68,6 +92,31 @@ void gl_at_shutdown(void (*fn)(int interrupted)) {
   for (int i = 0; i < nshutdown; i++)
     if (shutdown_fns[i] == fn) return;
   if (nshutdown < MAX_SHUTDOWN) shutdown_fns[nshutdown++] = fn;
+}
+
+void gl_at_fork(void (*prepare)(void), void (*parent)(pid_t pid),
+                void (*child)(void)) {
+  pthread_mutex_lock(&fork_list_mu);
+  int n = atomic_load(&nfork_duties), known = 0;
+  for (int i = 0; i < n; i++)
+    known |= fork_duties[i].prepare == prepare && fork_duties[i].child == child;
+  if (!known) {
+    if (n == MAX_FORK_DUTIES) abort();   /* a build error: raise MAX_FORK_DUTIES */
+    fork_duties[n] = (ForkDuty){ prepare, parent, child };
+    atomic_store(&nfork_duties, n + 1);
+  }
+  pthread_mutex_unlock(&fork_list_mu);
+}
+
+int gl_traceback_handler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
 }
 
 int gl_was_interrupted(void) { return gl_interrupt_seen(); }
@@ -103,17 +152,28 @@ int gl_vm_finish(lua_State *L, int status) {
   return status;
 }
 
+/*
+** Every prepare step runs in list order (so the mutexes are taken in the
+** documented lock order), then fork(), then every parent or every child
+** step in the same order. A prepare step must not fail; what can fail
+** (mapping the arena) is done by the caller before gl_fork.
+*/
 pid_t gl_fork(void) {
-  GLThread *self = gl_self;
+  int n = atomic_load(&nfork_duties);
   fflush(stdout);
   fflush(stderr);
+  for (int i = 0; i < n; i++) fork_duties[i].prepare();
   pid_t pid = fork();
-  if (pid != 0) return pid;
+  int saved = errno;
+  if (pid != 0) {
+    for (int i = 0; i < n; i++) fork_duties[i].parent(pid);
+    errno = saved;
+    return pid;
+  }
   /* child: only this thread exists now */
+  pthread_mutex_init(&fork_list_mu, NULL);
   nshutdown = 0;   /* the parent's exit duties are not the child's */
-  gt_after_fork_child(self);
-  gil_after_fork_child(self);
-  rt_after_fork_child();
+  for (int i = 0; i < n; i++) fork_duties[i].child();
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, SIGINT);

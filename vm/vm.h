@@ -18,21 +18,24 @@ typedef struct GLConfig {
   int no_env;               /* -E: ignore LUA_* environment variables */
 } GLConfig;
 
-/* Process set-up (signals, GIL, trace, main thread record) and the main
-** universe with the standard libraries and runtime modules opened. The
-** main thread holds the GIL on return. Returns NULL with a message in err
-** (e.g. trace file cannot be opened). */
-lua_State *gl_vm_start(const GLConfig *cfg, char *err, size_t errlen);
+/* Opens what the layers above the core add to a fresh universe (the
+** runtime modules, print, io and os additions: runtime/universe.c). */
+typedef void (*GLOpenUniverse)(lua_State *L);
 
-/* Replaces the global print by one that writes each line in one piece. */
-void gl_open_print(lua_State *L);
+/* Process set-up (signals, GIL, trace, main thread record, the core's
+** fork duties) and the main universe, opened by 'open' after the standard
+** libraries. Every later universe is opened by 'open' too. The main
+** thread holds the GIL on return. Returns NULL with a message in err
+** (e.g. trace file cannot be opened). */
+lua_State *gl_vm_start(const GLConfig *cfg, GLOpenUniverse open,
+                       char *err, size_t errlen);
 
 /* The configuration the process started with. */
 const GLConfig *gl_config(void);
 
-/* A fresh universe: standard libraries, runtime modules, gillua's
-** coroutine.resume/wrap (so GIL switching works inside coroutines). Used
-** for the main universe and for every GIL-off thread. */
+/* A fresh universe: standard libraries, gillua's coroutine.resume/wrap
+** (so GIL switching works inside coroutines), then gl_vm_start's opener.
+** Used for the main universe and for every GIL-off thread. */
 lua_State *gl_universe_new(int no_env);
 
 /* End of the program. 'status' is the exit code so far (0 ok, 1 error).
@@ -40,6 +43,13 @@ lua_State *gl_universe_new(int no_env);
 ** (processes), then prints --stats, writes --trace. Returns the exit code
 ** to use (130 when interrupted by Ctrl-C at any point). */
 int gl_vm_finish(lua_State *L, int status);
+
+/* The message handler of every pcall that reports an uncaught error (the
+** program's chunks, threads, processes, Pool tasks): the error as a string
+** followed by a traceback. An object whose __tostring yields a string is
+** that string alone, as lua does; another non-string is "(error object
+** is a T value)". */
+int gl_traceback_handler(lua_State *L);
 
 /* True once Ctrl-C has been delivered to the program (the error
 ** "interrupted" was raised or is pending). */
@@ -54,10 +64,20 @@ void gl_interrupt_handled(void);
 ** 'interrupted' is 1 on the Ctrl-C path: stop children, do not wait long. */
 void gl_at_shutdown(void (*fn)(int interrupted));
 
+/* Adds a step to the fork list that gl_fork runs (once per triple;
+** registered at start-up, by the core first, then by runtime/universe.c).
+** 'prepare' runs before fork() in list order and takes a process-wide
+** mutex (so no other thread holds it at the fork), 'parent' releases it
+** (pid is the child's, or -1 when fork failed), 'child' starts it afresh
+** and drops what belongs to the parent. List order is lock order. */
+void gl_at_fork(void (*prepare)(void), void (*parent)(pid_t pid),
+                void (*child)(void));
+
 /* fork() for gillua: the caller must hold the GIL (GIL on) and be a
-** gillua thread. In the child only the caller survives: the GIL, the
-** thread registry and every runtime object's locks are reset, other
-** Thread objects report not alive. Returns as fork(). */
+** gillua thread. Runs the fork list around fork(). In the child only the
+** caller survives: the GIL, the thread registry and every runtime
+** object's locks are reset, other Thread objects report not alive, the
+** parent's shutdown callbacks are dropped. Returns as fork(). */
 pid_t gl_fork(void);
 
 #endif

@@ -30,7 +30,7 @@ for _, cond in ipairs{c, cl} do
   assert(cond:wait(0) == false)
   cond:notify()          -- nobody waiting: harmless
   cond:notify_all()
-  expect_error("non%-negative", cond.wait, cond, -1)
+  assert(cond:wait(-1) == false, "a negative timeout tries once, as Python")
   cond:release()
 end
 

@@ -12,7 +12,7 @@
 #include <lauxlib.h>
 
 #include "lio.h"
-#include "vm.h"
+#include "modules.h"
 
 static int line_print(lua_State *L) {
   int n = lua_gettop(L);
