@@ -47,7 +47,7 @@ void mp_managers_fork_prepare(void) { pthread_mutex_lock(&mgrs_mu); }
 void mp_managers_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&mgrs_mu); }
 
 void mp_managers_fork_child(void) {
-  pthread_mutex_init(&mgrs_mu, NULL);
+  pthread_mutex_unlock(&mgrs_mu);       /* taken in prepare, by this thread */
   mgrs = NULL;
 }
 
@@ -65,26 +65,34 @@ void mp_mgr_release(void *p) {
 }
 
 /* Frees the records of abandoned managers whose server has left (and
-** reaps it if the reaper did not yet). */
+** reaps it if the reaper did not yet). mgrs_mu is a leaf of the fork
+** list's order (after reap_mu), so the abandoned records are taken off
+** the list first and looked at with no lock held; the live ones go back. */
 static void sweep_abandoned(void) {
-  MgrEntry *gone = NULL;
+  MgrEntry *abandoned = NULL;
   pthread_mutex_lock(&mgrs_mu);
   for (MgrEntry **e = &mgrs; *e;) {
-    MgrShared *m = (*e)->m;
-    int st;
-    if (__atomic_load_n(&m->abandoned, __ATOMIC_ACQUIRE) && mp_reap(m->server, &st, MP_REAP_OWNER) != 0) {
+    if (__atomic_load_n(&(*e)->m->abandoned, __ATOMIC_ACQUIRE)) {
       MgrEntry *x = *e;
       *e = x->next;
-      x->next = gone;
-      gone = x;
+      x->next = abandoned;
+      abandoned = x;
     } else e = &(*e)->next;
   }
   pthread_mutex_unlock(&mgrs_mu);
-  while (gone) {
-    MgrEntry *x = gone;
-    gone = x->next;
-    mp_mgr_release(x->m);
-    free(x);
+  while (abandoned) {
+    MgrEntry *x = abandoned;
+    abandoned = x->next;
+    int st;
+    if (mp_reap(x->m->server, &st, MP_REAP_OWNER) != 0) {   /* gone */
+      mp_mgr_release(x->m);
+      free(x);
+      continue;
+    }
+    pthread_mutex_lock(&mgrs_mu);
+    x->next = mgrs;
+    mgrs = x;
+    pthread_mutex_unlock(&mgrs_mu);
   }
 }
 
