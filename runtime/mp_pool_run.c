@@ -42,7 +42,7 @@ void mp_pools_fork_prepare(void) { pthread_mutex_lock(&pools_mu); }
 void mp_pools_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&pools_mu); }
 
 void mp_pools_fork_child(void) {
-  pthread_mutex_init(&pools_mu, NULL);
+  pthread_mutex_unlock(&pools_mu);      /* taken in prepare, by this thread */
   pools = NULL;                  /* a child does not own its parent's pools */
 }
 

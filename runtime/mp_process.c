@@ -128,7 +128,7 @@ void mp_children_fork_prepare(void) { pthread_mutex_lock(&children_mu); }
 void mp_children_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&children_mu); }
 
 void mp_children_fork_child(void) {
-  pthread_mutex_init(&children_mu, NULL);
+  pthread_mutex_unlock(&children_mu);   /* taken in prepare, by this thread */
   atomic_store(&shutdown_registered, 0);
   children = NULL;           /* the parent's children are not ours (records leak in the copy) */
 }

@@ -119,7 +119,7 @@ void mp_reap_fork_parent(pid_t pid) {
 }
 
 void mp_reap_fork_child(void) {
-  pthread_mutex_init(&reap_mu, NULL);
+  pthread_mutex_unlock(&reap_mu);       /* taken in prepare, by this thread */
   while (orphans) {                     /* the parent's, not ours */
     Orphan *o = orphans;
     orphans = o->next;

@@ -448,8 +448,7 @@ void gil_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&gil.mu); }
 /* The forking thread holds the GIL (when it is on) and keeps it. */
 void gil_fork_child(void) {
   GLThread *self = gl_self;
-  pthread_mutex_init(&gil.mu, NULL);
-  gil.head = gil.tail = NULL;
+  gil.head = gil.tail = NULL;     /* gil.mu: the caller took it in prepare */
   gil.holder = gil.enabled ? self : NULL;
   gil.last_holder = self;
   gil.stats = (GILStats){ 0, 0, 0 };
@@ -457,6 +456,7 @@ void gil_fork_child(void) {
   self->gil_next = NULL;
   atomic_store(&self->drop_request, 0);
   gl_cond_init(&self->gil_cv);
+  pthread_mutex_unlock(&gil.mu);
 }
 
 int gil_waiting(void) {
