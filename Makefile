@@ -51,7 +51,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GILLUA    := $(BUILD)/gillua
 
-DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config
+DEB_PKGS := liblua5.4-dev lua5.4 libcmocka-dev pkg-config lua-socket
 
 .PHONY: all build deps test unit scripts tsan asan bench bench-quick demo fuzz fuzz-run install install-run clean
 
@@ -60,8 +60,10 @@ all: deps
 
 build: $(GILLUA)
 
-$(GILLUA): $(OBJS)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+# The dynamic list exports the blocking libc calls gillua defines for C
+# modules (vm/interpose.c), so that they bind to gillua's before libc's.
+$(GILLUA): $(OBJS) vm/interpose.list
+	$(CC) $(CFLAGS) $(SAN) -Wl,--dynamic-list=vm/interpose.list -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard vm/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
@@ -82,7 +84,14 @@ test: deps
 unit: $(GILLUA) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-scripts: $(GILLUA)
+# A C module that blocks in each call gillua interposes (tests/scripts/interpose_calls.lua).
+TEST_MODULE := $(BUILD)/tests/blockmod.so
+
+$(TEST_MODULE): tests/modules/blockmod.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) -shared -fPIC -o $@ $<
+
+scripts: $(GILLUA) $(TEST_MODULE)
 	@tests/run_scripts.sh $(GILLUA)
 
 tsan: deps

@@ -8,7 +8,7 @@
 --     --workers=1,2,4        worker counts (default: quick 1,2; full 1,2,4,2 x cores)
 --     --switch=P1,P2         GIL switch policies for mode gil
 --                            (default bytecodes:100,interval:5)
---     --benches=a,b          subset of dead_loop,balance,multi_process
+--     --benches=a,b          subset of dead_loop,balance,multi_process,io_bound
 --     --no-peers --no-micro --no-timeline --no-sweep
 --     --out=DIR              results root (default bench/results)
 --     --python=CMD           CPython to use for the peers (default python3)
@@ -25,6 +25,7 @@ local json = dofile(here .. "/json.lua")
 local R = dofile(here .. "/runner.lua")
 local A = dofile(here .. "/aggregate.lua")
 local T = dofile(here .. "/timeline.lua")
+local IO = dofile(here .. "/io_bound.lua")   -- the I/O-bound benchmark's sizes, points, server
 
 ------------------------------------------------------------------ options
 
@@ -105,6 +106,8 @@ if opt.scale then
   sizes.timeline_iters = sc(sizes.timeline_iters, 100000)
   sizes.micro_seconds = math.max(0.02, sizes.micro_seconds * opt.scale)
 end
+local io_workers
+sizes.io_bound, io_workers = IO.sizes(quick, opt.scale)
 local workers = opt.workers or (quick and {1, 2} or {1, 2, 4, 2 * cpus})
 do  -- sorted, without duplicates
   local seen, w = {}, {}
@@ -113,7 +116,7 @@ do  -- sorted, without duplicates
   workers = w
 end
 local policies = opt.switch or {"bytecodes:100", "interval:5"}
-local benches = opt.benches or {"dead_loop", "balance", "multi_process"}
+local benches, io_bound = IO.split(opt.benches or {"dead_loop", "balance", "multi_process"}, not opt.benches)
 for _, b in ipairs(benches) do
   if not sizes[b] then usage("unknown benchmark '" .. b .. "'") end
 end
@@ -162,6 +165,7 @@ if py_impl then
     return {{"sequential"}, {"gil", "interval:5"}, {"nogil"}, {"processes"}}
   end)
 end
+if io_bound then IO.add_jobs(add, io_workers, policies, py_impl, opt.repeats) end
 
 local has_balance = false
 for _, b in ipairs(benches) do has_balance = has_balance or b == "balance" end
@@ -199,10 +203,14 @@ if opt.micro then
     add({kind = "micro", script = "bench_gil_hook.lua", switch = p, args = {"--iters=" .. sizes.hook_iters}})
     add({kind = "micro", script = "bench_gil_convoy.lua", switch = p,
          args = {"--seconds=" .. sizes.micro_seconds}})
+    add({kind = "micro", script = "bench_gil_convoy.lua", switch = p,   -- over a TCP socket (issue 12)
+         args = {"--seconds=" .. sizes.micro_seconds, "--channel=tcp"}})
   end
   if py_impl then
-    add({kind = "micro", script = "convoy.py", switch = "interval:5", peer = true,
-         args = {"--seconds=" .. sizes.micro_seconds}})
+    for _, ch in ipairs({"pipe", "tcp"}) do
+      add({kind = "micro", script = "convoy.py", switch = "interval:5", peer = true,
+           args = {"--seconds=" .. sizes.micro_seconds, "--channel=" .. ch}})
+    end
   end
   for _, p in ipairs({"interval:5", "bytecodes:100"}) do
     add({kind = "micro", script = "bench_gil_fairness.lua", switch = p,
@@ -370,6 +378,7 @@ do
   end
 end
 
+local stop_io_server = io_bound and IO.start_server(gillua, root, sizes.io_bound)
 for i, unit in ipairs(units) do
   local job = unit.job
   R.progress(i, #units, describe(job) .. (unit.rep and (" rep " .. unit.rep .. "/" .. job.reps) or ""))
@@ -425,6 +434,7 @@ for i, unit in ipairs(units) do
   end
 end
 R.progress_done()
+if stop_io_server then stop_io_server() end
 
 for _, job in ipairs(jobs) do
   if job.kind == "bench" then

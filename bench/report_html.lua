@@ -1,7 +1,8 @@
 -- report_html.lua — report.html: one self-contained page (no network, no
 -- external files): the acceptance checks, the reading, charts as inline
 -- SVG (speedup and cores used vs workers per mode for gillua and CPython,
--- lost updates vs switch interval, the convoy effect, the GIL timeline per
+-- lost updates vs switch interval, the convoy effect, the I/O-bound speedups
+-- (report_io.lua), the GIL timeline per
 -- switch policy), the tables and the machine.
 --
 -- A small inline script counts the charts into <html data-charts=N> and
@@ -209,6 +210,7 @@ function M.render(report)
   add('<div class="charts">' .. bench_charts(report, "dead_loop", "Dead loop") .. "</div>")
   add('<div class="charts">' .. bench_charts(report, "multi_process", "Multi-process (prime batch)") .. "</div>")
   add('<div class="charts">' .. bench_charts(report, "balance", "Balance with lock", true) .. "</div>")
+  add(U.io().html(report, S, table_html) or "")   -- the I/O-bound half (report_io.lua)
   local sw, cv = sweep_chart(report), convoy_chart(report)
   if sw or cv then
     add("<h2>Lost updates and the convoy effect</h2><div class=\"charts\">" .. (sw or "") .. (cv or "") .. "</div>")

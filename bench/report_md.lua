@@ -138,6 +138,8 @@ function M.render(report)
   add(string.format("A batch of %d tasks per worker, each counting the primes below %d.\n",
                     c.sizes.multi_process.tasks, c.sizes.multi_process.size))
   add(table_md(U.bench_rows(report, "multi_process"), U.columns) .. "\n")
+  local io_md = U.io().markdown(report, table_md)   -- report_io.lua
+  if io_md then add(io_md) end
   local sweep = U.sweep_rows(report)
   if #sweep > 0 then
     add("## Lost updates vs switch interval (balance, 2 threads, " .. U.fmt(c.sizes.sweep_iters) .. " iterations each)\n")

@@ -4,6 +4,7 @@
 -- of the numbers.
 
 local U = {}
+U.here = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
 
 -- A copy of a report decoded from report.json with its JSON nulls (empty
 -- tables whose tostring is "null", from any instance of json.lua) removed,
@@ -88,7 +89,7 @@ U.balance_columns = {
   U.columns[12], U.columns[13],
 }
 
-local mode_order = {sequential = 1, gil = 2, nogil = 3, processes = 4}
+local mode_order = {sequential = 1, gil = 2, nogil = 3, processes = 4, coroutines = 5}
 function U.sort_rows(rows)
   table.sort(rows, function(a, b)
     if a.impl ~= b.impl then return a.impl == "gillua" or (b.impl ~= "gillua" and a.impl < b.impl) end
@@ -122,8 +123,9 @@ end
 
 -- "interval:5" for gillua's rows, "cpython-3.11 interval:5" for a peer's.
 function U.micro_label(m)
-  if m.impl and m.impl ~= "gillua" then return m.impl .. " " .. (m.switch or "") end
-  return m.switch or "?"
+  local tcp = m.channel == "tcp" and " tcp" or ""   -- the convoy over a socket beside the pipe's
+  if m.impl and m.impl ~= "gillua" then return m.impl .. " " .. (m.switch or "") .. tcp end
+  return (m.switch or "?") .. tcp
 end
 
 function U.micro(report, bench)
@@ -258,12 +260,19 @@ function U.acceptance(report)
             "largest deviation " .. U.fmt(m.max_dev_pct, 1) .. " points")
     end
   end
+  U.io().acceptance(report, check)   -- the I/O-bound benchmark (report_io.lua)
   return checks
 end
 
 ------------------------------------------------------------------ reading
 
 -- A few sentences that say what the numbers show, with the numbers.
+-- report_io.lua, loaded when first needed (it loads this file itself).
+function U.io()
+  U.io_module = U.io_module or dofile(U.here .. "/report_io.lua")
+  return U.io_module
+end
+
 function U.reading(report)
   local out = {}
   local function row(w) local r = U.find(report, w) return r and not r.unavailable and r or nil end
@@ -358,6 +367,7 @@ function U.reading(report)
       .. ". Each time the I/O thread's wait ends it must get the GIL back from the CPU-bound thread; "
       .. "a trip that costs about one switch interval or more shows that wait."
   end
+  out[#out + 1] = U.io().reading(report)   -- the I/O-bound half (nil when not run)
   -- background load: how much of the machine the benchmarks really had
   local loads = {}
   for _, r in ipairs(report.runs or {}) do

@@ -8,6 +8,7 @@
 **   stats()                        -> {switches=, forced_switches=, requests=, enabled=,
 **                                      threads={ {name=, held_s=, wait_s=, blocked_s=,
 **                                                 acquisitions=, alive=}, ...}}
+**   module_io, module_io_for       C modules' blocking calls (lgil_io.c)
 */
 #include <math.h>
 #include <stdlib.h>
@@ -99,5 +100,6 @@ int luaopen_gil(lua_State *L) {
     {"getswitchinterval", g_getswitchinterval}, {"stats", g_stats}, {NULL, NULL}
   };
   luaL_newlib(L, funcs);
+  gl_gil_io_open(L);   /* module_io, module_io_for (lgil_io.c) */
   return 1;
 }

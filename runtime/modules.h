@@ -17,6 +17,9 @@ int luaopen_gil(lua_State *L);
 int luaopen_multiprocessing(lua_State *L);
 int luaopen_subprocess(lua_State *L);
 
+/* Adds module_io and module_io_for to the gil table on top (lgil_io.c). */
+void gl_gil_io_open(lua_State *L);
+
 /* Replaces the global print by one that writes each line in one piece
 ** (lprint.c). */
 void gl_open_print(lua_State *L);

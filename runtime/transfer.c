@@ -151,6 +151,12 @@ uint64_t tr_objcheck(uint64_t addr) {
 ** to the program travel by name and are looked up again on arrival:
 **   - the module tables of the standard libraries and of the runtime
 **     modules (keys of package.preload), and the global table ("_G");
+**   - the tables of the other modules in package.loaded that have C
+**     functions (which cannot be copied: LuaSocket's, say) and that
+**     require finds in a file (package.searchpath on package.cpath or
+**     package.path); the receiver requires them (a GIL-off thread gets
+**     its own instance, as each interpreter has its own modules). Modules
+**     of Lua functions only are still copied;
 **   - their fields that are C functions, tables or userdata (e.g.
 **     "string.format", "threading.Lock", "io.stdout"); for "_G" only the
 **     C functions ("_G.print"), since other globals belong to the program.
@@ -241,6 +247,68 @@ static void names_module(lua_State *L, int cache, int m, const char *name) {
 /* Key (a light userdata) of the names table's list of the standard and
 ** runtime modules that were not loaded when it was built. */
 static const char pending_key = 'p';
+/* Key of the number of package.loaded entries when it was built. */
+static const char loaded_count_key = 'n';
+
+/* Whether require finds module 'name' in a file: package.searchpath on
+** package.cpath or package.path (package being the loaded library's). */
+static int found_by_require(lua_State *L, const char *name) {
+  int found = 0, top = lua_gettop(L);
+  luaL_checkstack(L, 8, NULL);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "package") == LUA_TTABLE &&
+      lua_getfield(L, -1, "searchpath") == LUA_TFUNCTION) {
+    for (int i = 0; i < 2 && !found; i++) {
+      lua_pushvalue(L, -1);
+      lua_pushstring(L, name);
+      if (lua_getfield(L, -4, i == 0 ? "cpath" : "path") == LUA_TSTRING &&
+          lua_pcall(L, 2, 1, 0) == LUA_OK)
+        found = lua_type(L, -1) == LUA_TSTRING;
+      lua_settop(L, top + 3);
+    }
+  }
+  lua_settop(L, top);
+  return found;
+}
+
+static lua_Integer count_entries(lua_State *L, int t) {
+  lua_Integer n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, t)) { n++; lua_pop(L, 1); }
+  return n;
+}
+
+static int has_cfunction(lua_State *L, int t) {
+  int found = 0;
+  lua_pushnil(L);
+  while (!found && lua_next(L, t)) {
+    found = lua_iscfunction(L, -1);
+    lua_pop(L, 1);
+  }
+  if (found) lua_pop(L, 1);   /* the key lua_next left */
+  return found;
+}
+
+/* Adds the modules of package.loaded (at 'loaded') with C functions that
+** require finds in a file and that have no name yet; records how many
+** entries package.loaded had. */
+static void names_required(lua_State *L, int cache, int loaded) {
+  lua_pushnil(L);
+  while (lua_next(L, loaded)) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TTABLE &&
+        strlen(lua_tostring(L, -2)) == lua_rawlen(L, -2)) {
+      lua_pushvalue(L, -1);
+      int named = lua_rawget(L, cache) != LUA_TNIL;
+      lua_pop(L, 1);
+      const char *name = lua_tostring(L, -2);
+      if (!named && has_cfunction(L, lua_gettop(L)) && found_by_require(L, name))
+        names_module(L, cache, lua_gettop(L), name);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushinteger(L, count_entries(L, loaded));
+  lua_rawsetp(L, cache, &loaded_count_key);
+}
 
 /* Adds module 'name' when it is loaded, else lists it as pending. */
 static void names_consider(lua_State *L, int cache, int loaded, int pending,
@@ -273,6 +341,7 @@ static void names_build(lua_State *L) {
       names_consider(L, cache, loaded, pending, lua_tostring(L, -1));
   }
   lua_pop(L, 1);                                 /* preload */
+  names_required(L, cache, loaded);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   lua_pushliteral(L, "_G");
   names_add(L, cache, lua_gettop(L) - 1);
@@ -299,9 +368,9 @@ int tr_travels_by_name(lua_State *L, int idx) {
   return named;
 }
 
-/* Whether a module that was pending at build time is loaded now. Cheap
-** when nothing is pending (the usual case once the modules a program
-** uses are loaded): this runs once per encode call that meets a table.
+/* Whether a module that was pending at build time is loaded now, or
+** package.loaded has more or fewer entries (a module was required). Cheap:
+** this runs once per encode call that meets a table.
 ** A module table replaced in package.loaded is not noticed here; its
 ** fields still are, by the check in enc_byname. */
 int tr_names_stale(lua_State *L, int names) {
@@ -323,7 +392,35 @@ int tr_names_stale(lua_State *L, int names) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  if (!stale) {
+    lua_Integer had = lua_rawgetp(L, names, &loaded_count_key) == LUA_TNUMBER ? lua_tointeger(L, -1) : -1;
+    lua_pop(L, 1);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    stale = count_entries(L, lua_gettop(L)) != had;
+    lua_pop(L, 1);
+  }
   return stale;
+}
+
+int tr_module_findable(lua_State *L, const char *name, size_t len) {
+  if (strlen(name) != len) return 0;
+  luaL_checkstack(L, 4, NULL);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  int loaded = lua_getfield(L, -1, name) == LUA_TTABLE;
+  lua_pop(L, 2);
+  return loaded || found_by_require(L, name);
+}
+
+/* require(mod) in this interpreter, for a module that is not loaded yet
+** and has no preload function. */
+static void load_required(lua_State *L, const char *mod) {
+  luaL_checkstack(L, 4, NULL);
+  if (lua_getglobal(L, "require") != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushstring(L, mod);
+  lua_call(L, 1, 0);
 }
 
 /* require's protocol for a preload loader, without searching files. */
@@ -359,7 +456,8 @@ void tr_push_named(lua_State *L, const char *mod, size_t modlen,
       int loaded = lua_gettop(L);
       const char *name = lua_pushlstring(L, mod, modlen);
       load_preloaded(L, name, loaded);
-      lua_pop(L, 1);
+      if (lua_getfield(L, loaded, name) == LUA_TNIL) load_required(L, name);
+      lua_pop(L, 2);
       lua_pushlstring(L, mod, modlen);
       lua_rawget(L, -2);
     }

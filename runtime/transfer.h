@@ -79,6 +79,10 @@ int tr_decode(lua_State *L, const void *data, size_t len, char *err,
 int tr_decode_opts(lua_State *L, const void *data, size_t len,
                    unsigned flags, char *err, size_t errlen);
 
+/* Whether module 'name' (len bytes) is loaded here or require finds it in
+** a file: a decoder that accepts Lua functions accepts it by name too. */
+int tr_module_findable(lua_State *L, const char *name, size_t len);
+
 /* Whether the value at idx travels by name (the globals table, a
 ** standard or gillua module, or a field of one): such a value is never
 ** copied, so code that rewrites messages (mp_mark.c) must not walk it. */

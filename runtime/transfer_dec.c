@@ -200,8 +200,9 @@ static void dec_named(Dec *d, int tag) {
   const char *m = getlstr(d, &mlen);
   const char *f = tag == TR_NAMED ? getlstr(d, &flen) : NULL;
   const char *mod = lua_pushlstring(L, m, mlen);
-  if (!tr_module_allowed(L, mod, mlen))
-    derror(d, "'%s' is not a standard library or runtime module", mod);
+  if (!tr_module_allowed(L, mod, mlen) &&
+      ((d->flags & TR_DEC_NOFUNC) || !tr_module_findable(L, mod, mlen)))
+    derror(d, "'%s' is not a standard library or runtime module, nor one require finds here", mod);
   tr_push_named(L, mod, mlen, f, flen, 1);
   if (lua_isnil(L, -1)) {
     if (f != NULL) {

@@ -169,6 +169,16 @@ static int call_run(lua_State *L) {   /* self:run(), inside the pcall */
   return 0;
 }
 
+/* Keeps the first mlen bytes of msg as t.error (NULL when out of memory). */
+static void keep_error(GLThread *t, const char *msg, size_t mlen) {
+  char *copy = malloc(mlen + 1);
+  if (copy) { memcpy(copy, msg, mlen); copy[mlen] = '\0'; }
+  gt_lock();
+  free(t->error);
+  t->error = copy;
+  gt_unlock();
+}
+
 static void run_body(lua_State *L, GLThread *t) {
   int handle = lua_gettop(L);
   lua_pushcfunction(L, gl_traceback_handler);
@@ -179,12 +189,8 @@ static void run_body(lua_State *L, GLThread *t) {
   if (tb == NULL) tb = "(error object is not a string)";
   /* the message is the traceback's first line */
   const char *nl = strstr(tb, "\nstack traceback:");
-  size_t mlen = nl ? (size_t)(nl - tb) : strlen(tb);
-  char *msg = malloc(mlen + 1);
-  if (msg) { memcpy(msg, tb, mlen); msg[mlen] = '\0'; }
+  keep_error(t, tb, nl ? (size_t)(nl - tb) : strlen(tb));
   gt_lock();
-  free(t->error);
-  t->error = msg;
   char name[sizeof t->name];
   memcpy(name, t->name, sizeof name);
   gt_unlock();
@@ -250,7 +256,9 @@ static void *thread_main(void *arg) {
       lua_pushlightuserdata(U, si);
       if (lua_pcall(U, 1, 0, 0) != LUA_OK) {   /* setting up failed, not the thread's code */
         const char *msg = lua_tostring(U, -1);
-        fprintf(stderr, "Exception in thread %s:\n%s\n", t->name, msg ? msg : "(error object is not a string)");
+        if (msg == NULL) msg = "(error object is not a string)";
+        keep_error(t, msg, strlen(msg));       /* t.error says it too */
+        fprintf(stderr, "Exception in thread %s:\n%s\n", t->name, msg);
       }
       atomic_store(&t->running, NULL);
       lua_close(U);

@@ -8,7 +8,11 @@
 --
 -- The echo runs in another process over a multiprocessing.Pipe when that
 -- module exists (--channel=pipe: only the I/O thread needs this process's
--- GIL), otherwise in a thread over two queue.Queues (--channel=queue).
+-- GIL), or over a real TCP connection on 127.0.0.1 with LuaSocket
+-- (--channel=tcp: the echo process serves one connection, TCP_NODELAY on
+-- both ends; the I/O thread's receive waits in poll, which lets go of the
+-- GIL through vm/interpose.c), otherwise in a thread over two
+-- queue.Queues (--channel=queue).
 -- Reports round trips per second alone and beside the CPU thread, the
 -- slowdown (alone / beside) and the CPU thread's share of the loop rate.
 --
@@ -18,21 +22,53 @@ local B = dofile((arg[0]:match("^(.*)/") or ".") .. "/benchlib.lua")
 local has_mp = pcall(require, "multiprocessing")
 local o = B.options(arg, "bench_gil_convoy.lua",
                     {seconds = 0.5, work = 200, channel = has_mp and "pipe" or "queue"},
-                    "--seconds=S --work=N --channel=pipe|queue")
+                    "--seconds=S --work=N --channel=pipe|tcp|queue")
 B.require_mode("gil_convoy", {mode = "gil", workers = 2})
-if o.channel ~= "pipe" and o.channel ~= "queue" then
-  io.stderr:write("bench_gil_convoy.lua: --channel must be pipe or queue\n")
+if o.channel ~= "pipe" and o.channel ~= "tcp" and o.channel ~= "queue" then
+  io.stderr:write("bench_gil_convoy.lua: --channel must be pipe, tcp or queue\n")
   os.exit(2)
 end
-if o.channel == "pipe" and not has_mp then
+if o.channel == "tcp" and not pcall(require, "socket") then
+  print(B.json.encode({bench = "gil_convoy", mode = "gil", workers = 2, impl = B.impl(), channel = "tcp",
+                       unavailable = "LuaSocket (Debian's lua-socket) is not installed"}))
+  os.exit(0)
+end
+if o.channel ~= "queue" and not has_mp then
   B.require_mode("gil_convoy", {mode = "processes", workers = 2})
 end
 
 local clock = B.wall
 stop_cpu = false
 
+-- The echo over TCP: a process serving one connection, a line per value.
+local function open_tcp()
+  local socket, mp = require "socket", require "multiprocessing"
+  local mine, theirs = mp.Pipe()
+  local child = mp.Process{target = function(conn)
+    local socket = require "socket"
+    local srv = assert(socket.bind("127.0.0.1", 0))
+    conn:send((select(2, srv:getsockname())))
+    local c = assert(srv:accept())
+    srv:close()
+    c:setoption("tcp-nodelay", true)
+    while true do
+      local line = c:receive("*l")
+      if not line or line == "" then break end
+      c:send(line .. "\n")
+    end
+    c:close()
+  end, args = {theirs}, name = "echo"}
+  child:start()
+  local s = assert(socket.connect("127.0.0.1", mine:recv()))
+  s:setoption("tcp-nodelay", true)
+  return function(v) assert(s:send(v .. "\n")) end,
+         function() return tonumber((assert(s:receive("*l")))) end,
+         function() s:send("\n"); s:close(); child:join() end
+end
+
 -- Sets up the echo and returns send(v), recv(), close().
 local function open_channel()
+  if o.channel == "tcp" then return open_tcp() end
   if o.channel == "pipe" then
     local mp = require "multiprocessing"
     local mine, theirs = mp.Pipe()

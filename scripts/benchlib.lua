@@ -94,8 +94,10 @@ function B.options(argv, name, defaults, usage)
     end
   end
   local modes = {gil = true, nogil = true, processes = true, sequential = true}
+  modes.coroutines = B.extra_modes and B.extra_modes.coroutines or nil   -- set by io_bound.lua
   if o.mode and not modes[o.mode] then
-    die("--mode must be gil, nogil, processes or sequential, got '" .. o.mode .. "'")
+    die("--mode must be gil, nogil, processes" .. (modes.coroutines and ", coroutines" or "") ..
+        " or sequential, got '" .. o.mode .. "'")
   end
   if o.workers and (math.type(o.workers) ~= "integer" or o.workers < 1) then
     die("--workers must be an integer >= 1")
@@ -107,7 +109,7 @@ end
 
 -- nil when 'mode' can run in this interpreter, else the reason it cannot.
 function B.unavailable_reason(mode)
-  if mode == "sequential" then return nil end
+  if mode == "sequential" or mode == "coroutines" then return nil end
   if mode == "processes" then
     local ok, err = pcall(require, "multiprocessing")
     if not ok then return "multiprocessing module not available (" .. tostring(err):match("^[^\n]*") .. ")" end

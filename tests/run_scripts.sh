@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every tests/scripts/*.lua with the given gillua binary.
 #
-# Header directives (in the first 15 lines of a test):
+# Header directives (in the first 30 lines of a test):
 #   -- run: FLAGS            one run with FLAGS before the script (repeatable;
 #                            no such line = one run without flags)
 #   -- expect-exit: N        expected exit code (default 0)
@@ -23,7 +23,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 
-directive() { head -n 15 "$1" | sed -n "s/^-- $2: *//p"; }
+directive() { head -n 30 "$1" | sed -n "s/^-- $2: *//p"; }
 
 for t in "${tests[@]}"; do
   [ -f "$t" ] || continue

@@ -38,6 +38,13 @@ static int parse_gil(const char *v, int *on) {
   return 0;
 }
 
+static int parse_module_io(const char *v, int *hold) {
+  if (strcmp(v, "release") == 0) *hold = 0;
+  else if (strcmp(v, "hold") == 0) *hold = 1;
+  else return -1;
+  return 0;
+}
+
 /* "--name" or "--name=value": 'value' gets NULL or the text after '='.
 ** True when 'a' is that option. */
 static int is_long(const char *a, const char *name, const char **value) {
@@ -68,6 +75,14 @@ static int long_option(const char *a, CLIOptions *o, char *err, size_t errlen) {
     if (gil_parse_policy(v, &o->cfg.policy, why, sizeof why) != 0)
       return fail(err, errlen, "invalid --switch value '%s': %s", v, why);
     o->switch_set = 1;
+    return 0;
+  }
+  if (is_long(a, "module-io", &v)) {
+    if (v == NULL)
+      return fail(err, errlen, "option '%s' needs a value (--module-io=release|hold)", a, NULL);
+    if (parse_module_io(v, &o->cfg.module_io_hold) != 0)
+      return fail(err, errlen, "invalid --module-io value '%s' (expected release or hold)", v, NULL);
+    o->module_io_set = 1;
     return 0;
   }
   if (is_long(a, "trace", &v)) {
@@ -158,6 +173,14 @@ int cli_apply_env(CLIOptions *o, const char *gil, const char *sw,
   return 0;
 }
 
+int cli_apply_module_io_env(CLIOptions *o, const char *v, char *err, size_t errlen) {
+  if (o->module_io_set || v == NULL || *v == '\0') return 0;
+  if (parse_module_io(v, &o->cfg.module_io_hold) != 0)
+    return fail(err, errlen, "invalid GILLUA_MODULE_IO value '%s' (expected release or hold)",
+                v, NULL);
+  return 0;
+}
+
 void cli_usage(FILE *f) {
   fputs(
   "usage: " CLI_NAME " [options] [script [args]]\n"
@@ -177,11 +200,15 @@ void cli_usage(FILE *f) {
   "  --switch=bytecodes:N    drop the GIL every N bytecodes while another thread\n"
   "                          waits (default bytecodes:100)\n"
   "  --switch=interval:MS    a waiting thread asks the holder to drop after MS ms\n"
+  "  --module-io=release|hold  release (default): C modules' blocking calls\n"
+  "                          (recv, accept, poll, sleep...) let go of the GIL\n"
+  "                          while they wait; hold: they keep it\n"
   "  --stats                 print GIL statistics to stderr at exit\n"
   "  --trace=FILE            write the GIL timeline to FILE (Chrome trace JSON)\n"
   "  -h, --help              show this help and exit\n"
   "  --version               show version information and exit\n"
-  "Environment: GILLUA_GIL, GILLUA_SWITCH (as --gil, --switch; flags win),\n"
+  "Environment: GILLUA_GIL, GILLUA_SWITCH, GILLUA_MODULE_IO (as --gil, --switch,\n"
+  "--module-io; flags win),\n"
   "LUA_INIT_5_4 or LUA_INIT, LUA_PATH, LUA_CPATH (ignored with -E).\n"
   "Exit status: 0 ok, 1 error in the script, 2 usage error, 130 Ctrl-C.\n",
   f);

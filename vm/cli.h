@@ -27,6 +27,7 @@ typedef struct CLIOptions {
   int has_v;            /* -v (or -i): print the version line first */
   int gil_set;          /* --gil given: GILLUA_GIL is not consulted */
   int switch_set;       /* --switch given: GILLUA_SWITCH is not consulted */
+  int module_io_set;    /* --module-io given: GILLUA_MODULE_IO is not consulted */
 } CLIOptions;
 
 /* Parses the options before the script, as lua 5.4 does, plus gillua's
@@ -40,6 +41,10 @@ int cli_parse(int argc, char **argv, CLIOptions *o, char *err, size_t errlen);
 ** naming the variable. */
 int cli_apply_env(CLIOptions *o, const char *gil, const char *sw,
                   char *err, size_t errlen);
+
+/* Applies GILLUA_MODULE_IO (NULL or empty: unset) unless --module-io was
+** given. Returns 0, or -1 with a message naming the variable. */
+int cli_apply_module_io_env(CLIOptions *o, const char *v, char *err, size_t errlen);
 
 void cli_usage(FILE *f);
 void cli_version(FILE *f);

@@ -74,6 +74,8 @@ int main(int argc, char **argv) {
   if (cli_apply_env(&o, getenv("GILLUA_GIL"), getenv("GILLUA_SWITCH"),
                     err, sizeof err) != 0)
     return usage_error(err);
+  if (cli_apply_module_io_env(&o, getenv("GILLUA_MODULE_IO"), err, sizeof err) != 0)
+    return usage_error(err);
   lua_State *L = gl_vm_start(&o.cfg, rt_open_universe, err, sizeof err);
   if (L == NULL) {
     cli_message(CLI_NAME, err);

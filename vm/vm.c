@@ -15,6 +15,7 @@
 
 #include "block.h"
 #include "gil.h"
+#include "interpose.h"
 #include "gthread.h"
 #include "hook.h"
 #include "stats.h"
@@ -62,11 +63,13 @@ lua_State *gl_universe_new(int no_env) {
   return L;
 }
 
-/* The core's own fork duties, first on the list: threads, GIL, statistics. */
+/* The core's own fork duties, first on the list: threads, GIL, statistics,
+** the module-io rules. */
 static void register_core_fork_duties(void) {
   gl_at_fork(gt_fork_prepare, gt_fork_parent, gt_fork_child);
   gl_at_fork(gil_fork_prepare, gil_fork_parent, gil_fork_child);
   gl_at_fork(gl_stats_fork_prepare, gl_stats_fork_parent, gl_stats_fork_child);
+  gl_at_fork(ip_fork_prepare, ip_fork_parent, ip_fork_child);
 }
 
 lua_State *gl_vm_start(const GLConfig *cfg, GLOpenUniverse open,
@@ -77,6 +80,7 @@ lua_State *gl_vm_start(const GLConfig *cfg, GLOpenUniverse open,
   if (cfg->trace_path && gl_trace_open(cfg->trace_path, err, errlen) != 0)
     return NULL;
   gil_setup(cfg->gil_on, cfg->policy);
+  ip_set_release(!cfg->module_io_hold);
   gl_hooks_install();   /* SIGINT reaches the main thread only: see tthread.c */
   lua_State *L = gl_universe_new(cfg->no_env);
   if (L == NULL) {

@@ -16,6 +16,7 @@ typedef struct GLConfig {
   int stats;                /* --stats: print GIL statistics to stderr at exit */
   const char *trace_path;   /* --trace=FILE or NULL */
   int no_env;               /* -E: ignore LUA_* environment variables */
+  int module_io_hold;       /* --module-io=hold: C modules' blocking calls keep the GIL */
 } GLConfig;
 
 /* Opens what the layers above the core add to a fresh universe (the

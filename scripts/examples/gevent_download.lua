@@ -1,21 +1,28 @@
 -- gevent_download.lua — many downloads in one thread with coroutines
--- (seed notes 002 and 004, "协程 gevent"). gevent spawns a greenlet per URL
--- and, monkey-patched, switches to another greenlet whenever one would
--- block on the network; joinall waits for all of them.
+-- (seed notes 002 and 004, "协程 gevent"), over real HTTP with LuaSocket.
+-- gevent spawns a greenlet per URL and, monkey-patched, switches to
+-- another greenlet whenever one would block on the network; joinall waits
+-- for all of them. Here a tiny hub plays gevent's part: the sockets
+-- socket.http uses are non-blocking (its 'create' hook gives it ours),
+-- and a greenlet whose socket is not ready yields to the hub, which waits
+-- for every pending socket at once with socket.select.
 --
--- There is no network here, so the "URLs" are local files and a tiny hub
--- plays gevent's part: a task reads its file in 512-byte chunks and yields
--- to the hub after each chunk, as a patched socket read would yield while
--- waiting for the next packet. All tasks start ("Visit --> ..."), then the
--- smaller downloads finish first, as in the seed's output.
+-- The site is a local server this program starts in a thread
+-- (scripts/lib/delay_httpd.lua), answering each request after a set delay
+-- (the network's latency): 10 URLs of 100 ms take ~1 s one after the
+-- other and ~0.1 s as greenlets, in one thread.
 --
---   gillua scripts/examples/gevent_download.lua [file ...]
---   (default: three files of this directory)
-local CHUNK = 512
+--   gillua scripts/examples/gevent_download.lua [url ...]
+--   (default: 10 pages of the local server)
+local socket, http = require "socket", require "socket.http"
+local threading, queue = require "threading", require "queue"
 
--- ---- a tiny gevent: spawn, joinall, Pool:map ----
+local N, DELAY = 10, 0.1
+
+-- ---- a tiny gevent: spawn, joinall, Pool:map, and its hub ----
 local gevent = {}
-local ready = {}                  -- run queue of coroutines
+local ready = {}                    -- greenlets to resume, in order
+local reading, writing = {}, {}     -- socket -> greenlet waiting for it
 
 function gevent.spawn(f, ...)
   local args = table.pack(...)
@@ -28,22 +35,31 @@ function gevent.spawn(f, ...)
   return g
 end
 
--- what a monkey-patched blocking call does: let the others run
-function gevent.sleep0()
+-- what a monkey-patched blocking call does: park until 'sock' is ready
+local current
+function gevent.wait(sock, mode)
+  (mode == "r" and reading or writing)[sock] = current
   coroutine.yield()
 end
 
--- the hub: run every runnable greenlet in turn until those given are done
+-- the hub: run the runnable greenlets; when none is, select on the sockets
+-- the others wait for, and wake their owners
+local function keys(t) local k = {} for s in pairs(t) do k[#k + 1] = s end return k end
 function gevent.joinall(greenlets)
   local function all_done()
     for _, g in ipairs(greenlets) do if not g.done then return false end end
     return true
   end
   while not all_done() do
-    local g = table.remove(ready, 1)
-    local ok, err = coroutine.resume(g.co)
+    if #ready == 0 then
+      local r, w = socket.select(keys(reading), keys(writing), 10)
+      assert(#r + #w > 0, "no socket became ready in 10 s")
+      for _, s in ipairs(r) do ready[#ready + 1] = reading[s]; reading[s] = nil end
+      for _, s in ipairs(w) do ready[#ready + 1] = writing[s]; writing[s] = nil end
+    end
+    current = table.remove(ready, 1)
+    local ok, err = coroutine.resume(current.co)
     if not ok then error(err, 0) end
-    if coroutine.status(g.co) ~= "dead" then ready[#ready + 1] = g end
   end
 end
 
@@ -59,54 +75,107 @@ function Pool:map(f, list)
   return results, #gs
 end
 
--- ---- "urllib": a file read chunk by chunk, yielding between chunks ----
-local function urlopen(url)
-  local f, err = io.open(url, "rb")
-  if not f then error(err, 0) end
-  return {
-    read = function()
-      local parts = {}
-      while true do
-        local s = f:read(CHUNK)
-        if not s then break end
-        parts[#parts + 1] = s
-        gevent.sleep0()           -- "waiting for the network"
-      end
-      f:close()
-      return table.concat(parts)
-    end,
-  }
+-- ---- monkey patching: a socket for socket.http that yields, never blocks ----
+local function green_socket()
+  local sock = socket.tcp()
+  sock:settimeout(0)
+  local gs = {}
+  function gs:settimeout() return 1 end
+  function gs:connect(host, port)
+    local ok, err = sock:connect(host, port)
+    while not ok and err == "timeout" do   -- in progress
+      gevent.wait(sock, "w")
+      ok, err = sock:connect(host, port)
+      if err == "already connected" then ok, err = 1, nil end
+    end
+    return ok, err
+  end
+  function gs:send(data, i, j)
+    i = i or 1
+    while true do
+      local last, err, partial = sock:send(data, i, j)
+      if last or err ~= "timeout" then return last, err, partial end
+      i = partial + 1
+      gevent.wait(sock, "w")
+    end
+  end
+  function gs:receive(pattern, prefix)
+    while true do
+      local s, err, partial = sock:receive(pattern, prefix)
+      if s or err ~= "timeout" then return s, err, partial end
+      prefix = partial
+      gevent.wait(sock, "r")
+    end
+  end
+  function gs:close() return sock:close() end
+  function gs:getfd() return sock:getfd() end
+  function gs:dirty() return sock:dirty() end
+  return gs
+end
+
+local function urlopen(url, create)
+  local parts = {}
+  local ok, code = http.request{url = url, sink = require("ltn12").sink.table(parts), create = create}
+  if not ok then error(url .. ": " .. tostring(code), 0) end
+  if code ~= 200 then error(url .. ": HTTP " .. tostring(code), 0) end
+  return table.concat(parts)
+end
+
+-- ---- the local site: a server thread, stopped through an Event at the end ----
+local urls = {}
+for i = 1, #(arg or {}) do urls[#urls + 1] = arg[i] end
+local ports, stop = queue.Queue(), threading.Event()
+local here = (arg and arg[0] or ""):match("^(.*)/") or "."
+local server = threading.Thread{name = "httpd", target = function(path, delay)
+  dofile(path).serve{delay = delay, on_port = function(p) ports:put(p) end,
+                     stop = function() return stop:is_set() end}
+end, args = {here .. "/../lib/delay_httpd.lua", DELAY}}
+server:start()
+local port = assert(ports:get(true, 10), "the server did not start")
+if #urls == 0 then
+  for i = 1, N do urls[i] = string.format("http://127.0.0.1:%d/bytes/%d", port, 1000 + i) end
 end
 
 -- ---- the seed's program ----
 local function run_task(url)
   print(string.format("Visit --> %s", url))
-  local ok, err = pcall(function()
-    local response = urlopen(url)
-    local data = response.read()
-    print(string.format("%d bytes received from %s.", #data, url))
-  end)
-  if not ok then print(err) end
+  local ok, data = pcall(urlopen, url, green_socket)
+  if ok then print(string.format("%d bytes received from %s.", #data, url))
+  else print(data) end
+  return ok and #data or nil
 end
 
-local here = (arg and arg[0] or ""):match("^(.*)/") or "."
-local urls = {}
-for i = 1, #(arg or {}) do urls[#urls + 1] = arg[i] end
-if #urls == 0 then
-  urls = {here .. "/gevent_download.lua", here .. "/thread_urls.lua", here .. "/greenlet_switch.lua"}
+local t0 = socket.gettime()
+local total, pages = 0, 0
+for _, url in ipairs(urls) do
+  local ok, data = pcall(urlopen, url)
+  if ok then total, pages = total + #data, pages + 1 end
 end
+local sequential = socket.gettime() - t0
 
+t0 = socket.gettime()
 local greenlets = {}
 for i, url in ipairs(urls) do greenlets[i] = gevent.spawn(run_task, url) end
 gevent.joinall(greenlets)
+local green = socket.gettime() - t0
+local gtotal, gpages = 0, 0
+for _, g in ipairs(greenlets) do
+  if g.value then gtotal, gpages = gtotal + g.value, gpages + 1 end
+end
+print(string.format("sequential: %d pages, %d bytes in %.2f s", pages, total, sequential))
+print(string.format("gevent:     %d pages, %d bytes in %.2f s", gpages, gtotal, green))
+print(string.format("speedup: %.1fx", sequential / green))
 
--- the second program: a pool mapping run_task over the urls
+-- the second program: a pool mapping run_task over three of the urls
 local function run_task2(url)
   run_task(url)
   print(string.format("url:%s --->finish", url))
 end
 local pool = gevent.Pool()
-local results, n = pool:map(run_task2, urls)
+local results, n = pool:map(run_task2, {table.unpack(urls, 1, 3)})
 local shown = {}
 for i = 1, n do shown[i] = tostring(results[i]) end
 print("{" .. table.concat(shown, ", ") .. "}")
+
+stop:set()
+server:join()

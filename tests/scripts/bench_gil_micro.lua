@@ -31,7 +31,7 @@ do
   assert(k.bench == "gil_hook" and k.alone_ops_per_s > 0 and k.hook_armed_ops_per_s > 0 and k.two_threads_ops_per_s > 0)
   assert(math.abs(k.hook_ratio - k.hook_armed_ops_per_s / k.alone_ops_per_s) < 1e-9)
 
-  for ch, p in pairs({queue = "interval:1", pipe = "bytecodes:100"}) do
+  for ch, p in pairs({queue = "interval:1", pipe = "bytecodes:100", tcp = "interval:1"}) do
     local c = micro("bench_gil_convoy.lua", p, {"--seconds=0.05", "--channel=" .. ch})
     assert(c.bench == "gil_convoy" and c.channel == ch)
     assert(c.alone_trips_per_s > 0 and c.beside_trips_per_s > 0 and c.slowdown > 0)

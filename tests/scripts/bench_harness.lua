@@ -38,12 +38,15 @@ for _, row in ipairs(r.runs) do
     if row.lock then assert(row.lost_updates_max == 0, "no lost update with the lock") end
   end
 end
-for _, b in ipairs({"dead_loop", "balance", "multi_process"}) do
+for _, b in ipairs({"dead_loop", "balance", "multi_process", "io_bound"}) do
   for _, m in ipairs(T.modes) do assert(seen[b .. "/" .. m], "ran " .. b .. " " .. m) end
 end
+assert(seen["io_bound/coroutines"], "ran io_bound coroutines")
+assert(r.config.sizes.io_bound.port > 0, "the harness started the delay server")
 assert(#r.timelines == 1 and r.timelines[1].lanes, "a timeline per policy")
 local html = read("report.html")
 assert(html:find('class="chart timeline"', 1, true) and not html:find("https?://"))
 assert(read("report.md"):find("## Dead loop", 1, true))
+assert(read("report.md"):find("## I/O-bound", 1, true) and html:find("I/O-bound: speedup vs sequential", 1, true))
 os.execute("rm -rf " .. T.q(out))
 print("harness ok")

@@ -30,6 +30,25 @@ for _, mode in ipairs({"sequential", "gil", "processes"}) do
   local m = peer("multi_process.py", {"--mode=" .. mode, "--workers=2", "--tasks=1", "--size=2000"})
   assert(m.primes == 303 and m.ops == 2)
 end
+-- io_bound.py against the delay server (a gillua child serving until its stdin closes)
+do
+  local portfile = os.tmpname()
+  local server = assert(io.popen(T.q(T.gillua) .. " scripts/lib/delay_httpd.lua 0.01 > " .. T.q(portfile), "w"))
+  local port
+  for _ = 1, 500 do
+    local f = io.open(portfile); port = f and math.tointeger(tonumber(f:read("l"))); if f then f:close() end
+    if port then break end
+    os.execute("sleep 0.02")
+  end
+  os.remove(portfile)
+  assert(port, "the delay server did not start")
+  for _, mode in ipairs({"sequential", "gil", "processes"}) do
+    local d = peer("io_bound.py", {"--mode=" .. mode, "--workers=2", "--requests=2", "--delay=0.01",
+                                   "--bytes=10", "--port=" .. port})
+    assert(d.bench == "io_bound" and d.mode == mode and d.ops == 4 and d.wall_s >= 0.02, mode)
+  end
+  server:close()
+end
 local n = peer("dead_loop.py", {"--mode=nogil"})
 assert(n.unavailable and n.unavailable:find("no GIL%-off"))
 print("peers ok")

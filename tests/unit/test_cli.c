@@ -164,6 +164,37 @@ static void test_environment(void **state) {
   assert_int_equal(o.cfg.policy.n, 7);
 }
 
+static void test_module_io(void **state) {
+  (void)state;
+  CLIOptions o;
+  char *def[] = { "gillua", NULL };
+  assert_int_equal(parse(ARGC(def), def, &o), 0);
+  assert_int_equal(o.cfg.module_io_hold, 0);            /* release by default */
+  char *hold[] = { "gillua", "--module-io=hold", NULL };
+  assert_int_equal(parse(ARGC(hold), hold, &o), 0);
+  assert_int_equal(o.cfg.module_io_hold, 1);
+  assert_int_equal(o.module_io_set, 1);
+  /* the flag wins over the variable, which is not even looked at */
+  assert_int_equal(cli_apply_module_io_env(&o, "bogus", err, sizeof err), 0);
+  assert_int_equal(o.cfg.module_io_hold, 1);
+  char *bad[] = { "gillua", "--module-io=maybe", NULL };
+  assert_int_equal(parse(ARGC(bad), bad, &o), -1);
+  assert_non_null(strstr(err, "--module-io"));
+  char *bare[] = { "gillua", "--module-io", NULL };
+  assert_int_equal(parse(ARGC(bare), bare, &o), -1);
+  assert_non_null(strstr(err, "needs a value"));
+  /* the variable: hold, release, empty (unset), a bad value naming it */
+  assert_int_equal(parse(ARGC(def), def, &o), 0);
+  assert_int_equal(cli_apply_module_io_env(&o, "hold", err, sizeof err), 0);
+  assert_int_equal(o.cfg.module_io_hold, 1);
+  assert_int_equal(cli_apply_module_io_env(&o, "release", err, sizeof err), 0);
+  assert_int_equal(o.cfg.module_io_hold, 0);
+  assert_int_equal(cli_apply_module_io_env(&o, "", err, sizeof err), 0);
+  assert_int_equal(o.cfg.module_io_hold, 0);
+  assert_int_equal(cli_apply_module_io_env(&o, "off", err, sizeof err), -1);
+  assert_non_null(strstr(err, "GILLUA_MODULE_IO"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_defaults),
@@ -174,6 +205,7 @@ int main(void) {
     cmocka_unit_test(test_help_and_version),
     cmocka_unit_test(test_usage_errors),
     cmocka_unit_test(test_environment),
+    cmocka_unit_test(test_module_io),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,69 @@
+-- Ctrl-C (SIGINT) ends the main thread's wait inside any interposed call
+-- of a C module (tests/modules/blockmod.c): read of an empty pipe, a
+-- write to a full one, accept, recv, poll, select and epoll_wait without
+-- a timeout, usleep, nanosleep, clock_nanosleep, sleep, waitpid of a
+-- child that lives 20 s (the others would wait 60 s or forever). gillua
+-- exits 130 with "interrupted", well before the calls would end. Both GIL
+-- modes; all cases at once (a blocked
+-- child uses no CPU): one shell starts each, waits for its READY, sends
+-- SIGINT and records the exit status.
+-- run: --gil=on
+-- timeout: 60
+local gillua = assert(os.getenv("GILLUA"), "GILLUA not set")
+local time = require "time"
+local cpath = gillua:match("^(.*)/") .. "/tests/?.so"
+assert(io.open((cpath:gsub("%?", "blockmod"))), "blockmod.so is missing: `make scripts` builds it")
+
+local cases = {
+  read = "local r, w = B.pipe(); ready(); B.read(r)",
+  write = "local r, w = B.pipe(); B.fill(w); ready(); B.write(w, 'x')",
+  accept = "local l = B.listen(); ready(); B.accept(l)",
+  recv = "local l, port = B.listen(); local c = B.connect(port); local a = B.accept(l); ready(); B.recv(a)",
+  poll = "local r, w = B.pipe(); ready(); B.poll(r, -1)",
+  select = "local r, w = B.pipe(); ready(); B.select(r, 60000)",
+  epoll_wait = "local r, w = B.pipe(); ready(); B.epoll_wait(r, -1)",
+  usleep = "ready(); B.usleep(60000000)",
+  nanosleep = "ready(); B.nanosleep(60)",
+  clock_nanosleep = "ready(); B.clock_nanosleep(60)",
+  sleep = "ready(); B.sleep(60)",
+  waitpid = "local pid = B.spawn('exec sleep 20'); ready(); B.waitpid(pid)",   -- ends by itself
+}
+
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute("mkdir " .. dir))
+local parts, names = {}, {}
+for _, flags in ipairs{"--gil=on", "--gil=off"} do
+  for name, body in pairs(cases) do
+    local id = name .. (flags == "--gil=on" and "_on" or "_off")
+    names[#names + 1] = id
+    local f = assert(io.open(dir .. "/" .. id .. ".lua", "w"))
+    f:write(string.format("package.cpath = %q .. ';' .. package.cpath; B = require 'blockmod'\n", cpath),
+            "local function ready() io.stdout:write('ready\\n'); io.stdout:flush() end\n",
+            body, "\nprint('not interrupted')\n")
+    f:close()
+    parts[#parts + 1] = string.format(
+      "( %s %s %s/%s.lua > %s/%s.out 2>&1 & pid=$!; " ..
+      "for i in $(seq 200); do grep -q ready %s/%s.out 2>/dev/null && break; sleep 0.05; done; " ..
+      "sleep 0.1; kill -INT $pid; wait $pid; echo $? > %s/%s.rc ) &",
+      gillua, flags, dir, id, dir, id, dir, id, dir, id)
+  end
+end
+local t0 = time.monotonic()
+assert(os.execute(table.concat(parts, "\n") .. "\nwait"))
+local dt = time.monotonic() - t0
+local function slurp(p)
+  local f = assert(io.open(p)); local s = f:read("a"); f:close(); return s
+end
+local failures = {}
+for _, id in ipairs(names) do
+  local rc = tonumber(slurp(dir .. "/" .. id .. ".rc"))
+  local out = slurp(dir .. "/" .. id .. ".out")
+  if rc ~= 130 or not out:find("interrupted") or out:find("not interrupted") then
+    failures[#failures + 1] = string.format("%s: exit %s, output: %s", id, tostring(rc), out)
+  end
+end
+os.execute("rm -rf " .. dir)
+assert(#failures == 0, table.concat(failures, "\n"))
+assert(dt < 15, "took " .. dt .. " s (waitpid's child lives 20 s)")
+print("interpose_interrupt ok")
