@@ -6,8 +6,9 @@
 --   build/gillua bench/harness.lua --quick | --full | --demo  [options]
 --     --repeats=R            repetitions per point (default 3)
 --     --workers=1,2,4        worker counts (default: quick 1,2; full 1,2,4,2 x cores)
---     --switch=P1,P2         GIL switch policies for mode gil
---                            (default bytecodes:100,interval:5)
+--     --switch=P1,P2         GIL switch policies for mode gil (default: the
+--                            lab's four, ticks:100,bytecodes:100,interval:5,priority:5;
+--                            --demo: bytecodes:100,interval:5)
 --     --benches=a,b          subset of dead_loop,balance,multi_process,io_bound
 --     --no-peers --no-micro --no-timeline --no-sweep
 --     --out=DIR              results root (default bench/results)
@@ -25,6 +26,7 @@ local json = dofile(here .. "/json.lua")
 local R = dofile(here .. "/runner.lua")
 local A = dofile(here .. "/aggregate.lua")
 local T = dofile(here .. "/timeline.lua")
+local L = dofile(here .. "/lab.lua")
 local IO = dofile(here .. "/io_bound.lua")   -- the I/O-bound benchmark's sizes, points, server
 
 ------------------------------------------------------------------ options
@@ -68,6 +70,9 @@ for _, a in ipairs(arg) do
 end
 if not opt.profile then usage("say --quick, --full or --demo") end
 local quick = opt.profile ~= "full"
+if opt.profile == "demo" then   -- the demo: the three benchmarks and their checks only
+  opt.micro, opt.sweep, opt.timeline = false, false, false
+end
 
 -- The interpreter running this harness runs the benchmarks too.
 local gillua = os.getenv("GILLUA")
@@ -80,32 +85,7 @@ end
 local machine = R.machine(gillua)
 local cpus = machine.cpus
 
--- Sizes: the same for gillua and CPython (ops counts are identical).
-local sizes = quick and {
-  dead_loop = {iters = 20000000},
-  balance = {iters = 200000},
-  multi_process = {tasks = 16, size = 30000},
-  sweep_iters = 200000,
-  micro_seconds = 0.3, hook_iters = 20000000, timeline_iters = 4000000,
-} or {
-  dead_loop = {iters = 60000000},
-  balance = {iters = 500000},
-  multi_process = {tasks = 24, size = 30000},
-  sweep_iters = 1000000,
-  micro_seconds = 1.0, hook_iters = 60000000, timeline_iters = 4000000,
-}
--- --scale=F shrinks (or grows) every size, for tests and quick looks.
-if opt.scale then
-  local function sc(n, min) return math.max(min, math.floor(n * opt.scale + 0.5)) end
-  sizes.dead_loop.iters = sc(sizes.dead_loop.iters, 1000)
-  sizes.balance.iters = sc(sizes.balance.iters, 100)
-  sizes.multi_process.tasks = sc(sizes.multi_process.tasks, 1)
-  sizes.multi_process.size = sc(sizes.multi_process.size, 1000)
-  sizes.sweep_iters = sc(sizes.sweep_iters, 100)
-  sizes.hook_iters = sc(sizes.hook_iters, 10000)
-  sizes.timeline_iters = sc(sizes.timeline_iters, 100000)
-  sizes.micro_seconds = math.max(0.02, sizes.micro_seconds * opt.scale)
-end
+local sizes = dofile(here .. "/sizes.lua")(opt.profile, opt.scale)
 local io_workers
 sizes.io_bound, io_workers = IO.sizes(quick, opt.scale)
 local workers = opt.workers or (quick and {1, 2} or {1, 2, 4, 2 * cpus})
@@ -115,10 +95,11 @@ do  -- sorted, without duplicates
   table.sort(w)
   workers = w
 end
-local policies = opt.switch or {"bytecodes:100", "interval:5"}
+local policies = opt.switch or (opt.profile == "demo" and {"bytecodes:100", "interval:5"} or L.policies)
 local benches, io_bound = IO.split(opt.benches or {"dead_loop", "balance", "multi_process"}, not opt.benches)
+if opt.profile == "demo" then io_bound = false end   -- the demo: the three CPU-bound benchmarks
 for _, b in ipairs(benches) do
-  if not sizes[b] then usage("unknown benchmark '" .. b .. "'") end
+  if not sizes[b] or b == "peer" then usage("unknown benchmark '" .. b .. "'") end
 end
 local sweep_policies = quick and {"bytecodes:3", "bytecodes:10", "bytecodes:100", "bytecodes:1000", "interval:1", "interval:5"}
   or {"bytecodes:1", "bytecodes:3", "bytecodes:10", "bytecodes:30", "bytecodes:100", "bytecodes:300",
@@ -212,38 +193,23 @@ if opt.micro then
            args = {"--seconds=" .. sizes.micro_seconds, "--channel=" .. ch}})
     end
   end
-  for _, p in ipairs({"interval:5", "bytecodes:100"}) do
-    add({kind = "micro", script = "bench_gil_fairness.lua", switch = p,
-         args = {"--seconds=" .. math.max(0.5, sizes.micro_seconds)}})
-  end
 end
 
--- Other helpers' measurements (issue #3: thread start cost, transfer
--- throughput), run when their scripts exist; shown in a generic table.
-local function exists(path)
-  local f = io.open(path, "r")
-  if f then f:close() end
-  return f ~= nil
-end
+-- Measurements of other parts of gillua, shown in a generic table: value
+-- transfer between GIL-off threads, and queue / pipe / pool / manager
+-- figures for gillua and CPython.
 if opt.micro then
-  if exists(root .. "/scripts/bench_thread_start.lua") then
-    for _, g in ipairs({"--gil=on", "--gil=off"}) do
-      add({kind = "extra", script = "bench_thread_start.lua", flags = {g}, args = {"--count=" .. (quick and 200 or 1000)}})
-    end
+  local sc = quick and "0.1" or "0.5"
+  add({kind = "extra", script = "bench_ipc.lua", flags = {}, args = {"all", sc, "--json"}, name = "ipc"})
+  if py_impl then
+    add({kind = "extra", script = "ipc.py", flags = {}, args = {"all", sc, "--json"}, name = "ipc", peer = true})
   end
-  if exists(root .. "/scripts/bench_ipc.lua") then   -- issue #4: queue, pipe, pool, manager
-    local sc = quick and "0.1" or "0.5"
-    add({kind = "extra", script = "bench_ipc.lua", flags = {}, args = {"all", sc, "--json"}, name = "ipc"})
-    if py_impl and exists(root .. "/bench/peers/ipc.py") then
-      add({kind = "extra", script = "ipc.py", flags = {}, args = {"all", sc, "--json"}, name = "ipc", peer = true})
-    end
+  for _, pl in ipairs({"string", "table"}) do
+    add({kind = "extra", script = "bench_transfer.lua", flags = {"--gil=off"},
+         args = {"--payload=" .. pl, "--rounds=" .. (quick and 10 or 40)}})
   end
-  if exists(root .. "/scripts/bench_transfer.lua") then
-    for _, pl in ipairs({"string", "table"}) do
-      add({kind = "extra", script = "bench_transfer.lua", flags = {"--gil=off"},
-           args = {"--payload=" .. pl, "--rounds=" .. (quick and 10 or 40)}})
-    end
-  end
+  L.jobs({add = add, quick = quick, repeats = opt.repeats, sizes = sizes, py_impl = py_impl,
+          micro_seconds = sizes.micro_seconds, taskset = R.capture("command -v taskset")})
 end
 
 if opt.timeline then
@@ -255,6 +221,9 @@ end
 local function bench_argv(job)
   local size = {}
   for k, v in pairs(sizes[job.bench]) do size[k] = v end
+  if job.impl ~= "gillua" and job.impl ~= "lua5.4" and sizes.peer and sizes.peer[job.bench] then
+    for k, v in pairs(sizes.peer[job.bench]) do size[k] = v end
+  end
   if job.iters then size.iters = job.iters end
   local script_args = {"--mode=" .. job.mode, "--workers=" .. job.workers}
   local names = {}
@@ -271,6 +240,11 @@ local function bench_argv(job)
       if job.switch then argv[3] = "--switch=" .. job.switch end
     end
     argv[#argv + 1] = root .. "/scripts/" .. job.bench .. ".lua"
+    if job.pinned then   -- on the CPUs job.pinned only
+      table.insert(argv, 1, job.pinned)
+      table.insert(argv, 1, "-c")
+      table.insert(argv, 1, "taskset")
+    end
   elseif job.impl == "lua5.4" then
     argv = {lua54, root .. "/scripts/" .. job.bench .. ".lua"}
   else
@@ -285,8 +259,8 @@ local function describe(job)
   if job.kind == "micro" then return job.script .. " " .. job.switch end
   if job.kind == "timeline" then return "timeline " .. job.switch end
   if job.kind == "extra" then return job.script .. " " .. table.concat(job.flags, " ") .. " " .. table.concat(job.args, " ") end
-  return string.format("%s %s %s%s w=%d%s", job.impl, job.bench, job.mode,
-                       job.switch and (" " .. job.switch) or "", job.workers,
+  return string.format("%s%s %s %s%s w=%d%s", job.pinned and ("taskset -c " .. job.pinned .. " ") or "",
+                       job.impl, job.bench, job.mode, job.switch and (" " .. job.switch) or "", job.workers,
                        job.lock == nil and "" or (job.lock and " lock" or " nolock"))
 end
 
@@ -341,114 +315,120 @@ local function run_rep(job)
   end
 end
 
--- The order of runs: the repetitions of the modes of one (impl, bench,
--- workers, lock) group are interleaved (rep 1 of every mode, then rep 2,
--- ...), so a burst of background load hits the modes alike instead of all
--- the repetitions of one mode; their speedups compare like with like.
-local units = {}
-do
-  local function group_key(j)
-    if j.baseline then return "baseline" end   -- lua5.4 and gillua side by side
-    return table.concat({j.impl, j.bench, tostring(j.workers), tostring(j.lock), tostring(j.sweep)}, "|")
-  end
-  local i = 1
-  while i <= #jobs do
-    local j = jobs[i]
-    if j.kind == "bench" then
-      local group, k = {j}, i + 1
-      while k <= #jobs and jobs[k].kind == "bench" and group_key(jobs[k]) == group_key(j) do
-        group[#group + 1] = jobs[k]
-        k = k + 1
-      end
-      local maxr = 0
-      for _, g in ipairs(group) do
-        g.data, g.retries = {}, 0
-        maxr = math.max(maxr, g.reps)
-      end
-      for rep = 1, maxr do
-        for _, g in ipairs(group) do
-          if rep <= g.reps then units[#units + 1] = {job = g, rep = rep} end
-        end
-      end
-      i = k
-    else
-      units[#units + 1] = {job = j}
-      i = i + 1
-    end
-  end
-end
+-- The order of runs: the repetitions of the modes of one group are
+-- interleaved (runner.lua: R.interleave).
+local units, groups = R.interleave(jobs)
 
-local stop_io_server = io_bound and IO.start_server(gillua, root, sizes.io_bound)
-for i, unit in ipairs(units) do
+-- Runs one unit of work; each kind of job is one entry.
+local run_kind = {}
+
+function run_kind.bench(unit) run_rep(unit.job) end
+
+function run_kind.micro(unit)
   local job = unit.job
-  R.progress(i, #units, describe(job) .. (unit.rep and (" rep " .. unit.rep .. "/" .. job.reps) or ""))
-  if job.kind == "bench" then
-    run_rep(job)
-  elseif job.kind == "micro" then
-    local argv = {gillua, "--gil=on", "--switch=" .. job.switch, root .. "/scripts/" .. job.script}
-    if job.peer then argv = {opt.python, root .. "/bench/peers/" .. job.script, "--switch=" .. job.switch} end
-    for _, a in ipairs(job.args) do argv[#argv + 1] = a end
-    local v, err, stderr = R.run(argv, nil, 300)
-    if not v then
-      v = {bench = job.peer and "gil_convoy" or job.script:match("bench_(.-)%.lua"), switch = job.switch,
-           impl = job.peer and py_impl or "gillua", unavailable = "failed: " .. err}
-      results.errors[#results.errors + 1] = {what = describe(job), error = err, stderr = stderr}
-    end
-    v.switch = v.switch or job.switch
-    results.micro[#results.micro + 1] = v
-  elseif job.kind == "extra" then
-    local argv = {gillua}
-    for _, f in ipairs(job.flags) do argv[#argv + 1] = f end
-    argv[#argv + 1] = root .. "/scripts/" .. job.script
-    if job.peer then argv = {opt.python, root .. "/bench/peers/" .. job.script} end
-    for _, a in ipairs(job.args) do argv[#argv + 1] = a end
-    local v, err, stderr = R.run(argv, nil, 300)
-    if not v then
-      v = {unavailable = "failed: " .. err}
-      results.errors[#results.errors + 1] = {what = describe(job), error = err, stderr = stderr}
-    end
-    v.bench = v.bench or job.name or job.script:match("bench_(.-)%.lua")
-    v.impl = v.impl or (job.peer and py_impl or "gillua")
-    v.flags = table.concat(job.flags, " ") .. " " .. table.concat(job.args, " ")
-    results.extras[#results.extras + 1] = v
-  elseif job.kind == "timeline" then
-    local file = outdir .. "/trace-" .. job.switch:gsub("[:.]", "_") .. ".json"
-    local argv = {gillua, "--gil=on", "--switch=" .. job.switch, "--trace=" .. file,
-                  root .. "/scripts/dead_loop.lua", "--mode=gil", "--workers=2",
-                  "--iters=" .. sizes.timeline_iters}
-    local v, err, stderr = R.run(argv, {GILLUA_TRACE_EVENTS = "200000"}, 300)
-    local tl, terr
-    if v and not v.unavailable then tl, terr = T.read(file, 20) end
-    if tl then
-      tl.switch = job.switch
-      tl.file = file:match("[^/]+$")
-      tl.shares = T.shares(tl)
-      results.timelines[#results.timelines + 1] = tl
-    else
-      local why = (v and v.unavailable and ("unavailable: " .. v.unavailable)) or err or terr
-      results.timelines[#results.timelines + 1] = {switch = job.switch, unavailable = why}
-      if not (v and v.unavailable) then
-        results.errors[#results.errors + 1] = {what = describe(job), error = why, stderr = stderr}
-      end
+  local argv = {gillua, "--gil=on", "--switch=" .. job.switch, root .. "/scripts/" .. job.script}
+  if job.peer then argv = {opt.python, root .. "/bench/peers/" .. job.script, "--switch=" .. job.switch} end
+  for _, a in ipairs(job.args) do argv[#argv + 1] = a end
+  local v, err, stderr = R.run(argv, nil, 300)
+  if not v then
+    v = {bench = job.peer and "gil_convoy" or job.script:match("bench_(.-)%.lua"), switch = job.switch,
+         impl = job.peer and py_impl or "gillua", unavailable = "failed: " .. err}
+    results.errors[#results.errors + 1] = {what = describe(job), error = err, stderr = stderr}
+  end
+  v.switch = v.switch or job.switch
+  results.micro[#results.micro + 1] = v
+end
+
+function run_kind.extra(unit)
+  local job = unit.job
+  local argv = {gillua}
+  for _, f in ipairs(job.flags) do argv[#argv + 1] = f end
+  argv[#argv + 1] = root .. "/scripts/" .. job.script
+  if job.peer then argv = {opt.python, root .. "/bench/peers/" .. job.script} end
+  for _, a in ipairs(job.args) do argv[#argv + 1] = a end
+  local v, err, stderr = R.run(argv, nil, 300)
+  if not v then
+    v = {unavailable = "failed: " .. err}
+    results.errors[#results.errors + 1] = {what = describe(job), error = err, stderr = stderr}
+  end
+  v.bench = v.bench or job.name or job.script:match("bench_(.-)%.lua")
+  v.impl = v.impl or (job.peer and py_impl or "gillua")
+  v.flags = table.concat(job.flags, " ") .. " " .. table.concat(job.args, " ")
+  results.extras[#results.extras + 1] = v
+end
+
+function run_kind.timeline(unit)
+  local job = unit.job
+  local file = outdir .. "/trace-" .. job.switch:gsub("[:.]", "_") .. ".json"
+  local argv = {gillua, "--gil=on", "--switch=" .. job.switch, "--trace=" .. file,
+                root .. "/scripts/dead_loop.lua", "--mode=gil", "--workers=2",
+                "--iters=" .. sizes.timeline_iters}
+  local v, err, stderr = R.run(argv, {GILLUA_TRACE_EVENTS = "200000"}, 300)
+  local tl, terr
+  if v and not v.unavailable then tl, terr = T.read(file, 20) end
+  if tl then
+    tl.switch = job.switch
+    tl.file = file:match("[^/]+$")
+    tl.shares = T.shares(tl)
+    results.timelines[#results.timelines + 1] = tl
+  else
+    local why = (v and v.unavailable and ("unavailable: " .. v.unavailable)) or err or terr
+    results.timelines[#results.timelines + 1] = {switch = job.switch, unavailable = why}
+    if not (v and v.unavailable) then
+      results.errors[#results.errors + 1] = {what = describe(job), error = why, stderr = stderr}
     end
   end
 end
-R.progress_done()
+
+local function run_units(list, label)
+  for i, unit in ipairs(list) do
+    local job = unit.job
+    R.progress(i, #list, (label or "") .. describe(job)
+               .. (unit.rep and (" rep " .. unit.rep .. "/" .. job.reps) or ""))
+    run_kind[job.kind](unit)
+  end
+  R.progress_done()
+end
+local stop_io_server = io_bound and IO.start_server(gillua, root, sizes.io_bound)
+run_units(units)
+
+-- Rows out of the bench jobs' repetitions, with their speedups (the median
+-- of the per-pair ratios) and the "noise" flag (aggregate.lua).
+local function build_rows()
+  results.runs, results.peers, results.baseline = {}, {}, {}
+  for _, job in ipairs(jobs) do
+    if job.kind == "bench" then
+      local row = A.row(job, job.data, job.failure)
+      row.retries = job.retries > 0 and job.retries or nil
+      job.row = row
+      if job.baseline then results.baseline[#results.baseline + 1] = row
+      elseif job.impl == "gillua" then results.runs[#results.runs + 1] = row
+      else results.peers[#results.peers + 1] = row end
+    end
+  end
+  A.speedups(results.runs, cpus)
+  A.speedups(results.peers, cpus)
+  A.speedups(results.baseline, cpus)
+end
+build_rows()
+
+-- A figure beyond the physical limit (A.beyond_limit) is measured again:
+-- its whole group, interleaved as before. If it persists, its row keeps
+-- "noise": true and the checks never count it as a pass.
+local again = {}
+for _, g in ipairs(groups) do
+  local noisy = false
+  for _, j in ipairs(g.jobs) do noisy = noisy or (j.row and j.row.noise) end
+  if noisy then
+    for _, j in ipairs(g.jobs) do j.data, j.retries, j.failure = {}, 0, nil end
+    for _, u in ipairs(g.units) do again[#again + 1] = u end
+  end
+end
+if #again > 0 then
+  run_units(again, "again (noise): ")
+  build_rows()
+end
 if stop_io_server then stop_io_server() end
-
-for _, job in ipairs(jobs) do
-  if job.kind == "bench" then
-    local row = A.row(job, job.data, job.failure)
-    row.retries = job.retries > 0 and job.retries or nil
-    if job.baseline then results.baseline[#results.baseline + 1] = row
-    elseif job.impl == "gillua" then results.runs[#results.runs + 1] = row
-    else results.peers[#results.peers + 1] = row end
-  end
-end
-
-A.speedups(results.runs, cpus)
-A.speedups(results.peers, cpus)
-A.speedups(results.baseline, cpus)
 
 ------------------------------------------------------------------ report
 
@@ -459,7 +439,9 @@ local report = {
     benches = benches, sizes = sizes, sweep_switch = sweep_policies,
     python = python_version and (opt.python .. " " .. python_version) or nil,
     peers_note = peers_note, cpu_measure = "getrusage self+children (os.getrusage), /proc/self/stat otherwise",
-    speedup = "best sequential wall / best wall of R repetitions (speedup_median uses medians)",
+    speedup = "median over the R interleaved pairs of (sequential wall / wall of the point), with min-max; "
+      .. "a figure beyond the physical limit is measured again and, if it persists, flagged noise",
+    remeasured = #again > 0 and #again or nil,
     background = string.format("a repetition during which other programs used more than %.1f cores is run again "
                                .. "(at most %d times per point, %d in all, not while the load persists); others_cores is their median load",
                                BUSY_LIMIT, MAX_RETRIES, quick and 10 or 40),

@@ -23,12 +23,12 @@ h1{font-size:24px;margin-bottom:4px}h2{margin-top:34px;border-bottom:1px solid #
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#f4f4f4}td:first-child,td:nth-child(2),th{text-align:left}
 td.na{color:#999;text-align:left}
-.pass{color:#1a7f37;font-weight:600}.fail{color:#c62828;font-weight:600}.n\/a{color:#888;font-weight:600}
+.pass{color:#1a7f37;font-weight:600}.noise{color:#8d6e00;font-weight:600}.fail{color:#c62828;font-weight:600}.n\/a{color:#888;font-weight:600}
 svg.chart{background:#fff;border:1px solid #e4e4e4;border-radius:4px}
 svg .ct{font-weight:600;font-size:13px}svg .yl{font-size:11px;text-anchor:end}svg .xl{font-size:11px;text-anchor:middle}
 svg .al{font-size:11px;text-anchor:middle;fill:#555}svg .lg{font-size:11px}svg .rl{font-size:10px;text-anchor:end;fill:#888}
 svg .grid{stroke:#eee}svg .ref{stroke:#999;stroke-dasharray:3 3}svg .lane{fill:#fafafa;stroke:#eee}
-svg .req{stroke:#c62828;stroke-width:1}
+svg .req{stroke:#c62828;stroke-width:1}svg .lost{stroke:#6a1b9a;stroke-width:1}
 .note{background:#fff8e1;border-left:4px solid #f0c000;padding:6px 10px}
 ]]
 
@@ -177,7 +177,9 @@ local function micro_tables(report)
   t("Convoy effect", "gil_convoy", {
     {"channel", function(m) return m.channel end}, {"alone trips/s", function(m) return U.si(m.alone_trips_per_s) end},
     {"beside CPU thread", function(m) return U.si(m.beside_trips_per_s) end},
-    {"slowdown", function(m) return U.fmt(m.slowdown, 1) .. "x" end}})
+    {"slowdown", function(m) return U.fmt(m.slowdown, 1) .. "x" end},
+    {"CPU-bound threads", function(m) return m.cpu_threads or 1 end},
+    {"CPU kept", function(m) return m.cpu_retention and string.format("%.0f%%", 100 * m.cpu_retention) end}})
   return table.concat(o, "\n")
 end
 
@@ -205,8 +207,27 @@ function M.render(report)
     local h = esc(p):gsub("%*%*(.-)%*%*", "<b>%1</b>"):gsub("`(.-)`", "<code>%1</code>")
     add("<p>" .. h .. "</p>")
   end
-  add("<h2>Speedup and cores used</h2><p>Solid lines: gillua; dashed: CPython. Speedup is the best of " .. c.repeats
-      .. " repetitions against the sequential run of the same work.</p>")
+  for _, sec in ipairs(U.sections(report)) do
+    add('<h2 id="' .. esc(sec.id or "") .. '">' .. esc(sec.title) .. "</h2>")
+    if sec.intro then add("<p>" .. esc(sec.intro) .. "</p>") end
+    local t = {"<table><tr>"}
+    for _, h in ipairs(sec.columns) do t[#t + 1] = "<th>" .. esc(h) .. "</th>" end
+    t[#t + 1] = "</tr>"
+    for _, r in ipairs(sec.rows) do
+      t[#t + 1] = "<tr>"
+      for i = 1, #sec.columns do t[#t + 1] = "<td>" .. esc(r[i] == nil and "–" or r[i]) .. "</td>" end
+      t[#t + 1] = "</tr>"
+    end
+    add(table.concat(t) .. "</table>")
+  end
+  local extra_charts = {}
+  for i, ch in ipairs(U.charts(report)) do
+    for j, sr in ipairs(ch.series) do sr.color = sr.color or S.palette[(i + j - 2) % #S.palette + 1] end
+    extra_charts[#extra_charts + 1] = S.line_chart(ch)
+  end
+  if #extra_charts > 0 then add('<div class="charts">' .. table.concat(extra_charts, "\n") .. "</div>") end
+  add("<h2>Speedup and cores used</h2><p>Solid lines: gillua; dashed: CPython. Speedup is the median of " .. c.repeats
+      .. " per-pair ratios against the sequential run of the same work (each pair ran back to back).</p>")
   add('<div class="charts">' .. bench_charts(report, "dead_loop", "Dead loop") .. "</div>")
   add('<div class="charts">' .. bench_charts(report, "multi_process", "Multi-process (prime batch)") .. "</div>")
   add('<div class="charts">' .. bench_charts(report, "balance", "Balance with lock", true) .. "</div>")
@@ -216,7 +237,8 @@ function M.render(report)
     add("<h2>Lost updates and the convoy effect</h2><div class=\"charts\">" .. (sw or "") .. (cv or "") .. "</div>")
   end
   add("<h2>GIL timeline</h2><p>The first 20 ms of a 2-thread dead loop under each switch policy, from <code>gillua --trace</code>"
-      .. " (one lane per thread; the main thread is blocked in join). Red ticks: a waiter asked the holder to drop the GIL."
+      .. " (one lane per thread; the main thread is blocked in join). Red ticks: a waiter asked the holder to drop the GIL;"
+      .. " purple ticks under a lane: that thread woke up and found the GIL taken again (ticks:N's battle)."
       .. " The trace files beside this report load in Perfetto or chrome://tracing.</p>")
   for _, tl in ipairs(report.timelines or {}) do
     if tl.unavailable then

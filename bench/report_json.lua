@@ -1,11 +1,11 @@
 -- report_json.lua — report.json: the machine, the configuration, one row
 -- per measured point (runs: gillua; peers: CPython; both the same shape),
 -- plus baseline (stock lua5.4), micro (GIL microbenchmarks), extras (other
--- helpers' measurements), timelines (first ~20 ms of a 2-thread dead loop
+-- measurements), timelines (first ~20 ms of a 2-thread dead loop
 -- per switch policy) and errors. A mode that could not run has a row with
 -- "unavailable": "<reason>".
 --
--- Every row has every key of issue #5's shape: a figure that does not
+-- Every row has every key of one shape (row_keys): a figure that does not
 -- apply (the switch of a nogil run, the switches of CPython) is null;
 -- "lock" and "lost_updates" are keys of balance rows only.
 

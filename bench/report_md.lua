@@ -37,8 +37,8 @@ M.table_md = table_md
 -- The dead-loop table alone (make demo prints it; the README shows it).
 function M.dead_loop_table(report)
   return "Dead loop (each worker spins `x = x * 1.0` " .. U.fmt(report.config.sizes.dead_loop.iters)
-    .. " times; speedup vs the sequential run of the same work, best of "
-    .. report.config.repeats .. "):\n\n" .. table_md(U.bench_rows(report, "dead_loop"), U.columns) .. "\n"
+    .. " times; speedup vs the sequential run of the same work: median of "
+    .. report.config.repeats .. " interleaved pairs, min-max):\n\n" .. table_md(U.bench_rows(report, "dead_loop"), U.columns) .. "\n"
 end
 
 local function micro_md(report)
@@ -88,6 +88,8 @@ local function micro_md(report)
     {"alone", function(m) return U.si(m.alone_trips_per_s) end},
     {"beside CPU thread", function(m) return U.si(m.beside_trips_per_s) end},
     {"slowdown", function(m) return U.fmt(m.slowdown, 1) .. "x" end},
+    {"CPU-bound threads", function(m) return m.cpu_threads or 1 end},
+    {"CPU kept", function(m) return m.cpu_retention and string.format("%.0f%%", 100 * m.cpu_retention) end},
   })
   return table.concat(out, "\n")
 end
@@ -100,8 +102,9 @@ local function timeline_md(report)
     else
       local parts = {}
       for _, s in ipairs(tl.shares or {}) do
-        parts[#parts + 1] = string.format("%s holds %.0f%% / waits %.0f%% / blocked %.0f%% (%d spans)",
-                                          s.name, s.holding, s.waiting, s.blocked, s.spans)
+        parts[#parts + 1] = string.format("%s holds %.0f%% / waits %.0f%% / blocked %.0f%% (%d spans%s)",
+                                          s.name, s.holding, s.waiting, s.blocked, s.spans,
+                                          (s.wasted or 0) > 0 and (", " .. s.wasted .. " wasted wake-ups") or "")
       end
       out[#out + 1] = string.format("- %s, first %d ms: %s. Trace: `%s`%s", tl.switch, tl.window_ms,
                                     table.concat(parts, "; "), tl.file or "?",
@@ -127,6 +130,19 @@ function M.render(report)
   end
   add("\n## What the numbers show\n")
   for _, p in ipairs(U.reading(report)) do add(p .. "\n") end
+  for _, sec in ipairs(U.sections(report)) do
+    add("## " .. sec.title .. "\n")
+    if sec.intro then add(sec.intro .. "\n") end
+    local rule = {}
+    for i = 1, #sec.columns do rule[i] = "---" end
+    add("| " .. table.concat(sec.columns, " | ") .. " |\n|" .. table.concat(rule, "|") .. "|")
+    for _, r in ipairs(sec.rows) do
+      local cells = {}
+      for i = 1, #sec.columns do cells[i] = cell(r[i]) end
+      add("| " .. table.concat(cells, " | ") .. " |")
+    end
+    add("")
+  end
   add("## Dead loop\n")
   add(M.dead_loop_table(report))
   add("## Balance\n")

@@ -108,4 +108,50 @@ function R.machine(gillua)
   }
 end
 
+-- The order of runs. The repetitions of the modes of one group (the same
+-- impl, bench, workers, lock, sweep) are interleaved: rep 1 of every mode,
+-- then rep 2, ... So a burst of background load hits the modes alike, and
+-- rep i of a mode and rep i of the sequential run form a pair whose ratio
+-- compares like with like (aggregate.lua). Returns the units in order and
+-- the groups ({jobs=, units=}); other jobs are one unit each.
+function R.interleave(jobs)
+  local units, groups = {}, {}
+  local function group_key(j)
+    if j.baseline then return "baseline" end   -- lua5.4 and gillua side by side
+    return table.concat({j.impl, j.bench, tostring(j.workers), tostring(j.lock), tostring(j.sweep),
+                         tostring(j.nsweep), tostring(j.pinned)}, "|")
+  end
+  local i = 1
+  while i <= #jobs do
+    local j = jobs[i]
+    if j.kind == "bench" then
+      local group, k = {jobs = {j}, units = {}}, i + 1
+      while k <= #jobs and jobs[k].kind == "bench" and group_key(jobs[k]) == group_key(j) do
+        group.jobs[#group.jobs + 1] = jobs[k]
+        k = k + 1
+      end
+      local maxr = 0
+      for _, g in ipairs(group.jobs) do
+        g.data, g.retries = {}, 0
+        maxr = math.max(maxr, g.reps)
+      end
+      for rep = 1, maxr do
+        for _, g in ipairs(group.jobs) do
+          if rep <= g.reps then
+            local u = {job = g, rep = rep}
+            units[#units + 1] = u
+            group.units[#group.units + 1] = u
+          end
+        end
+      end
+      groups[#groups + 1] = group
+      i = k
+    else
+      units[#units + 1] = {job = j}
+      i = i + 1
+    end
+  end
+  return units, groups
+end
+
 return R

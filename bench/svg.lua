@@ -200,6 +200,15 @@ function S.timeline(tl, title)
         last_x = x
       end
     end
+    last_x = -1
+    for _, t in ipairs(lane.wasted or {}) do   -- a wake-up that lost the race
+      local x = L + t * scale
+      if x - last_x >= 1 then
+        o[#o + 1] = string.format('<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="lost"/>', x, x,
+                                  y + lane_h - 3, y + lane_h + 3)
+        last_x = x
+      end
+    end
   end
   local ay = T + #tl.lanes * (lane_h + 8) + 4
   for ms = 0, tl.window_ms, math.max(1, tl.window_ms // 10) do
@@ -215,6 +224,9 @@ function S.timeline(tl, title)
     lx = lx + 190
   end
   o[#o + 1] = string.format('<line x1="%d" x2="%d" y1="%d" y2="%d" class="req"/><text x="%d" y="%d" class="lg">switch request</text>',
+                            lx + 6, lx + 6, ay + 20, ay + 32, lx + 14, ay + 31)
+  lx = lx + 110
+  o[#o + 1] = string.format('<line x1="%d" x2="%d" y1="%d" y2="%d" class="lost"/><text x="%d" y="%d" class="lg">wasted wake-up</text>',
                             lx + 6, lx + 6, ay + 20, ay + 32, lx + 14, ay + 31)
   o[#o + 1] = "</svg>"
   return table.concat(o, "\n")

@@ -4,7 +4,8 @@
 -- MainThread) first holds the GIL. Returns
 --   {window_ms=, start_us=, dropped=, policy=,
 --    lanes = { {name=, spans = { {t0_us, t1_us, "holding"|"waiting"|"blocked"}, ...},
---               instants = { t_us, ... } }, ... } }
+--               instants = { t_us, ... },      -- switch requests
+--               wasted = { t_us, ... } }, ... } } -- wake-ups that found the GIL taken
 -- with times relative to the window start. Lines are matched with
 -- patterns (the trace can hold 10^5 events; a full JSON decode in Lua would
 -- be slow and is not needed for a file whose shape we write ourselves).
@@ -15,7 +16,7 @@ function T.read(path, window_ms)
   window_ms = window_ms or 20
   local f, err = io.open(path, "r")
   if not f then return nil, err end
-  local names, sort, spans, instants = {}, {}, {}, {}
+  local names, sort, spans, instants, wasted = {}, {}, {}, {}, {}
   local dropped, policy = 0, nil
   for line in f:lines() do
     local ph = line:match('"ph":"(%a)"')
@@ -32,6 +33,8 @@ function T.read(path, window_ms)
       local ts = tonumber(line:match('"ts":(%-?[%d.]+)'))
       if tid and ts and line:find('"switch request"', 1, true) then
         instants[#instants + 1] = {tid, ts}
+      elseif tid and ts and line:find('"wasted wake-up"', 1, true) then
+        wasted[#wasted + 1] = {tid, ts}
       end
     elseif ph == "M" then
       local tid = line:match('"tid":(%-?%d+)')
@@ -61,7 +64,7 @@ function T.read(path, window_ms)
   local function lane(tid)
     if not by_tid[tid] then
       by_tid[tid] = {name = names[tid] or ("tid " .. tid), sort = sort[tid] or 0,
-                     spans = {}, instants = {}}
+                     spans = {}, instants = {}, wasted = {}}
       lanes[#lanes + 1] = by_tid[tid]
     end
     return by_tid[tid]
@@ -73,10 +76,12 @@ function T.read(path, window_ms)
       l.spans[#l.spans + 1] = {math.max(s[2], start) - start, math.min(s[3], stop) - start, s[4]}
     end
   end
-  for _, i in ipairs(instants) do
-    if i[2] >= start and i[2] <= stop then
-      local l = lane(i[1])
-      l.instants[#l.instants + 1] = i[2] - start
+  for _, set in ipairs({{instants, "instants"}, {wasted, "wasted"}}) do
+    for _, i in ipairs(set[1]) do
+      if i[2] >= start and i[2] <= stop then
+        local l = lane(i[1])
+        table.insert(l[set[2]], i[2] - start)
+      end
     end
   end
   table.sort(lanes, function(a, b) return a.sort < b.sort end)
@@ -97,7 +102,7 @@ function T.shares(tl)
     local w = tl.window_ms * 1000
     out[#out + 1] = {name = l.name, holding = 100 * acc.holding / w,
                      waiting = 100 * acc.waiting / w, blocked = 100 * acc.blocked / w,
-                     spans = #l.spans}
+                     spans = #l.spans, wasted = #(l.wasted or {})}
   end
   return out
 end

@@ -1,11 +1,14 @@
 /*
 ** lgil.c — the `gil` module: look at and tune the GIL from a script.
 **   enabled()                      -> boolean
-**   policy()                       -> "bytecodes", N | "interval", ms
+**   policy([spec])                 -> kind, N | kind, ms  (kind: "ticks", "bytecodes",
+**                                      "interval", "priority"); with spec (as --switch,
+**                                      e.g. "priority:5") sets the policy first
 **   setcheckinterval(n)            switch every n bytecodes (as Python 2's sys.setcheckinterval)
 **   setswitchinterval(seconds)     time slices (as Python 3's sys.setswitchinterval)
-**   getswitchinterval()            -> seconds (nil under the bytecodes policy)
-**   stats()                        -> {switches=, forced_switches=, requests=, enabled=,
+**   getswitchinterval()            -> seconds (nil under ticks and bytecodes)
+**   stats()                        -> {switches=, forced_switches=, requests=, releases=,
+**                                      wasted_wakeups=, urgent_grants=, enabled=,
 **                                      threads={ {name=, held_s=, wait_s=, blocked_s=,
 **                                                 acquisitions=, alive=}, ...}}
 **   module_io, module_io_for       C modules' blocking calls (lgil_io.c)
@@ -25,14 +28,18 @@ static int g_enabled(lua_State *L) {
 }
 
 static int g_policy(lua_State *L) {
-  GILPolicy p = gil_policy();
-  if (p.kind == GIL_BYTECODES) {
-    lua_pushliteral(L, "bytecodes");
-    lua_pushinteger(L, p.n);
-  } else {
-    lua_pushliteral(L, "interval");
-    lua_pushnumber(L, (lua_Number)p.n / 1000.0);
+  if (!lua_isnoneornil(L, 1)) {
+    const char *spec = luaL_checkstring(L, 1);
+    GILPolicy np;
+    char why[160];
+    if (gil_parse_policy(spec, &np, why, sizeof why) != 0)
+      return luaL_error(L, "bad policy '%s': %s", spec, why);
+    gil_set_policy(np);
   }
+  GILPolicy p = gil_policy();
+  lua_pushstring(L, gil_policy_name(p.kind));
+  if (gil_policy_counts(p.kind)) lua_pushinteger(L, p.n);
+  else lua_pushnumber(L, (lua_Number)p.n / 1000.0);
   return 2;
 }
 
@@ -53,7 +60,7 @@ static int g_setswitchinterval(lua_State *L) {
 
 static int g_getswitchinterval(lua_State *L) {
   GILPolicy p = gil_policy();
-  if (p.kind == GIL_INTERVAL) lua_pushnumber(L, (lua_Number)p.n / 1e6);
+  if (!gil_policy_counts(p.kind)) lua_pushnumber(L, (lua_Number)p.n / 1e6);
   else lua_pushnil(L);
   return 1;
 }
@@ -62,7 +69,7 @@ static int g_stats(lua_State *L) {
   GILStats s = gil_stats();
   int n;
   GLThreadFigures *th = gl_stats_collect(&n);
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 8);
   lua_pushboolean(L, gil_enabled());
   lua_setfield(L, -2, "enabled");
   lua_pushinteger(L, (lua_Integer)s.switches);
@@ -71,6 +78,12 @@ static int g_stats(lua_State *L) {
   lua_setfield(L, -2, "forced_switches");
   lua_pushinteger(L, (lua_Integer)s.requests);
   lua_setfield(L, -2, "requests");
+  lua_pushinteger(L, (lua_Integer)s.releases);
+  lua_setfield(L, -2, "releases");
+  lua_pushinteger(L, (lua_Integer)s.wasted_wakeups);
+  lua_setfield(L, -2, "wasted_wakeups");
+  lua_pushinteger(L, (lua_Integer)s.urgent_grants);
+  lua_setfield(L, -2, "urgent_grants");
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     lua_createtable(L, 0, 6);

@@ -16,7 +16,6 @@
 **            and the fields travel there by the value transfer, and it
 **            calls self:run() there. Nothing else is shared.
 */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "options.h"
 #include "stats.h"
 #include "threading.h"
+#include "tpool.h"
 #include "trace.h"
 #include "transfer.h"
 #include "vm.h"
@@ -327,20 +327,9 @@ static int thread_start(lua_State *L) {
   gt_unlock();
   gt_incref(t);                            /* the OS thread's reference */
   gt_register(t);
-  /* SIGINT must reach the main thread only: the new thread inherits a
-  ** mask with SIGINT blocked. */
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 16u << 20);
-  pthread_t tid;
-  int rc = pthread_create(&tid, &attr, thread_main, si);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  /* an OS thread kept from a finished thread, or a new one (vm/tpool.c:
+  ** SIGINT blocked, so it always reaches the main thread) */
+  int rc = gl_spawn(thread_main, si);
   if (rc != 0) {
     if (si->L1) unanchor(L, t);
     tr_buffer_free(&si->payload);

@@ -13,17 +13,23 @@
 -- both ends; the I/O thread's receive waits in poll, which lets go of the
 -- GIL through vm/interpose.c), otherwise in a thread over two
 -- queue.Queues (--channel=queue).
--- Reports round trips per second alone and beside the CPU thread, the
--- slowdown (alone / beside) and the CPU thread's share of the loop rate.
+-- Reports round trips per second alone and beside --cpu CPU-bound threads
+-- (retention = beside / alone), and the CPU-bound threads' loop rate alone
+-- and beside the I/O thread (cpu_retention): a policy that serves the I/O
+-- thread first must not do it at the CPU-bound threads' expense.
 --
---   gillua --switch=interval:5 scripts/bench_gil_convoy.lua --seconds=0.5
+--   gillua --switch=priority:5 scripts/bench_gil_convoy.lua --seconds=0.5 --cpu=1
 
 local B = dofile((arg[0]:match("^(.*)/") or ".") .. "/benchlib.lua")
 local has_mp = pcall(require, "multiprocessing")
 local o = B.options(arg, "bench_gil_convoy.lua",
-                    {seconds = 0.5, work = 200, channel = has_mp and "pipe" or "queue"},
-                    "--seconds=S --work=N --channel=pipe|tcp|queue")
+                    {seconds = 0.5, work = 200, cpu = 1, channel = has_mp and "pipe" or "queue"},
+                    "--seconds=S --work=N --cpu=K --channel=pipe|tcp|queue")
 B.require_mode("gil_convoy", {mode = "gil", workers = 2})
+if math.type(o.cpu) ~= "integer" or o.cpu < 1 or o.cpu > 64 then
+  io.stderr:write("bench_gil_convoy.lua: --cpu must be an integer from 1 to 64\n")
+  os.exit(2)
+end
 if o.channel ~= "pipe" and o.channel ~= "tcp" and o.channel ~= "queue" then
   io.stderr:write("bench_gil_convoy.lua: --channel must be pipe, tcp or queue\n")
   os.exit(2)
@@ -122,23 +128,50 @@ local function cpu_thread(out)
 end
 
 local threading = B.has.threading
-local alone, beside, cpu = {}, {}, {}
+
+-- K CPU-bound threads, beside 'io' (a function run in a thread) or alone
+-- for o.seconds; returns their summed loop rate.
+local function run_cpu(io)
+  stop_cpu = false
+  local outs, cs = {}, {}
+  for i = 1, o.cpu do
+    outs[i] = {}
+    cs[i] = threading.Thread{target = cpu_thread, args = {outs[i]}, name = "cpu-" .. i}
+    cs[i]:start()
+  end
+  if io then
+    local t = threading.Thread{target = io, name = "io"}
+    t:start(); t:join()
+    if t.error then error(t.error, 0) end
+  else
+    B.has.time.sleep(o.seconds)
+  end
+  stop_cpu = true
+  local sum = 0
+  for i = 1, o.cpu do
+    cs[i]:join()
+    if cs[i].error then error(cs[i].error, 0) end
+    sum = sum + outs[i].loops_per_s
+  end
+  return sum
+end
+
+local alone, beside = {}, {}
 local m0 = B.measure(function()
   local t = threading.Thread{target = io_thread, args = {o.seconds, o.work, alone}}
   t:start(); t:join()
 end)
+local cpu_alone = run_cpu(nil)
+local cpu_beside
 local m = B.measure(function()
-  local c = threading.Thread{target = cpu_thread, args = {cpu}, name = "cpu"}
-  local t = threading.Thread{target = io_thread, args = {o.seconds, o.work, beside}, name = "io"}
-  c:start(); t:start(); t:join()
-  stop_cpu = true
-  c:join()
-  if t.error or c.error then error(t.error or c.error, 0) end
+  cpu_beside = run_cpu(function() io_thread(o.seconds, o.work, beside) end)
 end)
 
-B.emit("gil_convoy", {mode = "gil", workers = 2}, m, {
-  channel = o.channel, work = o.work,
+B.emit("gil_convoy", {mode = "gil", workers = o.cpu + 1}, m, {
+  channel = o.channel, work = o.work, cpu_threads = o.cpu,
   alone_trips_per_s = alone.trips_per_s, beside_trips_per_s = beside.trips_per_s,
   slowdown = alone.trips_per_s / beside.trips_per_s,
-  cpu_loops_per_s = cpu.loops_per_s, alone_wall_s = m0.wall_s,
+  retention = beside.trips_per_s / alone.trips_per_s,
+  cpu_alone_loops_per_s = cpu_alone, cpu_loops_per_s = cpu_beside,
+  cpu_retention = cpu_beside / cpu_alone, alone_wall_s = m0.wall_s,
 })

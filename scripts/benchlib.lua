@@ -148,8 +148,8 @@ end
 function B.policy()
   if not has.gil or not has.gil.enabled() then return nil end
   local kind, n = has.gil.policy()
-  if kind == "interval" then
-    return string.format("interval:%s", (math.tointeger(n) or n))
+  if kind == "interval" or kind == "priority" then
+    return string.format("%s:%s", kind, (math.tointeger(n) or n))
   end
   return kind .. ":" .. tostring(n)
 end
@@ -202,28 +202,31 @@ function B.machine_busy()
   return busy / CLK_TCK
 end
 
+-- The GIL's switch and release counters (0, 0 without a gil module).
 local function switches()
-  if not has.gil then return 0 end
+  if not has.gil then return 0, 0 end
   local ok, s = pcall(has.gil.stats)
-  return ok and type(s) == "table" and s.switches or 0
+  if not (ok and type(s) == "table") then return 0, 0 end
+  return s.switches or 0, s.releases or 0
 end
 
 -- Runs work() once and returns the measurements around it.
 function B.measure(work)
   collectgarbage()
-  local s0, c0, b0, w0 = switches(), B.cpu(), B.machine_busy(), B.wall()
+  local s0, r0 = switches()
+  local c0, b0, w0 = B.cpu(), B.machine_busy(), B.wall()
   work()
   local w1 = B.wall()
   local c1, source = B.cpu()
   local b1 = B.machine_busy()
-  local s1 = switches()
+  local s1, r1 = switches()
   local wall = w1 - w0
   local cpu = c1 - c0
   -- others_cores: CPU the rest of the machine used meanwhile (background
   -- load that competes with the benchmark), in cores; 10 ms resolution
   local others = b0 and b1 and wall > 0 and math.max(0, (b1 - b0 - cpu) / wall) or nil
   return {wall_s = wall, cpu_s = cpu, cpu_source = source,
-          cores_used = wall > 0 and cpu / wall or 0, switches = s1 - s0,
+          cores_used = wall > 0 and cpu / wall or 0, switches = s1 - s0, releases = r1 - r0,
           others_cores = others}
 end
 

@@ -83,7 +83,7 @@ void gl_block_end(void) {
   uint64_t now = gl_now_ns();
   GL_TRACE(t, TR_BLOCK_END, now);
   gil_note_blocked(t, now - t->blocked_since);
-  gil_acquire(t);
+  gil_reacquire(t);
 }
 
 int gl_interrupted(void) {

@@ -33,16 +33,23 @@
 **   thread, or one whose peers all block, never has the hook set and
 **   runs at stock Lua speed.
 **
-** - Two switching policies, as --switch says:
-**     bytecodes:N  the head of the queue lets the holder run for a
-**                  minimum turn (MIN_TURN_NS), then asks it to drop with
-**                  count N and spins briefly; the holder gives the GIL up
-**                  within about 2N instructions, at any instruction
-**                  boundary (see "where the switch lands" below).
+** - Four switching policies, as --switch says (spelling and what N
+**   means: gil_policy.c):
+**     bytecodes:N  the head of the queue lets the holder run a turn of N
+**                  instructions' time, at least MIN_TURN_NS, then asks it
+**                  to drop and spins briefly; the holder hands over within
+**                  1..min(N, LANDING_MAX) instructions (see "where the
+**                  switch lands" below).
 **     interval:MS  like CPython 3.2+: a waiter sleeps MS on its condition;
-**                  if no switch happened meanwhile it asks the holder to
-**                  drop by arming a one-shot hook (count 1). The holder
-**                  runs unhooked, at full speed, between requests.
+**                  if no new slice began meanwhile it asks the holder to
+**                  drop by arming a one-shot hook (count 1) and spins for
+**                  the hand-over. The holder runs unhooked, at full speed,
+**                  between requests.
+**     priority:MS  interval:MS, plus: a thread back from a blocking call
+**                  is served first (gil_priority.c explains the design).
+**     ticks:N      CPython 2 (gil_ticks.c): no hand-over at all; the
+**                  holder drops and retakes the GIL every N instructions
+**                  while anybody waits, and whoever is first wins.
 **
 ** - Why a minimum turn (bytecodes policy). Measured on the 2-core VM this
 **   was built on: waking a thread that sleeps on the other core takes
@@ -62,9 +69,11 @@
 **   plain way (wake-up) at its next hook point.
 **
 ** - Where the switch lands. luaV_execute reloads its "trap" flag only at
-**   calls, returns and jumps, so a hook armed by a signal first fires at
-**   such a point. The holder lets that first fire pass and hands over at
-**   the next one, a random 1..N instructions later: under bytecodes:N a
+**   calls, returns and jumps, so a hook armed by a signal starts counting
+**   at such a point and first fires min(N, LANDING_MAX) instructions
+**   later. The holder lets that first fire pass and hands over at the
+**   next one, a random 1..min(N, LANDING_MAX) instructions later
+**   (any place of any loop shorter than that): under bytecodes:N a
 **   switch can land between any two instructions (the unlocked balance
 **   example loses updates), while under interval:MS it lands at calls and
 **   jumps.
@@ -87,10 +96,12 @@
 **   every thread runs in its own interpreter and there is nothing to
 **   protect.
 **
-** Invariants (under gil.mu): holder != NULL or the queue is empty after
-** every release; a thread is on the queue iff it waits and
-** !gil_granted; at most one thread is holder, and only the holder runs
-** Lua code in the shared universe (checked in debug builds).
+** Invariants (under gil.mu): except under ticks:N, holder != NULL or
+** the queue is empty after every release; a thread is on the queue iff
+** it waits and !gil_granted; at most one thread is holder, and only the
+** holder runs Lua code in the shared universe (checked in debug builds).
+** Under priority:MS the queue holds the urgent waiters first, then at
+** most one displaced holder (gil_resume), then the rest in FIFO order.
 */
 #include <assert.h>
 #include <errno.h>
@@ -101,14 +112,9 @@
 #include <lua.h>
 
 #include "block.h"
-#include "gil.h"
+#include "gil_core.h"
 #include "hook.h"
 #include "trace.h"
-
-#define SPIN_NS 50000ull        /* a waiter that asked spins at most this long */
-#ifndef MIN_TURN_NS
-#define MIN_TURN_NS 500000ull   /* bytecodes policy: a turn lasts at least this */
-#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
@@ -116,58 +122,23 @@
 #define cpu_relax() ((void)0)
 #endif
 
-static struct {
-  pthread_mutex_t mu;
-  int enabled;
-  GILPolicy policy;
-  GLThread *holder;            /* thread that may run Lua, or NULL */
-  GLThread *last_holder;       /* for counting switches between threads */
-  GLThread *head, *tail;       /* FIFO of waiters */
-  unsigned long switch_number; /* changes whenever the holder changes */
-  uint64_t turn_start;         /* when the holder got it */
-  GILStats stats;
-} gil = { .mu = PTHREAD_MUTEX_INITIALIZER, .enabled = 1,
-          .policy = { GIL_BYTECODES, 100 } };
+GILCore gil = { .mu = PTHREAD_MUTEX_INITIALIZER, .enabled = 1,
+                .policy = { GIL_BYTECODES, 100 }, .turn_ns = MIN_TURN_NS };
 
 
-int gil_parse_policy(const char *s, GILPolicy *out, char *err, size_t errlen) {
-  const char *colon = strchr(s, ':');
-  char *end;
-  if (colon == NULL) {
-    snprintf(err, errlen, "expected bytecodes:N or interval:MS");
-    return -1;
-  }
-  size_t klen = (size_t)(colon - s);
-  if (klen == 9 && strncmp(s, "bytecodes", 9) == 0) {
-    errno = 0;
-    long n = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || errno || n < 1 || n > 1000000000L) {
-      snprintf(err, errlen, "N must be an integer from 1 to 1000000000");
-      return -1;
-    }
-    out->kind = GIL_BYTECODES;
-    out->n = n;
-    return 0;
-  }
-  if (klen == 8 && strncmp(s, "interval", 8) == 0) {
-    errno = 0;
-    double ms = strtod(colon + 1, &end);
-    if (colon[1] == '\0' || *end != '\0' || errno || !(ms >= 0.001 && ms <= 1e6)) {
-      snprintf(err, errlen, "MS must be a number of milliseconds from 0.001 to 1000000");
-      return -1;
-    }
-    out->kind = GIL_INTERVAL;
-    out->n = (long)(ms * 1000.0 + 0.5);
-    return 0;
-  }
-  snprintf(err, errlen, "unknown policy '%.*s' (expected bytecodes or interval)",
-           (int)klen, s);
-  return -1;
+/* Outside gil.mu: bytecodes:N may calibrate the cost of an instruction
+** (a few ms, once). */
+static void set_policy(GILPolicy p) {
+  uint64_t turn = gil_turn_ns(p, MIN_TURN_NS);
+  pthread_mutex_lock(&gil.mu);
+  gil.policy = p;
+  gil.turn_ns = turn;
+  pthread_mutex_unlock(&gil.mu);
 }
 
 void gil_setup(int enabled, GILPolicy policy) {
   gil.enabled = enabled;
-  gil.policy = policy;
+  set_policy(policy);
 }
 
 int gil_enabled(void) { return gil.enabled; }
@@ -179,23 +150,27 @@ GILPolicy gil_policy(void) {
   return p;
 }
 
-void gil_set_policy(GILPolicy p) {
-  pthread_mutex_lock(&gil.mu);
-  gil.policy = p;
-  pthread_mutex_unlock(&gil.mu);
-}
+void gil_set_policy(GILPolicy p) { set_policy(p); }
 
 /* ---- queue (gil.mu held) ---- */
 
-static void enqueue(GLThread *t, int front) {
+/* Q_TAIL: last. Q_FRONT: first (Ctrl-C). Q_URGENT: behind the urgent
+** waiters, ahead of the rest. Q_RESUME: the same place, for a holder an
+** urgent thread displaced: it resumes its slice next. */
+void gil_enqueue(GLThread *t, int where) {
   atomic_store(&t->gil_granted, 0);
-  t->gil_next = NULL;
-  if (gil.head == NULL) gil.head = gil.tail = t;
-  else if (front) { t->gil_next = gil.head; gil.head = t; }
-  else { gil.tail->gil_next = t; gil.tail = t; }
+  t->gil_urgent = where == Q_URGENT;
+  t->gil_resume = where == Q_RESUME;
+  GLThread **p = &gil.head;
+  if (where == Q_TAIL) p = gil.tail ? &gil.tail->gil_next : &gil.head;
+  else if (where != Q_FRONT)
+    while (*p && (*p)->gil_urgent) p = &(*p)->gil_next;
+  t->gil_next = *p;
+  *p = t;
+  if (t->gil_next == NULL) gil.tail = t;
 }
 
-static GLThread *dequeue(void) {
+GLThread *gil_dequeue(void) {
   GLThread *t = gil.head;
   if (t) {
     gil.head = t->gil_next;
@@ -205,7 +180,7 @@ static GLThread *dequeue(void) {
   return t;
 }
 
-static void unqueue(GLThread *t) {   /* take t out wherever it is */
+void gil_unqueue(GLThread *t) {   /* take t out wherever it is */
   GLThread **p = &gil.head, *prev = NULL;
   while (*p && *p != t) { prev = *p; p = &(*p)->gil_next; }
   if (*p == NULL) return;
@@ -218,7 +193,7 @@ static void unqueue(GLThread *t) {   /* take t out wherever it is */
 
 /* Ask holder h to drop after 'count' instructions. 'resend' signals even
 ** if a request is already pending (lost-signal and long-C-call cover). */
-static void request_drop(GLThread *h, int count, int resend) {
+void gil_request_drop(GLThread *h, int count, int resend) {
   int already = atomic_load(&h->drop_request);
   if (already && !resend) return;
   atomic_store(&h->hook_count, count);
@@ -237,26 +212,36 @@ static void arm_self(GLThread *t) {
     gl_hook_arm(L, atomic_load(&t->hook_count));
 }
 
-static int bytecode_count(void) {
-  return gil.policy.kind == GIL_BYTECODES ? (int)gil.policy.n : 1;
+/* bytecodes: the landing window, 1..min(N, LANDING_MAX) instructions. */
+static int landing_window(void) {
+  long n = gil.policy.kind == GIL_BYTECODES ? gil.policy.n : 1;
+  return (int)(n < LANDING_MAX ? n : LANDING_MAX);
 }
 
 /* Makes t the holder; a new turn starts (a switch if t is not the last
-** holder). */
-static void make_holder(GLThread *t) {
+** holder), and a new time slice unless t is urgent or resumes one. */
+void gil_make_holder(GLThread *t) {
   gil.holder = t;
   gil.turn_start = gl_now_ns();
   atomic_store(&t->gil_granted, 1);
   if (t != gil.last_holder) {
     gil.switch_number++;
     if (gil.last_holder) gil.stats.switches++;
+    if (gil.last_holder && gil.dropped_at_hook) gil.stats.forced_switches++;   /* ticks */
     gil.last_holder = t;
   }
+  gil.dropped_at_hook = 0;
+  if (!t->gil_urgent && !t->gil_resume) gil.slice_number++;
+  if (t->gil_resume && gil.displaced_at) {   /* what the urgent turns cost */
+    prio_charge(gil.turn_start - gil.displaced_at);
+    gil.displaced_at = 0;
+  }
+  t->gil_resume = 0;
 }
 
 /* Makes the waiter t the holder and wakes it. */
-static void grant(GLThread *t) {
-  make_holder(t);
+void gil_grant(GLThread *t) {
+  gil_make_holder(t);
   pthread_cond_signal(&t->gil_cv);
   if (gil.head && gil.head != gl_self)
     pthread_cond_signal(&gil.head->gil_cv);   /* a new head: let it time the new turn */
@@ -271,10 +256,10 @@ static uint32_t next_random(GLThread *t) {
   return t->rng = x;
 }
 
-/* Bytecodes policy: the head waiter, once the holder's turn is due, has
-** asked for the GIL; it spins (without gil.mu) for the hand-over, which
-** comes within about 2N bytecodes. Returns with gil.mu held again. */
-static void spin_for_hand_over(GLThread *t) {
+/* A waiter that asked for the GIL spins (without gil.mu) for the
+** hand-over, which comes within microseconds when the holder runs Lua.
+** Returns with gil.mu held again. */
+void gil_spin_for_grant(GLThread *t) {
   pthread_mutex_unlock(&gil.mu);
   uint64_t until = gl_now_ns() + SPIN_NS;
   for (int i = 0; !atomic_load(&t->gil_granted); i++) {
@@ -284,83 +269,112 @@ static void spin_for_hand_over(GLThread *t) {
   pthread_mutex_lock(&gil.mu);
 }
 
-static void begin_holding(GLThread *t, uint64_t now) {
+void gil_begin_holding(GLThread *t, uint64_t now) {
   t->held_since = now;
   t->acquisitions++;
   GL_TRACE(t, TR_HOLD_BEGIN, now);
 }
 
-static void end_holding(GLThread *t, uint64_t now) {
+void gil_end_holding(GLThread *t, uint64_t now) {
   t->held_ns += now - t->held_since;
+  gil.stats.releases++;
+  if (t->gil_urgent) {             /* an urgent turn ends: pay for it, */
+    if (gil.displaced_at == 0)     /* unless the displaced holder's resume will */
+      prio_charge(now - t->held_since);
+    t->gil_urgent = 0;
+  }
   GL_TRACE(t, TR_HOLD_END, now);
 }
 
-/* Bytecodes policy, head waiter: if the holder's turn is due, ask it to
-** drop (count N) and spin for the hand-over. Returns the time to sleep
-** until otherwise. */
+/* Bytecodes policy, head waiter: once the holder's turn is due, ask it to
+** drop and spin for the hand-over. Returns the time to sleep until
+** otherwise. */
 static uint64_t bytecodes_turn(GLThread *t, uint64_t now, int *asked) {
-  uint64_t due = gil.turn_start + MIN_TURN_NS;
+  uint64_t due = gil.turn_start + gil.turn_ns;
   if (now < due) return due;
   if (!*asked) {
     *asked = 1;
     gil.holder->hook_fires = 0;
-    request_drop(gil.holder, bytecode_count(), 1);
+    gil_request_drop(gil.holder, landing_window(), 1);
   }
-  spin_for_hand_over(t);
+  gil_spin_for_grant(t);
   if (!atomic_load(&t->gil_granted)) *asked = 0;   /* holder busy in C: ask again later */
   return gl_now_ns() + GL_SLICE_NS;
 }
 
+static int is_sliced(GILPolicyKind k) { return k == GIL_INTERVAL || k == GIL_PRIORITY; }
+
+/* Interval and priority: the slice is over (or t is urgent): ask the
+** holder to drop at its next hook point and spin for the hand-over. */
+static void ask_now(GLThread *t) {
+  gil_request_drop(gil.holder, 1, 1);
+  if (gil.head == t) gil_spin_for_grant(t);
+}
+
 /* Sleeps until t is granted the GIL; t is queued. */
 static void wait_granted(GLThread *t) {
-  uint64_t since = gl_now_ns();
-  t->wait_since = since;
-  GL_TRACE(t, TR_WAIT_BEGIN, since);
-  unsigned long seen = gil.switch_number;
-  uint64_t last_change = since;   /* when the holder last changed, as seen by t */
-  int asked = 0;                  /* bytecodes: this turn's request was sent */
+  unsigned long seen = gil.slice_number;
+  uint64_t last_change = gl_now_ns();   /* when a slice last began, as seen by t */
+  int asked = 0;                        /* bytecodes: this turn's request was sent */
+  if (t->gil_urgent && gil.holder) ask_now(t);
+  if (t->gil_resume) gil_spin_for_grant(t);   /* urgent turns are short */
   while (!atomic_load(&t->gil_granted)) {
-    int interval = gil.policy.kind == GIL_INTERVAL;
+    GILPolicyKind kind = gil.policy.kind;
     uint64_t now = gl_now_ns(), until;
-    if (!interval && gil.holder && gil.head == t) {
+    if (gil.holder == NULL && gil.head == t) {   /* policy changed from ticks meanwhile */
+      gil_unqueue(t);
+      gil_make_holder(t);
+      break;
+    }
+    if (kind == GIL_BYTECODES && gil.holder && gil.head == t) {
       until = bytecodes_turn(t, now, &asked);
       if (atomic_load(&t->gil_granted)) break;
     } else {
-      uint64_t slice = interval ? (uint64_t)gil.policy.n * 1000ull : GL_SLICE_NS;
+      uint64_t slice = is_sliced(kind) ? (uint64_t)gil.policy.n * 1000ull : GL_SLICE_NS;
       until = now + (slice < GL_SLICE_NS ? slice : GL_SLICE_NS);
     }
     struct timespec ts = gl_ns_ts(until);
     int rc = pthread_cond_timedwait(&t->gil_cv, &gil.mu, &ts);
     if (atomic_load(&t->gil_granted)) break;
+    if (rc == 0) {
+      gil.stats.wasted_wakeups++;
+      GL_TRACE(t, TR_WASTED_WAKEUP, gl_now_ns());
+    }
     if (t->is_main && gl_interrupt_pending() && gil.head != t) {
-      unqueue(t);            /* Ctrl-C: the main thread goes first */
-      enqueue(t, 1);
-      if (gil.holder) request_drop(gil.holder, 1, 1);
+      gil_unqueue(t);            /* Ctrl-C: the main thread goes first */
+      gil_enqueue(t, Q_FRONT);
+      if (gil.holder) gil_request_drop(gil.holder, 1, 1);
       continue;
     }
     now = gl_now_ns();
-    if (gil.switch_number != seen) {   /* a switch happened: a new turn */
-      seen = gil.switch_number;
+    if (gil.slice_number != seen) {   /* a new slice (or turn) began */
+      seen = gil.slice_number;
       last_change = now;
       asked = 0;
       continue;
     }
     if (rc != ETIMEDOUT || gil.holder == NULL) continue;
-    if (interval) {
-      if (now - last_change + 1000 >= (uint64_t)gil.policy.n * 1000ull)
-        request_drop(gil.holder, 1, 1);
-    } else if (gil.head != t)
-      continue;              /* bytecodes: only the head asks (above) */
+    if (is_sliced(kind) && now - last_change + 1000 >= (uint64_t)gil.policy.n * 1000ull)
+      ask_now(t);
   }
+}
+
+/* t is queued: waits as the policy says, then holds the GIL. */
+void gil_wait_turn(GLThread *t) {
+  uint64_t since = gl_now_ns();
+  t->wait_since = since;
+  GL_TRACE(t, TR_WAIT_BEGIN, since);
+  if (gil.policy.kind == GIL_TICKS) ticks_wait(t);
+  else wait_granted(t);
   uint64_t now = gl_now_ns();
   t->wait_ns += now - t->wait_since;
   GL_TRACE(t, TR_WAIT_END, now);
-  begin_holding(t, now);
+  gil_begin_holding(t, now);
 }
 
 /* ---- public ---- */
 
-void gil_acquire(GLThread *t) {
+static void acquire(GLThread *t, int after_block) {
   pthread_mutex_lock(&gil.mu);
   if (!gil.enabled) {
     t->acquisitions++;
@@ -368,18 +382,26 @@ void gil_acquire(GLThread *t) {
     return;
   }
   assert(gil.holder != t);
-  if (gil.holder == NULL && gil.head == NULL) {   /* free: take it */
-    make_holder(t);
-    begin_holding(t, gl_now_ns());
+  GILPolicyKind kind = gil.policy.kind;
+  if (gil.holder == NULL && (gil.head == NULL || kind == GIL_TICKS)) {   /* free: take it */
+    t->gil_urgent = t->gil_resume = 0;
+    gil_make_holder(t);
+    gil_begin_holding(t, gl_now_ns());
+    if (kind == GIL_TICKS) ticks_arm_if_contended(t);
     pthread_mutex_unlock(&gil.mu);
     return;
   }
-  enqueue(t, 0);
-  wait_granted(t);
+  int urgent = after_block && kind == GIL_PRIORITY && prio_admit(gl_now_ns());
+  gil_enqueue(t, urgent ? Q_URGENT : Q_TAIL);
+  if (kind == GIL_TICKS && gil.holder) gil_request_drop(gil.holder, (int)gil.policy.n, 0);
+  gil_wait_turn(t);
   assert(gil.holder == t);
   arm_self(t);
   pthread_mutex_unlock(&gil.mu);
 }
+
+void gil_acquire(GLThread *t) { acquire(t, 0); }
+void gil_reacquire(GLThread *t) { acquire(t, 1); }
 
 void gil_release(GLThread *t) {
   pthread_mutex_lock(&gil.mu);
@@ -388,13 +410,31 @@ void gil_release(GLThread *t) {
     return;
   }
   assert(gil.holder == t);
-  end_holding(t, gl_now_ns());
+  gil_end_holding(t, gl_now_ns());
   atomic_store(&t->drop_request, 0);
   atomic_store(&t->gil_granted, 0);
-  GLThread *next = dequeue();
-  if (next) grant(next);
-  else gil.holder = NULL;
+  if (gil.policy.kind == GIL_TICKS) ticks_release(t);
+  else {
+    GLThread *next = gil_dequeue();
+    if (next) gil_grant(next);
+    else gil.holder = NULL;
+  }
   pthread_mutex_unlock(&gil.mu);
+}
+
+/* The holder hands the GIL to the head of the queue and waits its turn:
+** behind the urgent waiters if the head is urgent (it resumes its slice
+** next), at the tail otherwise. */
+static void hand_over(GLThread *t) {
+  atomic_store(&t->drop_request, 0);
+  gil.stats.forced_switches++;
+  gil_end_holding(t, gl_now_ns());
+  GLThread *next = gil_dequeue();
+  int displaced = next->gil_urgent && !t->gil_urgent;
+  if (displaced && gil.displaced_at == 0) gil.displaced_at = gl_now_ns();
+  gil_enqueue(t, displaced ? Q_RESUME : Q_TAIL);
+  gil_grant(next);
+  gil_wait_turn(t);
 }
 
 void gil_hook_point(GLThread *t, lua_State *L) {
@@ -402,28 +442,21 @@ void gil_hook_point(GLThread *t, lua_State *L) {
   pthread_mutex_lock(&gil.mu);
   assert(!gil.enabled || gil.holder == t);   /* only the holder runs Lua */
   if (gil.enabled && gil.holder == t && atomic_load(&t->drop_request)) {
-    GLThread *h = gil.head;
-    if (h == NULL)
+    if (gil.head == NULL)
       atomic_store(&t->drop_request, 0);
+    else if (gil.policy.kind == GIL_TICKS)
+      ticks_hook_point(t);
     else if (gil.policy.kind == GIL_BYTECODES && t->hook_fires++ == 0) {
       /* First fire after the request: it came where Lua's VM reloads its
       ** hook flag (a call, a jump). Hand over after a number of
-      ** instructions drawn from 1..N, so that the switch can land on any
-      ** instruction, as a preemptive switch would (a fixed N would always
-      ** land at the same place of a loop). */
-      gl_hook_arm(L, 1 + (int)(next_random(t) % (uint32_t)bytecode_count()));
+      ** instructions drawn from the landing window, so that the switch
+      ** can land on any instruction, as a preemptive switch would (a
+      ** fixed count would always land at the same place of a loop). */
+      gl_hook_arm(L, 1 + (int)(next_random(t) % (uint32_t)landing_window()));
       pthread_mutex_unlock(&gil.mu);
       return;
     }
-    else {                     /* hand over to the longest waiter */
-      atomic_store(&t->drop_request, 0);
-      gil.stats.forced_switches++;
-      end_holding(t, gl_now_ns());
-      GLThread *next = dequeue();
-      enqueue(t, 0);
-      grant(next);
-      wait_granted(t);
-    }
+    else hand_over(t);
   }
   if (gil.enabled && atomic_load(&t->drop_request))
     gl_hook_arm(L, atomic_load(&t->hook_count));
@@ -434,11 +467,7 @@ void gil_hook_point(GLThread *t, lua_State *L) {
 
 void gil_rearm(GLThread *t, lua_State *L) {
   if (atomic_load(&t->drop_request))
-    gl_hook_arm(L, 1);
-}
-
-void gil_note_blocked(GLThread *t, uint64_t ns) {
-  atomic_fetch_add(&t->blocked_ns, ns);
+    gl_hook_arm(L, atomic_load(&t->hook_count));
 }
 
 void gil_fork_prepare(void) { pthread_mutex_lock(&gil.mu); }
@@ -451,43 +480,15 @@ void gil_fork_child(void) {
   gil.head = gil.tail = NULL;     /* gil.mu: the caller took it in prepare */
   gil.holder = gil.enabled ? self : NULL;
   gil.last_holder = self;
-  gil.stats = (GILStats){ 0, 0, 0 };
+  memset(&gil.stats, 0, sizeof gil.stats);
   atomic_store(&self->gil_granted, gil.enabled);
   self->gil_next = NULL;
+  self->gil_urgent = self->gil_resume = 0;
+  gil.displaced_at = 0;
   atomic_store(&self->drop_request, 0);
   gl_cond_init(&self->gil_cv);
-  pthread_mutex_unlock(&gil.mu);
-}
-
-int gil_waiting(void) {
-  pthread_mutex_lock(&gil.mu);
-  int n = 0;
-  for (GLThread *t = gil.head; t; t = t->gil_next) n++;
-  pthread_mutex_unlock(&gil.mu);
-  return n;
-}
-
-GLThread *gil_holder(void) {
-  pthread_mutex_lock(&gil.mu);
-  GLThread *h = gil.holder;
-  pthread_mutex_unlock(&gil.mu);
-  return h;
-}
-
-GILStats gil_stats(void) {
-  pthread_mutex_lock(&gil.mu);
-  GILStats s = gil.stats;
-  pthread_mutex_unlock(&gil.mu);
-  return s;
-}
-
-void gil_thread_figures(GLThread *t, uint64_t *held_ns, uint64_t *wait_ns,
-                        unsigned long *acquisitions) {
-  pthread_mutex_lock(&gil.mu);
-  uint64_t held = t->held_ns;
-  if (gil.holder == t) held += gl_now_ns() - t->held_since;   /* still holding */
-  *held_ns = held;
-  *wait_ns = t->wait_ns;
-  *acquisitions = t->acquisitions;
+  sem_destroy(&self->gil_sem);
+  sem_init(&self->gil_sem, 0, 0);
+  self->ticks_signalled = 0;
   pthread_mutex_unlock(&gil.mu);
 }

@@ -8,16 +8,29 @@
 
 #include "gthread.h"
 
-typedef enum { GIL_BYTECODES, GIL_INTERVAL } GILPolicyKind;
+/* The order is the spelling table's in gil_policy.c. */
+typedef enum { GIL_BYTECODES, GIL_INTERVAL, GIL_TICKS, GIL_PRIORITY } GILPolicyKind;
 
 typedef struct GILPolicy {
   GILPolicyKind kind;
-  long n;            /* bytecodes: N instructions; interval: microseconds */
+  long n;            /* ticks, bytecodes: N instructions; interval, priority: microseconds */
 } GILPolicy;
 
-/* Parses "bytecodes:N" or "interval:MS" (MS may be fractional). Returns 0
-** on success, -1 with a message in 'err' otherwise. */
+/* Parses "ticks:N", "bytecodes:N", "interval:MS" or "priority:MS" (MS may
+** be fractional). Returns 0 on success, -1 with a message in 'err'. */
 int gil_parse_policy(const char *s, GILPolicy *out, char *err, size_t errlen);
+
+/* "bytecodes:100", "interval:5"... into buf. */
+void gil_format_policy(GILPolicy p, char *buf, size_t len);
+const char *gil_policy_name(GILPolicyKind k);
+/* True for the policies whose number counts instructions. */
+int gil_policy_counts(GILPolicyKind k);
+
+/* What the interpreter's instructions cost, calibrated once (ns). */
+double gil_ns_per_instruction(void);
+/* How long a holder's turn lasts before a waiter may ask (bytecodes:N: N
+** instructions' time, at least min_turn_ns; others: min_turn_ns). */
+uint64_t gil_turn_ns(GILPolicy p, uint64_t min_turn_ns);
 
 /* Process-wide set-up, once, before any thread starts. */
 void gil_setup(int enabled, GILPolicy policy);
@@ -27,6 +40,9 @@ void gil_set_policy(GILPolicy p);
 
 void gil_acquire(GLThread *t);
 void gil_release(GLThread *t);
+/* Acquire after a blocking call: under priority:MS the thread may be
+** served first (gil_priority.c). */
+void gil_reacquire(GLThread *t);
 
 /* Called by the count hook on the holder's own thread: drops the GIL if a
 ** waiter asked for it, and decides whether the hook stays armed on L. */
@@ -46,7 +62,12 @@ void gil_fork_child(void);
 void gil_note_blocked(GLThread *t, uint64_t ns);
 
 typedef struct GILStats {
-  unsigned long switches, forced_switches, requests;
+  unsigned long switches;        /* the holder changed */
+  unsigned long forced_switches; /* ... because a holder was asked to drop */
+  unsigned long requests;        /* drop requests sent */
+  unsigned long releases;        /* every drop: blocking calls, hand-overs, ticks */
+  unsigned long wasted_wakeups;  /* a waiter woke and found the GIL taken */
+  unsigned long urgent_grants;   /* priority: waits served first */
 } GILStats;
 GILStats gil_stats(void);
 

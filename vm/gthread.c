@@ -35,6 +35,7 @@ GLThread *gt_new(void) {
   if (t == NULL) return NULL;
   atomic_init(&t->refs, 1);
   gl_cond_init(&t->gil_cv);
+  sem_init(&t->gil_sem, 0, 0);
   pthread_mutex_init(&t->done_mu, NULL);
   gl_cond_init(&t->done_cv);
   t->state = GT_NEW;
@@ -47,6 +48,7 @@ void gt_incref(GLThread *t) { atomic_fetch_add(&t->refs, 1); }
 void gt_decref(GLThread *t) {
   if (atomic_fetch_sub(&t->refs, 1) != 1) return;
   pthread_cond_destroy(&t->gil_cv);
+  sem_destroy(&t->gil_sem);
   pthread_cond_destroy(&t->done_cv);
   pthread_mutex_destroy(&t->done_mu);
   free(t->error);

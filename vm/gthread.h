@@ -12,7 +12,8 @@
 **                           read by the owner's own signal handler),
 **                           held_since, wait_since, blocked_since, rng, trace;
 **                           blocked_ns (atomic, read by anyone)
-**   gil.mu:                 gil_next, gil_granted, hook_fires,
+**   gil.mu:                 gil_next, gil_granted, gil_urgent, gil_resume,
+**                           ticks_signalled, hook_fires,
 **                           gil_cv, drop_request
 **                           (also written atomically, read lock-free by
 **                           the owner), hook_count, held_ns, wait_ns,
@@ -24,6 +25,7 @@
 #define gthread_h
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sys/types.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -55,7 +57,11 @@ struct GLThread {
   GLThread *gil_next;
   atomic_int gil_granted;        /* written under gil.mu; a spinning waiter reads it lock-free */
   int hook_fires;                /* as holder: hook fires since the last request */
+  int gil_urgent;                /* priority: queued (or holding) ahead of the rest */
+  int gil_resume;                /* priority: displaced by an urgent thread, resumes next */
   pthread_cond_t gil_cv;
+  sem_t gil_sem;                 /* ticks: a release wakes the first waiter through it */
+  int ticks_signalled;           /* ticks: gil_sem was posted and not yet taken */
   atomic_int drop_request;       /* a waiter asked this holder to drop the GIL */
   atomic_int hook_count;         /* count the signal handler arms the hook with */
   uint64_t held_ns, wait_ns;

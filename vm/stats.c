@@ -1,12 +1,13 @@
 /*
 ** stats.c — GIL figures per thread: live threads are read from their
-** records, finished ones from the retired list (guarded by retired_mu).
+** records, finished ones from the retired list (guarded by retired_mu);
+** and the GIL's own figures, read under gil.mu.
 */
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
-#include "gil.h"
+#include "gil_core.h"
 #include "stats.h"
 
 #define MAX_RETIRED 4096   /* beyond this, finished threads are summed into one row */
@@ -115,17 +116,57 @@ void gl_stats_print(FILE *f) {
   GLThreadFigures *th = gl_stats_collect(&n);
   fprintf(f, "gillua GIL statistics\n");
   if (gil_enabled()) {
-    if (p.kind == GIL_BYTECODES)
-      fprintf(f, "  gil: on, switch=bytecodes:%ld\n", p.n);
-    else
-      fprintf(f, "  gil: on, switch=interval:%g\n", (double)p.n / 1000.0);
+    char name[64];
+    gil_format_policy(p, name, sizeof name);
+    fprintf(f, "  gil: on, switch=%s\n", name);
   } else
     fprintf(f, "  gil: off (every thread in its own interpreter)\n");
   fprintf(f, "  switches: %lu  forced: %lu  drop requests: %lu\n",
           s.switches, s.forced_switches, s.requests);
+  fprintf(f, "  releases: %lu  wasted wake-ups: %lu  urgent grants: %lu\n",
+          s.releases, s.wasted_wakeups, s.urgent_grants);
   fprintf(f, "  %-24s %10s %10s %10s %12s\n", "thread", "held_s", "wait_s", "blocked_s", "acquisitions");
   for (int i = 0; i < n; i++)
     fprintf(f, "  %-24s %10.3f %10.3f %10.3f %12lu\n", th[i].name, th[i].held_s,
             th[i].wait_s, th[i].blocked_s, th[i].acquisitions);
   free(th);
+}
+
+/* ---- the GIL record's figures (gil.mu) ---- */
+
+void gil_note_blocked(GLThread *t, uint64_t ns) {
+  atomic_fetch_add(&t->blocked_ns, ns);
+}
+
+int gil_waiting(void) {
+  pthread_mutex_lock(&gil.mu);
+  int n = 0;
+  for (GLThread *t = gil.head; t; t = t->gil_next) n++;
+  pthread_mutex_unlock(&gil.mu);
+  return n;
+}
+
+GLThread *gil_holder(void) {
+  pthread_mutex_lock(&gil.mu);
+  GLThread *h = gil.holder;
+  pthread_mutex_unlock(&gil.mu);
+  return h;
+}
+
+GILStats gil_stats(void) {
+  pthread_mutex_lock(&gil.mu);
+  GILStats s = gil.stats;
+  pthread_mutex_unlock(&gil.mu);
+  return s;
+}
+
+void gil_thread_figures(GLThread *t, uint64_t *held_ns, uint64_t *wait_ns,
+                        unsigned long *acquisitions) {
+  pthread_mutex_lock(&gil.mu);
+  uint64_t held = t->held_ns;
+  if (gil.holder == t) held += gl_now_ns() - t->held_since;   /* still holding */
+  *held_ns = held;
+  *wait_ns = t->wait_ns;
+  *acquisitions = t->acquisitions;
+  pthread_mutex_unlock(&gil.mu);
 }

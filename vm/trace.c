@@ -79,13 +79,19 @@ struct GLTrace {
 
 int gl_trace_enabled = 0;
 
-static FILE *trace_file;
-static char trace_path[1024];
-static pid_t trace_pid;
-static uint64_t trace_t0;
-static uint32_t trace_cap = TRACE_DEFAULT_CAP;
-static _Atomic(struct GLTrace *) trace_list;
-static atomic_int trace_closed;
+/* The trace's process-wide state. file, path, pid, t0 and cap are set
+** once by gl_trace_open at start-up, before any other thread exists, and
+** only read after; 'list' is pushed with compare-and-swap; 'closed' is
+** exchanged once by gl_trace_close. */
+static struct {
+  FILE *file;
+  char path[1024];
+  pid_t pid;                         /* the process that writes the file */
+  uint64_t t0;                       /* time zero of the timeline */
+  uint32_t cap;                      /* events per thread buffer */
+  _Atomic(struct GLTrace *) list;    /* every thread's buffer */
+  atomic_int closed;
+} trace = { .cap = TRACE_DEFAULT_CAP };
 
 
 static uint64_t now_ns (void) {
@@ -105,17 +111,17 @@ int gl_trace_open (const char *path, char *err, size_t errlen) {
                env, TRACE_MIN_CAP, 1ul << 26);
       return -1;
     }
-    trace_cap = (uint32_t)v;
+    trace.cap = (uint32_t)v;
   }
-  trace_file = fopen(path, "w");
-  if (trace_file == NULL) {
+  trace.file = fopen(path, "w");
+  if (trace.file == NULL) {
     snprintf(err, errlen, "cannot open trace file '%s': %s", path,
              strerror(errno));
     return -1;
   }
-  snprintf(trace_path, sizeof trace_path, "%s", path);
-  trace_pid = getpid();
-  trace_t0 = now_ns();
+  snprintf(trace.path, sizeof trace.path, "%s", path);
+  trace.pid = getpid();
+  trace.t0 = now_ns();
   gl_trace_enabled = 1;
   return 0;
 }
@@ -127,20 +133,20 @@ int gl_trace_open (const char *path, char *err, size_t errlen) {
 static struct GLTrace *buffer_of (GLThread *t) {
   struct GLTrace *b = t->trace;
   if (b != NULL) return b;
-  b = malloc(sizeof *b + (size_t)trace_cap * sizeof(TrEvent));
+  b = malloc(sizeof *b + (size_t)trace.cap * sizeof(TrEvent));
   if (b == NULL) return NULL;
   b->owner = t;
   b->serial = t->serial;
   b->native_id = (long long)t->native_id;
   b->is_main = t->is_main;
-  b->cap = trace_cap;
+  b->cap = trace.cap;
   atomic_init(&b->count, 0);
   atomic_init(&b->dropped, 0);
   atomic_init(&b->drop_ts, 0);
   atomic_init(&b->exit_ts, 0);
   b->name[0] = '\0';
-  b->next = atomic_load_explicit(&trace_list, memory_order_relaxed);
-  while (!atomic_compare_exchange_weak_explicit(&trace_list, &b->next, b,
+  b->next = atomic_load_explicit(&trace.list, memory_order_relaxed);
+  while (!atomic_compare_exchange_weak_explicit(&trace.list, &b->next, b,
              memory_order_release, memory_order_relaxed))
     ;
   t->trace = b;
@@ -152,7 +158,7 @@ void gl_trace_event (GLThread *t, TrKind kind, uint64_t ts_ns) {
   GLThread *self = gl_self ? gl_self : t;
   struct GLTrace *b;
   uint32_t n;
-  if (self == NULL || atomic_load_explicit(&trace_closed, memory_order_relaxed))
+  if (self == NULL || atomic_load_explicit(&trace.closed, memory_order_relaxed))
     return;
   b = buffer_of(self);
   if (b == NULL) return;
@@ -197,8 +203,8 @@ static void put_json_string (FILE *f, const char *s) {
 
 /* Microseconds since the trace was opened, as Chrome's "ts" wants. */
 static double us (uint64_t ts) {
-  return ts >= trace_t0 ? (double)(ts - trace_t0) / 1000.0
-                        : -(double)(trace_t0 - ts) / 1000.0;
+  return ts >= trace.t0 ? (double)(ts - trace.t0) / 1000.0
+                        : -(double)(trace.t0 - ts) / 1000.0;
 }
 
 typedef struct Writer {
@@ -236,7 +242,7 @@ static void put_meta (Writer *w, long long tid, const char *name,
 
 /* The name of the thread whose serial is 'serial', from the buffers. */
 static const char *name_of_serial (uint32_t serial) {
-  for (struct GLTrace *b = atomic_load(&trace_list); b; b = b->next)
+  for (struct GLTrace *b = atomic_load(&trace.list); b; b = b->next)
     if ((uint32_t)b->serial == serial && b->name[0]) return b->name;
   return NULL;
 }
@@ -287,6 +293,12 @@ static uint64_t write_lane (Writer *w, struct GLTrace *b, uint64_t end_ts) {
         fputs("}", w->f);
         break;
       }
+      case TR_WASTED_WAKEUP:
+        begin_event(w);
+        fprintf(w->f, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"gil\",\"name\":"
+                "\"wasted wake-up\",\"pid\":%d,\"tid\":%lld,\"ts\":%.3f}",
+                w->pid, tid, us(e->ts));
+        break;
     }
   }
   for (int k = 0; k < 3; k++)
@@ -310,27 +322,25 @@ void gl_trace_close (void) {
   unsigned long events = 0;
   GILPolicy p;
   char policy[64];
-  if (!gl_trace_enabled || trace_file == NULL || getpid() != trace_pid) return;
-  if (atomic_exchange(&trace_closed, 1)) return;   /* once */
+  if (!gl_trace_enabled || trace.file == NULL || getpid() != trace.pid) return;
+  if (atomic_exchange(&trace.closed, 1)) return;   /* once */
   /* names of threads still running (main, daemons) */
   gt_lock();
-  for (struct GLTrace *b = atomic_load(&trace_list); b; b = b->next)
+  for (struct GLTrace *b = atomic_load(&trace.list); b; b = b->next)
     if (atomic_load_explicit(&b->exit_ts, memory_order_acquire) == 0)
       snprintf(b->name, sizeof b->name, "%s", b->owner->name);
   gt_unlock();
   p = gil_policy();
   if (!gil_enabled()) snprintf(policy, sizeof policy, "off");
-  else if (p.kind == GIL_BYTECODES)
-    snprintf(policy, sizeof policy, "bytecodes:%ld", p.n);
-  else snprintf(policy, sizeof policy, "interval:%g", (double)p.n / 1000.0);
-  w.f = trace_file;
-  w.pid = (int)trace_pid;
+  else gil_format_policy(p, policy, sizeof policy);
+  w.f = trace.file;
+  w.pid = (int)trace.pid;
   w.first = 1;
   fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", w.f);
   begin_event(&w);
   fprintf(w.f, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,"
           "\"args\":{\"name\":\"gillua (GIL %s)\"}}", w.pid, policy);
-  for (struct GLTrace *b = atomic_load(&trace_list); b; b = b->next) {
+  for (struct GLTrace *b = atomic_load(&trace.list); b; b = b->next) {
     dropped += write_lane(&w, b, end_ts);
     events += atomic_load_explicit(&b->count, memory_order_acquire);
   }
@@ -340,7 +350,7 @@ void gl_trace_close (void) {
             "\"args\":{\"dropped\":%llu,\"capacity_per_thread\":%u,\"note\":"
             "\"per-thread trace buffers filled up; the first events of each "
             "thread are kept, later ones were dropped\"}}", w.pid,
-            (unsigned long long)dropped, trace_cap);
+            (unsigned long long)dropped, trace.cap);
   }
   fprintf(w.f, "\n],\"otherData\":{\"producer\":\"gillua\",\"version\":\"%s\","
           "\"policy\":\"%s\",\"events\":%lu,\"dropped\":%llu,"
@@ -350,14 +360,14 @@ void gl_trace_close (void) {
 #else
           "?",
 #endif
-          policy, events, (unsigned long long)dropped, trace_cap, us(end_ts));
-  if (fclose(trace_file) != 0)
-    fprintf(stderr, "gillua: trace: cannot write '%s': %s\n", trace_path,
+          policy, events, (unsigned long long)dropped, trace.cap, us(end_ts));
+  if (fclose(trace.file) != 0)
+    fprintf(stderr, "gillua: trace: cannot write '%s': %s\n", trace.path,
             strerror(errno));
-  trace_file = NULL;
+  trace.file = NULL;
   if (dropped)
     fprintf(stderr, "gillua: trace: %llu events dropped (buffers hold %u "
             "events per thread; set GILLUA_TRACE_EVENTS to keep more); '%s' "
             "has the first events of each thread\n",
-            (unsigned long long)dropped, trace_cap, trace_path);
+            (unsigned long long)dropped, trace.cap, trace.path);
 }

@@ -17,7 +17,8 @@ typedef enum {
   TR_WAIT_END,        /* thread stopped waiting (got it) */
   TR_BLOCK_BEGIN,     /* thread entered a blocking call (GIL released) */
   TR_BLOCK_END,       /* thread left the blocking call */
-  TR_SWITCH_REQUEST   /* a waiter asked the holder to drop (instant) */
+  TR_SWITCH_REQUEST,  /* a waiter asked the holder to drop (instant) */
+  TR_WASTED_WAKEUP    /* a waiter woke and found the GIL taken (instant) */
 } TrKind;
 
 extern int gl_trace_enabled;  /* set once at start-up, read-only after */

@@ -19,6 +19,7 @@
 #include "gthread.h"
 #include "hook.h"
 #include "stats.h"
+#include "tpool.h"
 #include "trace.h"
 #include "vm.h"
 
@@ -64,12 +65,13 @@ lua_State *gl_universe_new(int no_env) {
 }
 
 /* The core's own fork duties, first on the list: threads, GIL, statistics,
-** the module-io rules. */
+** the module-io rules, the parked OS threads. */
 static void register_core_fork_duties(void) {
   gl_at_fork(gt_fork_prepare, gt_fork_parent, gt_fork_child);
   gl_at_fork(gil_fork_prepare, gil_fork_parent, gil_fork_child);
   gl_at_fork(gl_stats_fork_prepare, gl_stats_fork_parent, gl_stats_fork_child);
   gl_at_fork(ip_fork_prepare, ip_fork_parent, ip_fork_child);
+  gl_at_fork(gl_tpool_fork_prepare, gl_tpool_fork_parent, gl_tpool_fork_child);
 }
 
 lua_State *gl_vm_start(const GLConfig *cfg, GLOpenUniverse open,

@@ -14,9 +14,12 @@ for _, mode in ipairs(T.modes) do
   end
 end
 
--- the interval policy is reported as such
-local v = T.run(T.argv("gil", "interval:5", "scripts/dead_loop.lua", {"--mode=gil", "--workers=2", "--iters=1000"}))
-assert(v.switch == "interval:5", v.switch)
+-- every policy is reported as spelled (priority:5 once came out as priority:5.0)
+for _, p in ipairs({"interval:5", "priority:5", "ticks:100", "interval:0.5"}) do
+  local v = T.run(T.argv("gil", p, "scripts/dead_loop.lua", {"--mode=gil", "--workers=2", "--iters=1000"}))
+  assert(v.switch == p, v.switch)
+  assert(math.type(v.releases) == "integer" and v.releases >= v.switches, "releases counted")
+end
 
 -- bad options: exit 2 with a message naming the problem
 for _, bad in ipairs({"--mode=fast", "--workers=0", "--iters=x", "--nope=1", "iters"}) do

@@ -1,5 +1,5 @@
 -- bench_gil_micro.lua — the GIL microbenchmarks (scripts/bench_gil_*.lua)
--- each run once, briefly, under both switch policies: their JSON lines
+-- each run once, briefly, under the switch policies: their JSON lines
 -- carry the figures the report reads, with consistent values.
 -- timeout: 120
 
@@ -35,6 +35,29 @@ do
     local c = micro("bench_gil_convoy.lua", p, {"--seconds=0.05", "--channel=" .. ch})
     assert(c.bench == "gil_convoy" and c.channel == ch)
     assert(c.alone_trips_per_s > 0 and c.beside_trips_per_s > 0 and c.slowdown > 0)
+    assert(c.cpu_threads == 1 and c.workers == 2)
+    assert(math.abs(c.retention - c.beside_trips_per_s / c.alone_trips_per_s) < 1e-9)
+    assert(c.cpu_alone_loops_per_s > 0 and c.cpu_loops_per_s > 0)
+    assert(math.abs(c.cpu_retention - c.cpu_loops_per_s / c.cpu_alone_loops_per_s) < 1e-9)
   end
+  -- priority:MS beside three CPU-bound threads; ticks:N's counters
+  local c = micro("bench_gil_convoy.lua", "priority:1", {"--seconds=0.05", "--channel=queue", "--cpu=3"})
+  assert(c.cpu_threads == 3 and c.workers == 4 and c.switch == "priority:1")
+  local t = micro("bench_gil_fairness.lua", "ticks:100", {"--seconds=0.1"})
+  assert(#t.shares_pct == 4 and math.type(t.releases) == "integer" and t.releases >= t.switches)
+
+  local io = micro("lab_io_bound.lua", "interval:5", {"--threads=3", "--waits=2", "--ms=10"})
+  assert(io.bench == "lab_io_bound" and io.workers == 3)
+  assert(io.sequential_s > 0 and io.threaded_s > 0 and math.abs(io.speedup - io.sequential_s / io.threaded_s) < 1e-9)
+  assert(io.sequential_s >= 3 * 2 * 0.010, "three threads' six waits of 10 ms, one after the other")
+end
+
+-- bad arguments: a usage message and exit 2, no JSON
+for _, bad in ipairs({{"bench_gil_convoy.lua", "--cpu=0"}, {"bench_gil_convoy.lua", "--cpu=1.5"},
+                      {"lab_io_bound.lua", "--threads=0"}}) do
+  local p = io.popen(T.q(T.gillua) .. " scripts/" .. bad[1] .. " " .. bad[2] .. " 2>&1; echo rc=$?")
+  local out = p:read("a")
+  p:close()
+  assert(out:find("must be an integer", 1, true) and out:find("rc=2", 1, true), bad[1] .. " " .. bad[2] .. ": " .. out)
 end
 print("micro ok")

@@ -33,6 +33,9 @@ for _, row in ipairs(r.runs) do
     assert(row[k] ~= nil, row.bench .. " " .. row.mode .. " lacks " .. k)
   end
   if row.mode == "sequential" then assert(row.speedup == 1, "sequential speedup is 1") end
+  assert(#row.rep_walls == row.repeats, "one wall time per repetition")
+  assert(row.speedup_min <= row.speedup and row.speedup <= row.speedup_max, "median within min-max")
+  assert(row.noise == nil or row.noise == true)
   if row.bench == "balance" then
     assert(row.lock ~= nil and row.lost_updates ~= nil)
     if row.lock then assert(row.lost_updates_max == 0, "no lost update with the lock") end

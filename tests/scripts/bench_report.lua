@@ -48,12 +48,50 @@ for _, w in ipairs({1, 2}) do
   peers[#peers + 1] = run("dead_loop", "cpython-3.11", "processes", nil, w, 1.0, 1.0 * w)
 end
 runs[#runs + 1] = run("balance", "gillua", "gil", "bytecodes:3", 2, 0.3, 0.3, {lock = false, sweep = true, lost_updates = 900, lost_updates_max = 1000})
+for _, n in ipairs({1, 100, 10000000}) do   -- the bytecodes:N sweep
+  runs[#runs + 1] = run("dead_loop", "gillua", "gil", "bytecodes:" .. n, 2, 0.2, 0.2, {nsweep = true, switches = 400 // n + 1})
+end
 runs[#runs + 1] = run("balance", "gillua", "gil", "bytecodes:3", 2, 0.3, 0.3, {lock = true, sweep = true, lost_updates = 0, lost_updates_max = 0})
 local dofile_agg = dofile("bench/aggregate.lua")
 dofile_agg.speedups(runs, 2)
 dofile_agg.speedups(peers, 2)
+for _, r in ipairs(runs) do   -- a figure that stayed beyond the limit when measured again
+  if r.bench == "multi_process" and r.mode == "processes" and r.workers == 2 then r.noise = true; r.speedup = 2.54 end
+end
 for _, r in ipairs(runs) do
   if r.mode == "sequential" and r.wall_best then assert(math.abs(r.speedup - 1) < 1e-12, "sequential speedup is 1") end
+end
+
+-- speedups are the median of per-pair ratios; beyond the machine's limit is noise
+do
+  local A = dofile_agg
+  local function row(mode, w, walls, bench)
+    local t = {bench = bench or "dead_loop", impl = "gillua", mode = mode, workers = w, rep_walls = walls,
+               wall_best = math.min(table.unpack(walls)), wall_s = A.median(walls), ops = 10}
+    return t
+  end
+  -- pair 2 caught a burst of load on the sequential run: best-of-R would say 2.5
+  local rows = {row("sequential", 2, {1.0, 1.25, 1.0}), row("processes", 2, {0.52, 0.5, 0.55}),
+                row("nogil", 2, {0.45, 0.48, 0.47}), row("gil", 1, {0.74, 0.75, 0.8}, "multi_process"),
+                row("sequential", 1, {1.0, 1.0, 1.0}, "multi_process"),
+                row("nogil", 1, {1.0, 1.02, 0.98}, "multi_process")}
+  A.speedups(rows, 2)
+  assert(math.abs(rows[2].speedup - 1 / 0.52) < 1e-9, rows[2].speedup)      -- median of 1.92, 2.5, 1.82
+  assert(math.abs(rows[2].speedup_min - 1 / 0.55) < 1e-9 and math.abs(rows[2].speedup_max - 2.5) < 1e-9)
+  assert(not rows[2].noise, "1.92 with 2 workers on 2 cores is possible")
+  assert(rows[3].noise == true, "2.22 with 2 workers is beyond the limit")   -- pairs 2.22, 2.6, 2.13
+  assert(rows[4].noise == true, "one worker 1.33x faster than sequential is noise")
+  assert(not rows[6].noise)
+  assert(A.beyond_limit({bench = "dead_loop", mode = "nogil", workers = 4, speedup = 2.2}, 2), "above cores x 1.05")
+  assert(A.beyond_limit({bench = "dead_loop", mode = "gil", workers = 2, speedup = 1.15}, 2),
+         "two threads under a GIL beat one core")
+  assert(not A.beyond_limit({bench = "dead_loop", mode = "gil", workers = 2, speedup = 1.04}, 2))
+  assert(not A.beyond_limit({bench = "io_bound", mode = "gil", workers = 8, speedup = 7.5}, 2),
+         "waits overlap: an I/O-bound speedup is not limited by cores")
+  assert(not A.beyond_limit({mode = "gil", workers = 1, speedup = 0.5, bench = "balance"}, 2),
+         "balance's modes do different work: no one-worker rule")
+  local U = dofile("bench/report_util.lua")
+  assert(U.speedup_text(rows[3]):match("^noise: 2%.22 %(2%.13%-2%.60%)$"), U.speedup_text(rows[3]))
 end
 
 local tl = {switch = "bytecodes:100", window_ms = 20, dropped = 0, file = "trace-bytecodes_100.json", lanes = {
@@ -126,12 +164,21 @@ assert(md:find("**PASS** balance without lock at bytecodes:3", 1, true))
 assert(md:find("cpython-3.11", 1, true) and md:find("## GIL timeline", 1, true))
 assert(md:find("us_per_thread = 40.5", 1, true) and md:find("failed: exit 1: x", 1, true), "other measurements")
 assert(write_md.dead_loop_table(report):find("gil bytecodes:100", 1, true))
+assert(md:find("**NOISE** multi_process, 2 workers, processes", 1, true), "a noise figure is never a pass")
+assert(not md:find("**PASS** multi_process, 2 workers, processes", 1, true))
+assert(md:find("## GIL designs side by side", 1, true), "the lab table")
+assert(md:find("| gil interval:5 | CPython 3.2+", 1, true), "one row per policy")
+assert(md:find("| cpython-3.11 threads |", 1, true) and md:find("| GIL off |", 1, true))
+assert(md:find("## bytecodes:N from 1 to 10^7", 1, true) and md:find("| bytecodes:10000000 |", 1, true))
+assert(md:find("## Thread start + join", 1, true))
 
 -- report.html
 local html = write_html(report)
 assert(html:match("^<!DOCTYPE html>"))
 local charts = select(2, html:gsub('<svg class="chart', ""))
-assert(charts >= 9, "expected >= 9 charts, got " .. charts)   -- 6 bench + sweep + convoy + timeline
+assert(charts >= 11, "expected >= 11 charts, got " .. charts)   -- 6 bench + sweep + convoy + timeline + 2 N sweep
+assert(html:find('id="lab"', 1, true) and html:find("bytecodes:N, 2 CPU-bound threads: switches per second", 1, true))
+assert(html:find('class="noise"', 1, true), "noise shown in the page")
 assert(html:find('class="chart timeline"', 1, true), "timeline drawn")
 assert(not html:find("https?://"), "no URL in a self-contained page")
 assert(not html:find("<link", 1, true) and not html:find(" src=", 1, true), "no external resource")

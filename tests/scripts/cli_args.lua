@@ -93,7 +93,7 @@ return { v = "from mymod", order = order }
     r = T.run{ args = { h, "-e", "print('not run')" } }
     T.expect(r, { code = 0, err = "", out_has = { "usage: gillua [options] [script [args]]",
       "-e stat", "-l g=mod", "-i", "-v", "-E", "-W", "--gil=on|off", "--switch=bytecodes:N",
-      "--switch=interval:MS", "--stats", "--trace=FILE", "--version", "GILLUA_GIL", "GILLUA_SWITCH" },
+      "--switch=interval:MS", "--switch=priority:MS", "--switch=ticks:N", "--stats", "--trace=FILE", "--version", "GILLUA_GIL", "GILLUA_SWITCH" },
       out_not = "not run" }, h)
   end
 
@@ -106,6 +106,10 @@ return { v = "from mymod", order = order }
   T.expect(r, { code = 0, out = "true\tbytecodes\t7\n" })
   r = T.run{ args = { "-e", "local g = require 'gil' print(g.enabled(), g.policy())" } }
   T.expect(r, { code = 0, out = "true\tbytecodes\t100\n" }, "defaults")
+  r = T.run{ args = { "--switch=ticks:50", "-e", "local g = require 'gil' print(g.policy())" } }
+  T.expect(r, { code = 0, out = "ticks\t50\n" })
+  r = T.run{ args = { "--switch=priority:2", "-e", "local g = require 'gil' print(g.policy())" } }
+  T.expect(r, { code = 0, out_match = "^priority\t2" })
   -- last one wins
   r = T.run{ args = { "--gil=off", "--gil=on", "-e", "print(require'gil'.enabled())" } }
   T.expect(r, { code = 0, out = "true\n" })

@@ -37,6 +37,10 @@ T.main(function()
   T.expect(r, { code = 0, out = "false\tbytecodes\t33\n" }, "environment")
   r = T.run{ args = probe, env = { GILLUA_SWITCH = "interval:2.5" } }
   T.expect(r, { code = 0, out_match = "^true\tinterval\t2%.5\n$" }, "interval from the environment")
+  r = T.run{ args = probe, env = { GILLUA_SWITCH = "priority:3" } }
+  T.expect(r, { code = 0, out_match = "^true\tpriority\t3" }, "priority from the environment")
+  r = T.run{ args = probe, env = { GILLUA_SWITCH = "ticks:40" } }
+  T.expect(r, { code = 0, out = "true\tticks\t40\n" }, "ticks from the environment")
   -- flags win (and a bad variable is not even looked at then)
   r = T.run{ args = { "--gil=on", "--switch=bytecodes:9", table.unpack(probe) },
              env = { GILLUA_GIL = "off", GILLUA_SWITCH = "interval:3" } }
@@ -56,6 +60,8 @@ T.main(function()
     { GILLUA_SWITCH = "bytecodes:x", "GILLUA_SWITCH", "'bytecodes:x'" },
     { GILLUA_SWITCH = "interval:-1", "GILLUA_SWITCH", "'interval:-1'" },
     { GILLUA_SWITCH = "foo:3", "GILLUA_SWITCH", "'foo:3'" },
+    { GILLUA_SWITCH = "ticks:0", "GILLUA_SWITCH", "'ticks:0'" },
+    { GILLUA_SWITCH = "priority:abc", "GILLUA_SWITCH", "'priority:abc'" },
     { GILLUA_SWITCH = "100", "GILLUA_SWITCH", "'100'" },
   }
   for _, b in ipairs(bad) do

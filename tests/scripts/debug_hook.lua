@@ -4,6 +4,8 @@
 -- run: --gil=on
 -- run: --gil=on --switch=bytecodes:3
 -- run: --gil=on --switch=interval:1
+-- run: --gil=on --switch=ticks:3
+-- run: --gil=on --switch=priority:1
 -- run: --gil=off
 local threading = require "threading"
 local queue = require "queue"
@@ -16,7 +18,7 @@ debug.sethook(function(e, l) events[#events + 1] = e .. ":" .. tostring(l) end, 
 f(1)
 debug.sethook()
 assert(table.concat(events, " ") ==
-  "return:nil line:16 call:nil line:14 return:nil line:17 call:nil", table.concat(events, " "))
+  "return:nil line:18 call:nil line:16 return:nil line:19 call:nil", table.concat(events, " "))
 local n = 0
 debug.sethook(function() n = n + 1 end, "", 7)
 for _ = 1, 1000 do end

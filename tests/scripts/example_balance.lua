@@ -24,7 +24,8 @@ end
 assert(lost, "no lost update in three runs without the lock")
 print("without lock at bytecodes:3, final balance " .. lost)
 
-for _, flags in ipairs{"--switch=bytecodes:3", "--switch=bytecodes:100", "--switch=interval:1"} do
+for _, flags in ipairs{"--switch=bytecodes:3", "--switch=bytecodes:100", "--switch=interval:1",
+                       "--switch=ticks:3", "--switch=priority:1"} do
   local out = expect_ok(flags, "balance_lock.lua", "200000")
   assert(out == "0\n", flags .. ": balance with the lock: " .. out)
 end

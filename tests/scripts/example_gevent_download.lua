@@ -29,7 +29,7 @@ local function check(out, what)
   for i = 24, #L - 1 do if L[i]:find("^url:" .. url .. "%d+ %-%-%->finish$") then finish = finish + 1 end end
   assert(finish == 3 and L[#L] == "{nil, nil, nil}", what .. ":\n" .. out)
 end
-for _, flags in ipairs{"--gil=on", "--switch=interval:1", "--gil=off"} do
+for _, flags in ipairs{"--gil=on", "--switch=interval:1", "--switch=ticks:100", "--switch=priority:1", "--gil=off"} do
   check(expect_ok(flags, "gevent_download.lua"), "gevent_download " .. flags)
 end
 -- a refused connection reports its error; nothing is counted

@@ -48,7 +48,7 @@ local function check(out, what)
     assert(table.concat(got, "|") == table.concat(want, "|"), what .. ": " .. table.concat(got, "|"))
   end
 end
-for _, flags in ipairs{"--gil=on", "--switch=interval:1", "--gil=off"} do
+for _, flags in ipairs{"--gil=on", "--switch=interval:1", "--switch=ticks:100", "--switch=priority:1", "--gil=off"} do
   check_urls(expect_ok(flags, "thread_urls.lua"), "thread_urls " .. flags)
 end
 for _, flags in ipairs{"--gil=on", "--gil=off"} do

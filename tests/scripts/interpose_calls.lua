@@ -10,6 +10,8 @@
 -- would wait forever (each case has its own bound: 'timeout' kills it).
 -- run: --gil=on
 -- run: --switch=interval:1
+-- run: --switch=ticks:100
+-- run: --switch=priority:1
 -- run: --gil=off
 -- timeout: 60
 local threading, time = require "threading", require "time"

@@ -6,6 +6,8 @@
 -- with timeouts.
 -- run: --gil=on
 -- run: --switch=interval:1
+-- run: --switch=ticks:100
+-- run: --switch=priority:1
 -- run: --gil=off
 -- timeout: 60
 local socket, threading, queue = require "socket", require "threading", require "queue"

@@ -10,6 +10,8 @@
 -- after 1.5 s (the off switches work).
 -- run: --gil=on
 -- run: --switch=interval:1
+-- run: --switch=ticks:100
+-- run: --switch=priority:1
 -- run: --gil=off
 -- timeout: 30
 local socket, threading = require "socket", require "threading"

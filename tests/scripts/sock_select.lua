@@ -6,6 +6,8 @@
 -- meanwhile), already readable (returns at once), writable sockets.
 -- run: --gil=on
 -- run: --switch=interval:1
+-- run: --switch=ticks:100
+-- run: --switch=priority:1
 -- run: --gil=off
 -- timeout: 60
 local socket, threading = require "socket", require "threading"

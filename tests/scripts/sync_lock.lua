@@ -1,6 +1,8 @@
 -- threading.Lock and threading.RLock: every method and every misuse error.
 -- run: --gil=on
 -- run: --gil=on --switch=bytecodes:3
+-- run: --gil=on --switch=ticks:3
+-- run: --gil=on --switch=priority:1
 -- run: --gil=off
 local threading = require "threading"
 local time = require "time"

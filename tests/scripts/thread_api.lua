@@ -1,5 +1,7 @@
 -- run: --gil=on
 -- run: --gil=on --switch=interval:1
+-- run: --gil=on --switch=ticks:100
+-- run: --gil=on --switch=priority:1
 -- run: --gil=off
 -- threading.Thread: names, idents, identity of current_thread, enumerate,
 -- active_count, join with timeout, is_alive, daemon inheritance, fields.

@@ -3,6 +3,8 @@
 -- starts empty there.
 -- run: --gil=on
 -- run: --gil=on --switch=bytecodes:3
+-- run: --gil=on --switch=ticks:3
+-- run: --gil=on --switch=priority:1
 -- run: --gil=off
 local threading = require "threading"
 local queue = require "queue"

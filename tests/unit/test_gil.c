@@ -29,9 +29,21 @@ static void test_parse_policy(void **state) {
   assert_int_equal(p.n, 5000);              /* microseconds */
   assert_int_equal(gil_parse_policy("interval:0.5", &p, err, sizeof err), 0);
   assert_int_equal(p.n, 500);
+  assert_int_equal(gil_parse_policy("ticks:100", &p, err, sizeof err), 0);
+  assert_int_equal(p.kind, GIL_TICKS);
+  assert_int_equal(p.n, 100);
+  assert_int_equal(gil_parse_policy("priority:2.5", &p, err, sizeof err), 0);
+  assert_int_equal(p.kind, GIL_PRIORITY);
+  assert_int_equal(p.n, 2500);
+  char name[64];
+  gil_format_policy(p, name, sizeof name);
+  assert_string_equal(name, "priority:2.5");
+  gil_format_policy((GILPolicy){ GIL_TICKS, 7 }, name, sizeof name);
+  assert_string_equal(name, "ticks:7");
   const char *bad[] = { "bytecodes:0", "bytecodes:-3", "bytecodes:x", "bytecodes:",
                         "interval:-1", "interval:abc", "interval:", "foo:3", "100",
-                        "bytecodes:10x", "" };
+                        "bytecodes:10x", "", "ticks:0", "ticks:1.5", "ticks:",
+                        "priority:0", "priority:x", "priority", "Ticks:3" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     err[0] = '\0';
     assert_int_equal(gil_parse_policy(bad[i], &p, err, sizeof err), -1);
@@ -52,7 +64,8 @@ static void *contender(void *arg) {
   GLThread *t = (GLThread *)arg;
   gt_bind_self(t, NULL, NULL);
   for (int i = 0; i < ROUNDS; i++) {
-    gil_acquire(t);
+    if (i & 1) gil_reacquire(t);   /* as after a blocking call (priority: urgent) */
+    else gil_acquire(t);
     if (atomic_fetch_add(&inside, 1) != 0) atomic_fetch_add(&violations, 1);
     long c = counter;          /* a racy read-modify-write, safe only under the GIL */
     for (volatile int k = 0; k < 50; k++) {}
@@ -96,6 +109,21 @@ static void test_mutual_exclusion_bytecodes(void **state) {
 static void test_mutual_exclusion_interval(void **state) {
   (void)state;
   run_contention((GILPolicy){ GIL_INTERVAL, 1000 });
+}
+
+static void test_mutual_exclusion_ticks(void **state) {
+  (void)state;
+  GILStats before = gil_stats();
+  run_contention((GILPolicy){ GIL_TICKS, 100 });
+  GILStats after = gil_stats();
+  /* every acquisition ends in a release; no hand-over, so none forced */
+  assert_int_equal(after.releases - before.releases, (unsigned long)NTHREADS * ROUNDS);
+  assert_int_equal(after.forced_switches, before.forced_switches);
+}
+
+static void test_mutual_exclusion_priority(void **state) {
+  (void)state;
+  run_contention((GILPolicy){ GIL_PRIORITY, 1000 });
 }
 
 /* ---- FIFO hand-over: a releaser cannot re-grab while others wait ---- */
@@ -144,6 +172,62 @@ static void test_fifo_hand_over(void **state) {
   gt_decref(me);
 }
 
+/* ---- priority: back from a blocking call goes first, within a budget ---- */
+
+static int hold_ms;   /* how long an urgent waiter holds the GIL (set before it starts) */
+
+static void *urgent_waiter(void *arg) {
+  GLThread *t = (GLThread *)arg;
+  gt_bind_self(t, NULL, NULL);
+  gil_reacquire(t);
+  order[atomic_fetch_add(&norder, 1)] = t;
+  struct timespec ts = { 0, hold_ms * 1000000L };
+  nanosleep(&ts, NULL);
+  gil_release(t);
+  return NULL;
+}
+
+/* me holds; a plain waiter queues, then one back from a block: returns
+** the order in which the two got the GIL once me let go. */
+static void race_plain_and_urgent(GLThread *me, GLThread *w[2]) {
+  pthread_t tid[2];
+  atomic_store(&norder, 0);
+  gil_acquire(me);
+  w[0] = gt_new();
+  w[1] = gt_new();
+  assert_int_equal(pthread_create(&tid[0], NULL, queued_waiter, w[0]), 0);
+  wait_for_waiters(1);
+  assert_int_equal(pthread_create(&tid[1], NULL, urgent_waiter, w[1]), 0);
+  wait_for_waiters(2);
+  gil_release(me);
+  for (int i = 0; i < 2; i++) pthread_join(tid[i], NULL);
+  assert_int_equal(atomic_load(&norder), 2);
+}
+
+static void test_priority_serves_urgent_first(void **state) {
+  (void)state;
+  /* 1 ms slices: the bucket holds 0.2 ms (PRIO_MIN_CAP_NS), refilled at
+  ** 10% of wall time. No Lua runs, so drop requests change nothing. */
+  gil_setup(1, (GILPolicy){ GIL_PRIORITY, 1000 });
+  GLThread *me = gt_new(), *w[2];
+  gt_bind_self(me, NULL, NULL);
+  unsigned long urgent0 = gil_stats().urgent_grants;
+  hold_ms = 40;                 /* charged 40 ms: the bucket is empty for ~400 ms */
+  race_plain_and_urgent(me, w);
+  assert_ptr_equal(order[0], w[1]);   /* urgent first */
+  assert_ptr_equal(order[1], w[0]);
+  assert_int_equal(gil_stats().urgent_grants, urgent0 + 1);
+  gt_decref(w[0]); gt_decref(w[1]);
+  hold_ms = 0;
+  race_plain_and_urgent(me, w);       /* bucket empty: queued like anybody */
+  assert_ptr_equal(order[0], w[0]);
+  assert_ptr_equal(order[1], w[1]);
+  assert_int_equal(gil_stats().urgent_grants, urgent0 + 1);
+  gt_decref(w[0]); gt_decref(w[1]);
+  gt_decref(me);
+  gil_setup(1, (GILPolicy){ GIL_BYTECODES, 100 });
+}
+
 static void test_gil_off_is_free(void **state) {
   (void)state;
   gil_setup(0, (GILPolicy){ GIL_BYTECODES, 100 });
@@ -165,7 +249,10 @@ int main(void) {
     cmocka_unit_test(test_parse_policy),
     cmocka_unit_test(test_mutual_exclusion_bytecodes),
     cmocka_unit_test(test_mutual_exclusion_interval),
+    cmocka_unit_test(test_mutual_exclusion_ticks),
+    cmocka_unit_test(test_mutual_exclusion_priority),
     cmocka_unit_test(test_fifo_hand_over),
+    cmocka_unit_test(test_priority_serves_urgent_first),
     cmocka_unit_test(test_gil_off_is_free),
   };
   return cmocka_run_group_tests_name("gil", tests, NULL, NULL);

@@ -1,0 +1,137 @@
+/*
+** tpool.c — the OS threads that run gillua's threads, kept for reuse.
+**
+** Starting a thread costs a pthread_create (clone, a 16 MiB stack mapping,
+** the kernel's bookkeeping) and its end the unmapping; a program that
+** starts many short threads pays both each time. So an OS thread whose
+** work is done parks here for up to IDLE_NS, and the next gl_spawn hands
+** it the new work (one condition signal) instead of creating a thread. At
+** most MAX_IDLE threads park; the others end as before.
+**
+** What a reused thread must not carry over: the only thread-local state
+** in vm/ and runtime/ is gl_self (gthread.c), cleared after each run; the
+** signal mask is the one every spawned thread has (SIGINT blocked, so it
+** always reaches the main thread). ident and native_id of a new gillua
+** thread may equal those of a finished one, as Python allows.
+**
+** fork(): a child has none of the parent's parked threads; the fork duty
+** (gl_at_fork, registered by vm.c) holds pool.mu across fork() and empties
+** the list in the child.
+**
+** Fields: pool.mu guards the idle list, its length and every parked
+** Worker's fn/arg (a Worker's cv is used with pool.mu only).
+*/
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "block.h"
+#include "gthread.h"
+#include "tpool.h"
+
+#define IDLE_NS 1000000000ull      /* a parked thread waits this long for work */
+#define MAX_IDLE 16
+#define STACK_SIZE (16u << 20)
+
+typedef struct Worker {
+  struct Worker *next;             /* idle list */
+  pthread_cond_t cv;
+  void *(*fn)(void *);             /* the work handed over, or NULL */
+  void *arg;
+} Worker;
+
+static struct {
+  pthread_mutex_t mu;
+  Worker *idle;
+  int nidle;
+} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, 0 };
+
+void gl_tpool_fork_prepare(void) { pthread_mutex_lock(&pool.mu); }
+
+void gl_tpool_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&pool.mu); }
+
+void gl_tpool_fork_child(void) {
+  pool.idle = NULL;                /* those threads are not in this process */
+  pool.nidle = 0;
+  pthread_mutex_unlock(&pool.mu);  /* taken in prepare, by this thread */
+}
+
+static void unlink_idle(Worker *w) {
+  for (Worker **p = &pool.idle; *p; p = &(*p)->next)
+    if (*p == w) { *p = w->next; pool.nidle--; return; }
+}
+
+/* Parks w after its work; returns 1 with new work in w->fn, 0 to end. */
+static int park(Worker *w) {
+  pthread_mutex_lock(&pool.mu);
+  if (pool.nidle >= MAX_IDLE) { pthread_mutex_unlock(&pool.mu); return 0; }
+  w->fn = NULL;
+  w->next = pool.idle;
+  pool.idle = w;
+  pool.nidle++;
+  struct timespec dl;
+  uint64_t until = gl_now_ns() + IDLE_NS;
+  dl.tv_sec = (time_t)(until / 1000000000ull);
+  dl.tv_nsec = (long)(until % 1000000000ull);
+  int rc = 0;
+  while (w->fn == NULL && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&w->cv, &pool.mu, &dl);
+  int again = w->fn != NULL;
+  if (!again) unlink_idle(w);      /* gl_spawn unlinks the ones it hands work */
+  pthread_mutex_unlock(&pool.mu);
+  return again;
+}
+
+static void *worker_main(void *arg) {
+  Worker *w = (Worker *)arg;
+  do {
+    w->fn(w->arg);
+    gl_self = NULL;
+  } while (park(w));
+  pthread_cond_destroy(&w->cv);
+  free(w);
+  return NULL;
+}
+
+int gl_spawn(void *(*fn)(void *), void *arg) {
+  pthread_mutex_lock(&pool.mu);
+  Worker *w = pool.idle;
+  if (w) {
+    pool.idle = w->next;
+    pool.nidle--;
+    w->fn = fn;
+    w->arg = arg;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&pool.mu);
+    return 0;
+  }
+  pthread_mutex_unlock(&pool.mu);
+  w = calloc(1, sizeof *w);
+  if (w == NULL) return ENOMEM;
+  gl_cond_init(&w->cv);
+  w->fn = fn;
+  w->arg = arg;
+  sigset_t block, old;             /* SIGINT must reach the main thread only */
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, STACK_SIZE);
+  pthread_t tid;
+  int rc = pthread_create(&tid, &attr, worker_main, w);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    pthread_cond_destroy(&w->cv);
+    free(w);
+  }
+  return rc;
+}
+
+int gl_tpool_idle(void) {
+  pthread_mutex_lock(&pool.mu);
+  int n = pool.nidle;
+  pthread_mutex_unlock(&pool.mu);
+  return n;
+}
