@@ -37,6 +37,14 @@ int mp_shm_init(char *err, size_t errlen);
 /* Zero-filled block of n bytes, 16-aligned, with a shared refcount of 1.
 ** NULL when the arena is full. */
 void *mp_shm_alloc(size_t n);
+/* The same, not zeroed (but its first 16 bytes), and recorded in this
+** process's ledger with 'release' (NULL: mp_shm_decref; it may read those
+** 16 bytes) before the arena lock is released: for blocks filled before they
+** are linked into a shared structure (the caller removes the entry when it
+** hands the block over) and for blocks a handle is made on at once
+** (mp_ref_init takes the entry over): a process killed at any point gives
+** the block back. */
+void *mp_shm_alloc_owned(size_t n, void (*release)(void *));
 void mp_shm_incref(void *p);
 /* Frees the block when the count reaches 0. */
 void mp_shm_decref(void *p);
@@ -51,9 +59,52 @@ void mp_shm_free(void *p);
 void *mp_shm_alloc_or_raise(lua_State *L, size_t n, const char *what);
 uint64_t mp_shm_off(const void *p);
 void *mp_shm_ptr(uint64_t off);      /* NULL for 0 or out-of-range offsets */
-size_t mp_shm_used(void);            /* bytes in use (tests) */
+size_t mp_shm_used(void);            /* bytes in use, heads included */
+/* The allocator's figures (multiprocessing.arena_stats). */
+typedef struct MpShmStats {
+  uint64_t size;          /* bytes the heap can use */
+  uint64_t used;          /* live blocks, heads included */
+  uint64_t free;          /* size - used */
+  uint64_t largest_free;  /* largest block that can be allocated now */
+  uint64_t blocks;        /* live blocks */
+  uint64_t free_blocks;   /* free pieces below the top (fragmentation) */
+} MpShmStats;
+void mp_shm_stats(MpShmStats *st);
+/* Raises "<what>: shared memory exhausted (n bytes requested, ...)". */
+int mp_raise_exhausted(lua_State *L, const char *what, size_t n);
 uint64_t mp_shm_secret(void);        /* random per arena */
+uint64_t mp_shm_gen(const void *p);  /* a live block's generation: unique per allocation */
 void *mp_shm_block_at(uint64_t off); /* a live block's data at off, or NULL */
+void *mp_shm_dying_at(uint64_t off); /* the same for a live block with no reference left */
+
+/* The ledger (mp_ledger.c): what a forked child owns in the arena, so that
+** its parent gives it back when the child was killed (SIGKILL) and never
+** dropped it. Every reference a child holds through a handle, and every
+** block it is filling before it links it into a shared structure (a
+** Queue item, a big Pipe message), is an entry (block, release function).
+** Entries are added AFTER the reference is taken and removed BEFORE it is
+** dropped or handed over, each by one store: a death between the two
+** leaks a block, never frees one twice. No-ops in the original process. */
+void mp_ledger_add(void *block, void (*release)(void *));
+void mp_ledger_remove(void *block);
+/* The same once the block may be gone: the entry of that generation. */
+void mp_ledger_remove_gen(void *block, uint64_t gen);
+/* The allocator's entry for a block of mp_shm_alloc_owned (under the arena
+** lock), and a handle's: it takes over the allocator's entry for the
+** block when there is one (mp_ref_init), else adds its own. */
+void mp_ledger_add_fresh(void *block, void (*release)(void *));
+/* Between the last reference's drop and the block's free (mp_shm.c,
+** mp_arena.c): a process dying in between leaves it to its reaper. */
+void mp_ledger_freeing(void *block);
+void mp_ledger_freed(void *block);
+void mp_ledger_add_handle(void *block, void (*release)(void *));
+/* Around fork (called by mp_refs_fork_prepare/parent/child): the parent fills
+** the child's ledger with the references it takes for the child. */
+void mp_ledger_prepare(void);
+void mp_ledger_prepared_add(void *block, void (*release)(void *));
+void mp_ledger_after_fork(pid_t pid);
+/* The parent reaped pid: gives back what the child still owned. */
+void mp_ledger_reaped(pid_t pid);
 
 /* Local handles to arena objects. Every process-local RtObject of the
 ** process modules that owns a shared reference starts with an MpRef; they
@@ -72,7 +123,9 @@ typedef struct MpRef {
   struct MpRef *prev, *next;    /* per-process list, guarded in mp_shm.c */
 } MpRef;
 
-void mp_ref_init(MpRef *r, const RtType *t, void *shared); /* takes over one shared ref */
+/* Takes over one shared ref. r->release, when already set (r comes from
+** calloc), is kept: set it BEFORE mp_ref_init, the ledger records it. */
+void mp_ref_init(MpRef *r, const RtType *t, void *shared);
 /* __eq metamethod: same arena object (set by each type's luaopen part). */
 int mp_ref_eq(lua_State *L);
 /* For destroy(): unlinks, drops the shared ref, frees the local object. */
@@ -190,24 +243,44 @@ typedef struct MpChan MpChan;
 
 MpChan *mp_chan_new(lua_State *L, long maxsize);   /* raises when the arena is full */
 /* Appends a message. Blocks while full (maxsize > 0). Returns 0, ETIMEDOUT
-** (full until the deadline), EINTR (Ctrl-C) or ENOMEM (arena full). The
+** (full until the deadline), EINTR (Ctrl-C), ENOMEM (arena full) or
+** ESHUTDOWN. The
 ** GIL is released only when the call has to wait. */
 int mp_chan_put(MpChan *c, const void *data, size_t len, int block,
                 const struct timespec *deadline);
 /* The same, the message being hdr[0..hlen) followed by data[0..len). */
 int mp_chan_put2(MpChan *c, const void *hdr, size_t hlen, const void *data,
                  size_t len, int block, const struct timespec *deadline);
+/* The same, and *sent (not NULL) is set to 1 under the channel's lock
+** right before the message is linked: the message carries a reference
+** that this process's ledger must no longer release from then on (a
+** Manager reply box's, see mp_manager.c). */
+int mp_chan_put_handing(MpChan *c, const void *hdr, size_t hlen, const void *data,
+                        size_t len, int block, const struct timespec *deadline,
+                        uint32_t *sent);
 /* Takes the oldest message: *data is malloc'ed (caller frees). 'tag' when
 ** not NULL receives the message's first 8 bytes atomically with the take
 ** (the Pool records which task a worker holds). Returns 0, ETIMEDOUT,
-** EAGAIN (empty and not blocking) or EINTR. 'poll' (may be NULL) is called
+** EAGAIN (empty and not blocking), EINTR or ESHUTDOWN (shut down and
+** empty). 'poll' (may be NULL) is called
 ** between slices of a long wait, GIL held; a non-zero return aborts the
 ** wait with that code. */
 int mp_chan_get(MpChan *c, void **data, size_t *len, int block,
                 const struct timespec *deadline, uint64_t *tag,
                 int (*poll)(void *), void *poll_ud);
+/* Python 3.13's Queue.shutdown across processes: puts fail with
+** ESHUTDOWN from now on, gets once the channel is empty; 'immediate'
+** drops the messages first (counting them done). Every waiter wakes. */
+void mp_chan_shutdown(MpChan *c, int immediate);
+int mp_chan_is_shutdown(MpChan *c);
 long mp_chan_size(MpChan *c);
 long mp_chan_maxsize(MpChan *c);
+/* Tests only (NULL otherwise): called with the channel's lock held at
+** each step of linking or unlinking a message; a test kills the process
+** there to check the repair done by the next locker. */
+enum { MP_CHAN_LINKING, MP_CHAN_LINKED, MP_CHAN_TAILED, MP_CHAN_COUNTED,
+       MP_CHAN_UNLINKED, MP_CHAN_UNTAILED, MP_CHAN_STEPS };
+extern void (*mp_chan_step_hook)(int step);
 /* JoinableQueue bookkeeping. */
 void mp_chan_unfinished_add(MpChan *c, long d);
 int mp_chan_task_done(MpChan *c);               /* -1: called too often */

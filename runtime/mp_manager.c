@@ -141,13 +141,16 @@ void mp_mgr_say_bye(MgrShared *m) {
 static void stop_server(MgrShared *m, double grace) {
   MgrReply *box = NULL;
   if (!__atomic_load_n(&m->stopped, __ATOMIC_ACQUIRE)) {
-    box = mp_mgr_new_box(NULL);
+    box = mp_mgr_new_box();
     if (box) {
       unsigned char hdr[13] = {0};
       uint64_t off = mp_shm_off(box);
       memcpy(hdr, &off, 8);
       hdr[12] = MOP_SHUTDOWN;
-      if (mp_chan_put(m->req, hdr, 13, 1, NULL) != 0) { mp_mgr_drop_box_unsent(box); box = NULL; }
+      if (mp_chan_put_handing(m->req, hdr, 13, NULL, 0, 1, NULL, &box->sent) != 0) {
+        mp_mgr_drop_box_unsent(box);
+        box = NULL;
+      }
     }
   }
   int st;
@@ -156,7 +159,7 @@ static void stop_server(MgrShared *m, double grace) {
     kill(m->server, SIGKILL);
     mp_wait_pid(m->server, &st, NULL, MP_REAP_OWNER);
   }
-  if (box) mp_mgr_box_release(box);     /* ours; the server dropped its own if it replied */
+  if (box) mp_mgr_drop_box(box);        /* ours; the server dropped its own if it replied */
   __atomic_store_n(&m->stopped, 1, __ATOMIC_RELEASE);
 }
 

@@ -66,6 +66,12 @@ typedef struct MgrObj {
 } MgrObj;
 
 typedef struct MgrReply {    /* one per request, in the arena */
+  /* first 16 bytes: read by the client's ledger (mp_manager.c, box_lost) */
+  uint32_t server_ref;       /* the server's reference was taken */
+  uint32_t sent;             /* the request carrying it is queued (set under
+                             ** the request channel's lock) */
+  uint32_t client_ref;       /* the client still holds its reference (taken
+                             ** back by one exchange, see drop_box) */
   uint32_t seq;              /* futex word: bumped when done */
   int32_t done;              /* 0 pending, 1 done (atomic) */
   int32_t ok;
@@ -81,10 +87,11 @@ void mp_mgr_box_release(MgrReply *box);
 ** error, or when the server is gone; 'dl' limits the wait (NULL: none). */
 int mp_mgr_request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, int n,
                    const struct timespec *dl);
-/* A new reply box with its two references (L NULL: no error raised, NULL
-** returned when the arena is full), and dropping both when the request
-** never left. */
-MgrReply *mp_mgr_new_box(lua_State *L);
+/* A new reply box with its two references under one ledger entry (NULL
+** when the arena is full); dropping the client's reference (and the
+** entry); dropping both when the request never left. */
+MgrReply *mp_mgr_new_box(void);
+void mp_mgr_drop_box(MgrReply *box);
 void mp_mgr_drop_box_unsent(MgrReply *box);
 
 /* mp_manager.c: drops one reference to a MgrShared (the last frees it). */

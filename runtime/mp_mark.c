@@ -281,8 +281,8 @@ static int import(lua_State *L, int idx) {
     luaL_error(L, "bad reference to a shared object in a message (%s)", name ? name : "?");
   MpRef *r = (MpRef *)calloc(1, e->size);
   if (r == NULL) luaL_error(L, "out of memory");
-  mp_ref_init(r, e->type, block);           /* takes over the message's reference */
   r->release = e->release;
+  mp_ref_init(r, e->type, block);           /* takes over the message's reference */
   lua_settop(L, m - 1);
   rt_push_owned(L, &r->rt);
   return 1;

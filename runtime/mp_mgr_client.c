@@ -61,42 +61,74 @@ void mp_mgr_box_release(MgrReply *box) {
   mp_shm_free(box);
 }
 
-/* A new reply box with its two references (see mp_manager.h). */
-MgrReply *mp_mgr_new_box(lua_State *L) {
-  MgrReply *box = L ? (MgrReply *)mp_shm_alloc_or_raise(L, sizeof(MgrReply), "Manager")
-                    : (MgrReply *)mp_shm_alloc(sizeof(MgrReply));
-  if (box) mp_shm_incref(box);
+/* The ledger's release of a box whose client died: the client's
+** reference, and the server's when it was taken and no request carries
+** it yet (each told by one store). */
+static void box_lost(void *p) {
+  MgrReply *box = (MgrReply *)p;
+  int server = __atomic_load_n(&box->server_ref, __ATOMIC_ACQUIRE) &&
+               !__atomic_load_n(&box->sent, __ATOMIC_ACQUIRE);
+  int client = __atomic_exchange_n(&box->client_ref, 0, __ATOMIC_ACQ_REL);
+  if (server) mp_mgr_box_release(box);
+  if (client) mp_mgr_box_release(box);
+}
+
+/* A new reply box with its two references (see mp_manager.h), ours and
+** the server's, under one ledger entry (box_lost, made by the allocator)
+** until our reference is dropped: a client killed at any point gives the
+** box back. */
+MgrReply *mp_mgr_new_box(void) {
+  MgrReply *box = (MgrReply *)mp_shm_alloc_owned(sizeof(MgrReply), box_lost);
+  if (box == NULL) return NULL;
+  memset(box, 0, sizeof *box);
+  box->client_ref = 1;
+  mp_shm_incref(box);
+  __atomic_store_n(&box->server_ref, 1, __ATOMIC_RELEASE);
   return box;
 }
 
+/* Our reference: taken back from the box by one exchange, dropped, and
+** only then the ledger entry removed (an entry left on a box freed since
+** is ignored: mp_ledger.c), so that no death falls between the entry
+** going and the reference going. */
+void mp_mgr_drop_box(MgrReply *box) {
+  uint64_t gen = mp_shm_gen(box);
+  void *entry = box;
+  if (__atomic_exchange_n(&box->client_ref, 0, __ATOMIC_ACQ_REL)) mp_mgr_box_release(box);
+  mp_ledger_remove_gen(entry, gen);
+}
+
 void mp_mgr_drop_box_unsent(MgrReply *box) {   /* the request never left */
-  mp_mgr_box_release(box);
-  mp_mgr_box_release(box);
+  __atomic_store_n(&box->server_ref, 0, __ATOMIC_RELEASE);
+  mp_mgr_box_release(box);                     /* the server's */
+  mp_mgr_drop_box(box);
 }
 
 int mp_mgr_request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, int n,
                    const struct timespec *dl) {
   if (__atomic_load_n(&m->stopped, __ATOMIC_ACQUIRE))
     return luaL_error(L, "the Manager has been shut down");
-  MgrReply *box = mp_mgr_new_box(L);
+  TrBuffer b;
+  tr_buffer_init(&b);
+  char err[TR_ERRMAX];
+  if (n > 0 && tr_encode_opts(L, first, n, "value", TR_ENC_NOOBJ, &b, err, sizeof err) != 0)
+    return luaL_error(L, "%s", err);
+  MgrReply *box = mp_mgr_new_box();
+  if (box == NULL) {
+    mp_encoded_done(&b);
+    return mp_raise_exhausted(L, "Manager", sizeof(MgrReply));
+  }
   unsigned char hdr[13];
   uint64_t off = mp_shm_off(box);
   memcpy(hdr, &off, 8);
   memcpy(hdr + 8, &id, 4);
   hdr[12] = (unsigned char)op;
-  TrBuffer b;
-  tr_buffer_init(&b);
-  char err[TR_ERRMAX];
-  if (n > 0 && tr_encode_opts(L, first, n, "value", TR_ENC_NOOBJ, &b, err, sizeof err) != 0) {
-    mp_mgr_drop_box_unsent(box);
-    return luaL_error(L, "%s", err);
-  }
-  int rc = mp_chan_put2(m->req, hdr, 13, b.data, b.len, 1, NULL);
+  int rc = mp_chan_put_handing(m->req, hdr, 13, b.data, b.len, 1, NULL, &box->sent);
   mp_encoded_done(&b);
   if (rc) { mp_mgr_drop_box_unsent(box); return luaL_error(L, "Manager: cannot send the request (%s)", strerror(rc)); }
   rc = wait_reply(m, box, dl);
   if (rc) {                      /* the server (if alive) still drops its reference */
-    mp_mgr_box_release(box);
+    mp_mgr_drop_box(box);
     if (rc == EINTR) return gl_raise_interrupt(L);
     if (rc == ESRCH) return luaL_error(L, "the Manager's server process (%d) is gone", (int)m->server);
     return luaL_error(L, "the Manager did not answer in time");
@@ -106,7 +138,7 @@ int mp_mgr_request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, i
   size_t len = (size_t)box->len;
   int top = lua_gettop(L);
   int k = msg ? (len ? tr_decode(L, msg, len, err, sizeof err) : 0) : -1;
-  mp_mgr_box_release(box);       /* frees the reply bytes too, if last */
+  mp_mgr_drop_box(box);          /* frees the reply bytes too, if last */
   if (k < 0) return luaL_error(L, "Manager: bad reply: %s", msg ? err : "server out of memory");
   if (!ok) {
     lua_settop(L, top + 1);

@@ -87,8 +87,8 @@ void mp_mgr_push_proxy(lua_State *L, MgrShared *m, uint32_t id, int kind) {
   o->kind = kind;
   mp_shm_incref(m);                     /* the object's */
   __atomic_add_fetch(&m->objects, 1, __ATOMIC_SEQ_CST);
+  p->ref.release = obj_release;         /* before mp_ref_init: the ledger records it */
   mp_ref_init(&p->ref, &proxy_types[kind], o);   /* takes over o's first reference */
-  p->ref.release = obj_release;
   rt_push_owned(L, &p->ref.rt);
 }
 

@@ -54,8 +54,8 @@ static int new_queue(lua_State *L, const RtType *t) {
   MpChan *c = mp_chan_new(L, (long)maxsize);
   MpQueue *q = (MpQueue *)calloc(1, sizeof(MpQueue));
   if (q == NULL) { mp_chan_decref(c); return luaL_error(L, "out of memory"); }
-  mp_ref_init(&q->ref, t, c);
   q->ref.release = chan_release;
+  mp_ref_init(&q->ref, t, c);
   rt_push_owned(L, &q->ref.rt);
   return 1;
 }
@@ -69,12 +69,14 @@ static int do_put(lua_State *L, MpQueue *q, int block, const struct timespec *dl
   TrBuffer b;
   mp_mark(L, 2, 1);
   mp_encode(L, 2, 1, "item", &b);
-  int rc = mp_chan_put(chan(q), b.data, b.len, block, dl);
-  mp_encoded_done(&b);
+  size_t len = b.len;
+  int rc = mp_chan_put(chan(q), b.data, len, block, dl);
+  mp_encoded_done(&b);           /* clears b */
   if (rc == EAGAIN || rc == ETIMEDOUT) return mp_raise_queue_error(L, "Full");
+  if (rc == ESHUTDOWN) return mp_raise_queue_error(L, "ShutDown");
   if (rc == EINTR) return gl_raise_interrupt(L);
   if (rc == ENOMEM)
-    return luaL_error(L, "Queue.put: shared memory exhausted (item of %d bytes)", (int)b.len);
+    return mp_raise_exhausted(L, "Queue.put", len);
   return 0;
 }
 
@@ -99,6 +101,7 @@ static int do_get(lua_State *L, MpQueue *q, int block, const struct timespec *dl
   size_t len;
   int rc = mp_chan_get(chan(q), &data, &len, block, dl, NULL, NULL, NULL);
   if (rc == EAGAIN || rc == ETIMEDOUT) return mp_raise_queue_error(L, "Empty");
+  if (rc == ESHUTDOWN) return mp_raise_queue_error(L, "ShutDown");
   if (rc == EINTR) return gl_raise_interrupt(L);
   /* decode in protected mode so 'data' is freed on a decoding error */
   lua_settop(L, 1);
@@ -148,6 +151,18 @@ static int q_close(lua_State *L) {
 
 static int q_noop(lua_State *L) { check_q(L); return 0; }
 
+/* shutdown([immediate]): as queue.Queue's (Python 3.13), for every
+** process: puts raise queue.ShutDown, gets once the queue is empty. */
+static int q_shutdown(lua_State *L) {
+  mp_chan_shutdown(chan(check_q(L)), lua_toboolean(L, 2));
+  return 0;
+}
+
+static int q_is_shutdown(lua_State *L) {
+  lua_pushboolean(L, mp_chan_is_shutdown(chan(check_q(L))));
+  return 1;
+}
+
 static int q_task_done(lua_State *L) {
   MpQueue *q = check_q(L);
   if (mp_chan_task_done(chan(q)) < 0) return luaL_error(L, "task_done() called too many times");
@@ -167,6 +182,7 @@ static const luaL_Reg q_methods[] = {
   {"put", q_put}, {"put_nowait", q_put_nowait}, {"get", q_get}, {"get_nowait", q_get_nowait},
   {"qsize", q_qsize}, {"empty", q_empty}, {"full", q_full}, {"close", q_close},
   {"join_thread", q_noop}, {"cancel_join_thread", q_noop},
+  {"shutdown", q_shutdown}, {"is_shutdown", q_is_shutdown},
   {NULL, NULL}
 };
 
@@ -175,6 +191,7 @@ static const luaL_Reg jq_methods[] = {
   {"qsize", q_qsize}, {"empty", q_empty}, {"full", q_full}, {"close", q_close},
   {"join_thread", q_noop}, {"cancel_join_thread", q_noop},
   {"task_done", q_task_done}, {"join", q_join},
+  {"shutdown", q_shutdown}, {"is_shutdown", q_is_shutdown},
   {NULL, NULL}
 };
 

@@ -95,9 +95,17 @@ static pid_t reap_for_owner(pid_t pid, int *status) {
   return -1;
 }
 
+/* A reaped child is dead: what it still owned in the arena goes back
+** (mp_ledger.c; nothing when it had dropped everything itself). */
 pid_t mp_reap(pid_t pid, int *status, int who) {
-  return who == MP_REAP_SCRIPT ? reap_for_script(pid, status)
-                               : reap_for_owner(pid, status);
+  pid_t r = who == MP_REAP_SCRIPT ? reap_for_script(pid, status)
+                                  : reap_for_owner(pid, status);
+  if (r > 0) {
+    int e = errno;
+    mp_ledger_reaped(r);
+    errno = e;
+  }
+  return r;
 }
 
 void mp_reap_forget(pid_t pid) {

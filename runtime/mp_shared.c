@@ -170,10 +170,12 @@ static SArray *new_array(lua_State *L, char tc, lua_Integer n, int is_array, int
   if (n < 0 || n > (lua_Integer)(1 << 28)) luaL_error(L, "bad array size %I", n);
   int el = elsize_of(tc);
   void *lock = get_lock_arg(L, lockidx);
-  SArray *a = (SArray *)mp_shm_alloc(sizeof(SArray) + (size_t)n * (size_t)el);
+  size_t bytes = sizeof(SArray) + (size_t)n * (size_t)el;
+  SArray *a = (SArray *)mp_shm_alloc_owned(bytes, NULL);   /* its handle takes the entry over */
+  if (a) memset(a, 0, bytes);
   if (a == NULL) {
     if (lock) mp_shm_decref(lock);
-    luaL_error(L, "%s: shared memory exhausted", is_array ? "Array" : "Value");
+    mp_raise_exhausted(L, is_array ? "Array" : "Value", sizeof(SArray) + (size_t)n * (size_t)el);
   }
   a->tc = tc;
   a->elsize = el;
@@ -185,9 +187,9 @@ static SArray *new_array(lua_State *L, char tc, lua_Integer n, int is_array, int
 
 static void push_handle(lua_State *L, SArray *a) {
   MpRef *r = (MpRef *)calloc(1, sizeof(MpRef));
-  if (r == NULL) { arr_release(a); luaL_error(L, "out of memory"); }
-  mp_ref_init(r, a->is_array ? &array_type : &value_type, a);
+  if (r == NULL) { mp_ledger_remove(a); arr_release(a); luaL_error(L, "out of memory"); }
   r->release = arr_release;
+  mp_ref_init(r, a->is_array ? &array_type : &value_type, a);
   rt_push_owned(L, &r->rt);
 }
 

@@ -88,8 +88,8 @@ void mp_sync_push(lua_State *L, void *block) {
   MpRef *r = (MpRef *)calloc(1, sizeof(MpRef));
   if (r == NULL) luaL_error(L, "out of memory");
   mp_shm_incref(block);
-  mp_ref_init(r, &types[kind], block);
   if (kind == K_COND) r->release = cond_release;
+  mp_ref_init(r, &types[kind], block);
   rt_push_owned(L, &r->rt);
 }
 
@@ -221,7 +221,7 @@ static int mp_Condition(lua_State *L) {
     mp_shm_incref(l);
   }
   SCond *c = (SCond *)mp_shm_alloc(sizeof(SCond));
-  if (c == NULL) { mp_shm_decref(l); return luaL_error(L, "Condition: shared memory exhausted"); }
+  if (c == NULL) { mp_shm_decref(l); return mp_raise_exhausted(L, "Condition", sizeof(SCond)); }
   c->kind = K_COND;
   c->lock = l;
   mp_sync_push_new(L, c);

@@ -16,6 +16,24 @@
 #include "modules.h"
 #include "mp.h"
 
+/* arena_stats() -> {size=, used=, free=, largest_free=, blocks=,
+** free_blocks=}: the shared-memory arena's figures, in bytes (a test can
+** check that everything a program allocated came back). */
+static int mp_arena_stats(lua_State *L) {
+  MpShmStats st;
+  mp_shm_stats(&st);
+  lua_createtable(L, 0, 6);
+  const struct { const char *k; uint64_t v; } f[] = {
+    {"size", st.size}, {"used", st.used}, {"free", st.free},
+    {"largest_free", st.largest_free}, {"blocks", st.blocks}, {"free_blocks", st.free_blocks},
+  };
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    lua_pushinteger(L, (lua_Integer)f[i].v);
+    lua_setfield(L, -2, f[i].k);
+  }
+  return 1;
+}
+
 int luaopen_multiprocessing(lua_State *L) {
   char err[160];
   if (mp_shm_init(err, sizeof err) != 0) return luaL_error(L, "multiprocessing: %s", err);
@@ -27,5 +45,7 @@ int luaopen_multiprocessing(lua_State *L) {
   mp_open_shared(L);
   mp_open_sync(L);
   mp_open_manager(L);
+  lua_pushcfunction(L, mp_arena_stats);
+  lua_setfield(L, -2, "arena_stats");
   return 1;
 }

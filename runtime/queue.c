@@ -204,6 +204,7 @@ static int doput(lua_State *L, LQueue *lq, int block, const struct timespec *dl)
                         qkey_is_number(&it.key) ? "number" : "string",
                         qkey_is_number(&it.key) ? "string" : "number");
     case ENOMEM: return luaL_error(L, "not enough memory");
+    case ESHUTDOWN: return gl_errobj_raise(L, "queue.ShutDown");
     default: return gl_errobj_raise(L, "queue.Full");   /* EAGAIN, ETIMEDOUT */
   }
 }
@@ -212,6 +213,7 @@ static int doget(lua_State *L, LQueue *lq, int block, const struct timespec *dl)
   QItem it;
   int rc = gq_get(&lq->q, &it, block, dl);
   sync_check_interrupt(L, rc);
+  if (rc == ESHUTDOWN) return gl_errobj_raise(L, "queue.ShutDown");
   if (rc != 0) return gl_errobj_raise(L, "queue.Empty");
   item_push(L, &it);
   return 1;
@@ -279,17 +281,59 @@ static int q_join(lua_State *L) {
   return 1;
 }
 
-/* __index: the attribute maxsize, then the methods (upvalue 1). */
+/* shutdown([immediate]): Python 3.13. put raises queue.ShutDown from now
+** on, get once the queue is empty (at once with immediate, which removes
+** the items and counts them done); blocked callers wake up to see it. */
+static int q_shutdown(lua_State *L) {
+  LQueue *lq = checkqueue(L, 0);
+  int immediate = lua_toboolean(L, 2);
+  gq_shutdown(&lq->q, immediate, item_drop, L);
+  return 0;
+}
+
+static long checkmaxsize(lua_State *L, int idx) {
+  int isint;
+  lua_Integer n = lua_tointegerx(L, idx, &isint);
+  if (!isint)
+    luaL_error(L, "maxsize must be an integer (got %s)", luaL_typename(L, idx));
+  if (n > 0x7fffffffL) n = 0x7fffffffL;
+  return n > 0 ? (long)n : 0;      /* <= 0: unbounded, as Python */
+}
+
+/* __index: the attributes maxsize, unfinished_tasks and is_shutdown, then the methods
+** (upvalue 1). */
 static int q_index(lua_State *L) {
   LQueue *lq = checkqueue(L, 1);
   const char *k = lua_tostring(L, 2);
   if (k && strcmp(k, "maxsize") == 0) {
-    lua_pushinteger(L, lq->q.maxsize > 0 ? lq->q.maxsize : 0);
+    long m = gq_maxsize(&lq->q);
+    lua_pushinteger(L, m > 0 ? m : 0);
+    return 1;
+  }
+  if (k && strcmp(k, "unfinished_tasks") == 0) {
+    lua_pushinteger(L, gq_unfinished(&lq->q));
+    return 1;
+  }
+  if (k && strcmp(k, "is_shutdown") == 0) {
+    lua_pushboolean(L, gq_is_shutdown(&lq->q));
     return 1;
   }
   lua_pushvalue(L, 2);
   lua_rawget(L, lua_upvalueindex(1));
   return 1;
+}
+
+/* __newindex: q.maxsize = n (Python's attribute; a larger bound lets
+** blocked putters in). Nothing else can be set. */
+static int q_newindex(lua_State *L) {
+  LQueue *lq = checkqueue(L, 1);
+  const char *k = lua_tostring(L, 2);
+  if (k && strcmp(k, "maxsize") == 0 && lq->base.type != &simple_type) {
+    gq_set_maxsize(&lq->q, checkmaxsize(L, 3));
+    return 0;
+  }
+  return luaL_error(L, "cannot set field '%s' of %s", k ? k : luaL_typename(L, 2),
+                    lq->base.type->name);
 }
 
 static const luaL_Reg queue_methods[] = {
@@ -302,6 +346,7 @@ static const luaL_Reg queue_methods[] = {
   {"full", q_full},
   {"task_done", q_task_done},
   {"join", q_join},
+  {"shutdown", q_shutdown},
   {NULL, NULL}
 };
 
@@ -325,9 +370,9 @@ static int newqueue(lua_State *L, const RtType *t, QcKind kind, long maxsize) {
 }
 
 static long optmaxsize(lua_State *L) {
-  lua_Integer n = luaL_optinteger(L, 1, 0);
-  if (n > 0x7fffffffL) n = 0x7fffffffL;
-  return n > 0 ? (long)n : 0;      /* <= 0: unbounded, as Python */
+  if (lua_isnoneornil(L, 1)) return 0;
+  luaL_checkinteger(L, 1);
+  return checkmaxsize(L, 1);
 }
 
 static int l_Queue(lua_State *L) { return newqueue(L, &fifo_type, QC_FIFO, optmaxsize(L)); }
@@ -340,6 +385,8 @@ static void newtype(lua_State *L, const RtType *t, const luaL_Reg *methods) {
   lua_getfield(L, -1, "__index");
   lua_pushcclosure(L, q_index, 1);
   lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, q_newindex);
+  lua_setfield(L, -2, "__newindex");
   lua_pop(L, 1);
 }
 
@@ -360,5 +407,7 @@ int luaopen_queue(lua_State *L) {
   lua_setfield(L, -2, "Empty");
   gl_errobj_push(L, "queue.Full");
   lua_setfield(L, -2, "Full");
+  gl_errobj_push(L, "queue.ShutDown");
+  lua_setfield(L, -2, "ShutDown");
   return 1;
 }

@@ -157,6 +157,7 @@ int qc_pop(QCore *c, QItem *out) {
 
 void gq_init(GLQueue *q, QcKind kind, long maxsize) {
   q->maxsize = maxsize;
+  q->shutdown = 0;
   pthread_mutex_init(&q->mu, NULL);
   gl_cond_init(&q->not_empty);
   gl_cond_init(&q->not_full);
@@ -185,11 +186,12 @@ static int isfull(GLQueue *q) {
 }
 
 typedef struct PutCtx { GLQueue *q; const QItem *it; int rc; } PutCtx;
-typedef struct GetCtx { GLQueue *q; QItem *out; } GetCtx;
+typedef struct GetCtx { GLQueue *q; QItem *out; int rc; } GetCtx;
 
 /* With mu held. Returns 1 when done (rc tells how), 0 when full. */
 static int try_put(void *ud) {
   PutCtx *p = (PutCtx *)ud;
+  if (p->q->shutdown) { p->rc = ESHUTDOWN; return 1; }
   if (isfull(p->q)) return 0;
   p->rc = qc_push(&p->q->core, p->it);
   if (p->rc == 0) {
@@ -201,7 +203,11 @@ static int try_put(void *ud) {
 
 static int try_get(void *ud) {
   GetCtx *g = (GetCtx *)ud;
-  if (qc_pop(&g->q->core, g->out) != 0) return 0;
+  if (qc_pop(&g->q->core, g->out) != 0) {
+    if (!g->q->shutdown) return 0;
+    g->rc = ESHUTDOWN;
+    return 1;
+  }
   pthread_cond_signal(&g->q->not_full);
   return 1;
 }
@@ -219,14 +225,15 @@ int gq_put(GLQueue *q, const QItem *it, int block, const struct timespec *deadli
 }
 
 int gq_get(GLQueue *q, QItem *out, int block, const struct timespec *deadline) {
-  GetCtx g = {q, out};
+  GetCtx g = {q, out, 0};
   pthread_mutex_lock(&q->mu);
   int done = try_get(&g);
   pthread_mutex_unlock(&q->mu);
-  if (done) return 0;
+  if (done) return g.rc;
   if (!block) return EAGAIN;
   if (gl_expired(deadline)) return ETIMEDOUT;
-  return sync_wait(&q->mu, &q->not_empty, try_get, &g, deadline);
+  int rc = sync_wait(&q->mu, &q->not_empty, try_get, &g, deadline);
+  return rc ? rc : g.rc;
 }
 
 int gq_task_done(GLQueue *q) {
@@ -247,6 +254,53 @@ int gq_join(GLQueue *q, const struct timespec *deadline) {
   if (done) return 0;
   if (gl_expired(deadline)) return ETIMEDOUT;
   return sync_wait(&q->mu, &q->all_done, all_done, q, deadline);
+}
+
+void gq_shutdown(GLQueue *q, int immediate, void (*drop)(QItem *it, void *ud), void *ud) {
+  QCore removed;
+  qc_init(&removed, QC_FIFO);
+  pthread_mutex_lock(&q->mu);
+  q->shutdown = 1;
+  if (immediate) {
+    removed = q->core;                 /* the items leave with the whole array; */
+    q->core.items = NULL;              /* 'kind' is not written: it is read */
+    q->core.head = q->core.len = q->core.cap = 0;   /* without mu (queue.c) */
+    size_t n = qc_len(&removed);
+    q->unfinished = q->unfinished > (long)n ? q->unfinished - (long)n : 0;
+    pthread_cond_broadcast(&q->all_done);
+  }
+  pthread_cond_broadcast(&q->not_empty);
+  pthread_cond_broadcast(&q->not_full);
+  pthread_mutex_unlock(&q->mu);
+  qc_free(&removed, drop, ud);
+}
+
+void gq_set_maxsize(GLQueue *q, long maxsize) {
+  pthread_mutex_lock(&q->mu);
+  q->maxsize = maxsize;
+  pthread_cond_broadcast(&q->not_full);     /* room may have appeared */
+  pthread_mutex_unlock(&q->mu);
+}
+
+long gq_maxsize(GLQueue *q) {
+  pthread_mutex_lock(&q->mu);
+  long m = q->maxsize;
+  pthread_mutex_unlock(&q->mu);
+  return m;
+}
+
+long gq_unfinished(GLQueue *q) {
+  pthread_mutex_lock(&q->mu);
+  long n = q->unfinished;
+  pthread_mutex_unlock(&q->mu);
+  return n;
+}
+
+int gq_is_shutdown(GLQueue *q) {
+  pthread_mutex_lock(&q->mu);
+  int s = q->shutdown;
+  pthread_mutex_unlock(&q->mu);
+  return s;
 }
 
 size_t gq_qsize(GLQueue *q) {

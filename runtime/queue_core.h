@@ -64,18 +64,21 @@ int qkey_cmp(const QKey *a, const QKey *b);
 int qkey_is_number(const QKey *k);
 
 /*
-** A blocking queue. Fields below 'mu' are guarded by it.
-**   maxsize    <= 0: unbounded (immutable)
+** A blocking queue. Every field but mu and the conditions is guarded by mu.
+**   maxsize    <= 0: unbounded; settable (gq_set_maxsize)
 **   unfinished items put and not yet task_done()'d
+**   shutdown   set once by gq_shutdown, never cleared
 ** not_empty is signalled on put, not_full on get, all_done broadcast when
-** unfinished reaches 0.
+** unfinished reaches 0; all three are broadcast by a shutdown, and
+** not_full by a larger maxsize.
 */
 typedef struct GLQueue {
-  long maxsize;
   pthread_mutex_t mu;
   pthread_cond_t not_empty, not_full, all_done;
+  long maxsize;
   QCore core;
   long unfinished;
+  int shutdown;
 } GLQueue;
 
 void gq_init(GLQueue *q, QcKind kind, long maxsize);
@@ -84,16 +87,27 @@ void gq_destroy(GLQueue *q, void (*drop)(QItem *it, void *ud), void *ud);
 void gq_after_fork(GLQueue *q);
 
 /* put: 0, EAGAIN (full and !block), ETIMEDOUT, EINTR, ENOMEM, EINVAL
-** (incomparable key). The item is queued only on 0. Tries once before
-** releasing the GIL. */
+** (incomparable key), ESHUTDOWN (the queue was shut down, also while
+** waiting). The item is queued only on 0. Tries once before releasing
+** the GIL. */
 int gq_put(GLQueue *q, const QItem *it, int block, const struct timespec *deadline);
-/* get: 0 with *out filled, EAGAIN (empty and !block), ETIMEDOUT, EINTR. */
+/* get: 0 with *out filled, EAGAIN (empty and !block), ETIMEDOUT, EINTR,
+** ESHUTDOWN (shut down and empty). */
 int gq_get(GLQueue *q, QItem *out, int block, const struct timespec *deadline);
 /* task_done: 0, or ERANGE when called more times than items were put. */
 int gq_task_done(GLQueue *q);
 /* join: 0 when every item put has been task_done()'d, ETIMEDOUT, EINTR. */
 int gq_join(GLQueue *q, const struct timespec *deadline);
 
+/* Python 3.13's Queue.shutdown: puts fail from now on; gets fail once the
+** queue is empty; with 'immediate' the items are removed first (each
+** counting as task_done, so join() returns) and handed to 'drop' after
+** mu is released. Every waiter wakes up to look. */
+void gq_shutdown(GLQueue *q, int immediate, void (*drop)(QItem *it, void *ud), void *ud);
+void gq_set_maxsize(GLQueue *q, long maxsize);
+long gq_maxsize(GLQueue *q);
+int gq_is_shutdown(GLQueue *q);
+long gq_unfinished(GLQueue *q);
 size_t gq_qsize(GLQueue *q);
 int gq_full(GLQueue *q);
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,6 +141,59 @@ static void test_child_exits_after_put(void **state) {
   mp_chan_decref(c);
 }
 
+/* A putter or a getter killed with SIGKILL at every step of linking or
+** unlinking, with the lock held: the next locker repairs the list; a
+** message being put is delivered once, in order, one being got is gone
+** (its getter took it), the counts are right and the channel goes on. */
+static int kill_at;
+static void kill_hook(int step) { if (step == kill_at) raise(SIGKILL); }
+
+static void test_death_while_linking(void **state) {
+  (void)state;
+  for (int step = 0; step < MP_CHAN_STEPS; step++)
+    for (int queued = 0; queued <= 2; queued += 2) {   /* onto an empty list, or a longer one */
+      MpChan *c = mp_chan_new(L, 0);
+      int getting = step >= MP_CHAN_UNLINKED;
+      if (getting) mp_chan_put(c, "z", 1, 1, NULL);   /* first: the one the getter takes */
+      for (int i = 0; i < queued; i++) mp_chan_put(c, "ab" + i, 1, 1, NULL);
+      pid_t pid = fork();
+      if (pid == 0) {
+        kill_at = step;
+        mp_chan_step_hook = kill_hook;
+        void *d;
+        size_t len;
+        if (getting) mp_chan_get(c, &d, &len, 0, NULL, NULL, NULL, NULL);
+        else mp_chan_put(c, "c", 1, 1, NULL);
+        _exit(0);
+      }
+      int st;
+      waitpid(pid, &st, 0);
+      assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+      char got[8];
+      struct timespec ts;
+      if (getting) {                    /* "z" went with its getter; a, b remain after it */
+        for (int i = 0; i < queued; i++) {
+          assert_int_equal(get_str(c, got, sizeof got, 0, NULL), 0);
+          assert_int_equal(got[0], "ab"[i]);
+        }
+      } else {
+        for (int i = 0; i < queued; i++) {
+          assert_int_equal(get_str(c, got, sizeof got, 0, NULL), 0);
+          assert_int_equal(got[0], "ab"[i]);
+        }
+        assert_int_equal(get_str(c, got, sizeof got, 0, NULL), 0);   /* delivered once */
+        assert_string_equal(got, "c");
+      }
+      assert_int_equal(mp_chan_size(c), 0);
+      assert_int_equal(get_str(c, got, sizeof got, 0, NULL), EAGAIN);
+      mp_chan_put(c, "d", 1, 1, NULL);  /* and it goes on */
+      assert_int_equal(mp_chan_size(c), 1);
+      assert_int_equal(get_str(c, got, sizeof got, 1, gl_deadline(&ts, 5)), 0);
+      assert_string_equal(got, "d");
+      mp_chan_decref(c);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_fifo),
@@ -147,6 +201,7 @@ int main(void) {
     cmocka_unit_test(test_tag),
     cmocka_unit_test(test_join_counts),
     cmocka_unit_test(test_child_exits_after_put),
+    cmocka_unit_test(test_death_while_linking),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
