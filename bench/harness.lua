@@ -139,7 +139,11 @@ local gillua_modes = {{"sequential"}}
 for _, p in ipairs(policies) do gillua_modes[#gillua_modes + 1] = {"gil", p} end
 gillua_modes[#gillua_modes + 1] = {"nogil"}
 gillua_modes[#gillua_modes + 1] = {"processes"}
-bench_jobs("gillua", {false, true}, function() return gillua_modes end)
+-- multi_process also runs as MPI ranks when the mpi module and mpirun exist
+local mpi_ok = io.open((gillua:gsub("gillua$", "mpi.so"))) and os.execute("command -v mpirun >/dev/null")
+local mp_modes = {table.unpack(gillua_modes)}
+if mpi_ok then mp_modes[#mp_modes + 1] = {"mpi"} end
+bench_jobs("gillua", {false, true}, function(b) return b == "multi_process" and mp_modes or gillua_modes end)
 
 if py_impl then
   bench_jobs(py_impl, {false, true}, function()
@@ -204,6 +208,7 @@ if opt.micro then
   if py_impl then
     add({kind = "extra", script = "ipc.py", flags = {}, args = {"all", sc, "--json"}, name = "ipc", peer = true})
   end
+  dofile(here .. "/jobs_mgr_net.lua")(add, {root = root, quick = quick, py_impl = py_impl})
   for _, pl in ipairs({"string", "table"}) do
     add({kind = "extra", script = "bench_transfer.lua", flags = {"--gil=off"},
          args = {"--payload=" .. pl, "--rounds=" .. (quick and 10 or 40)}})
@@ -244,6 +249,11 @@ local function bench_argv(job)
       table.insert(argv, 1, job.pinned)
       table.insert(argv, 1, "-c")
       table.insert(argv, 1, "taskset")
+    end
+    if job.mode == "mpi" then   -- the ranks are the workers; one machine: shared memory
+      -- (and a sanitizer build must not count Open MPI's own leaks as ours)
+      argv = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", tostring(job.workers),
+              "-x", "OMPI_MCA_btl=self,vader", "-x", "ASAN_OPTIONS=detect_leaks=0", table.unpack(argv)}
     end
   elseif job.impl == "lua5.4" then
     argv = {lua54, root .. "/scripts/" .. job.bench .. ".lua"}
@@ -429,6 +439,10 @@ if #again > 0 then
   build_rows()
 end
 if stop_io_server then stop_io_server() end
+-- single-thread workloads, gillua / lua5.4 interleaved (issue 8): bench/single.lua
+if opt.micro and lua54 then
+  for _, row in ipairs(dofile(here .. "/single.lua")(gillua, lua54, root, quick, opt.scale)) do results.extras[#results.extras + 1] = row end
+end
 
 ------------------------------------------------------------------ report
 

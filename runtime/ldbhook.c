@@ -17,12 +17,16 @@
 ** The script's count is kept exactly: the count installed is the smaller
 ** of POLL_COUNT and what is left of the script's count.
 **
-** Per state, a record (a userdata; its user value is the hook function)
-** in a registry table with weak keys, keyed by the thread as Lua's own
-** debug library does. A record is touched only by the thread running
-** that state, with the GIL (or in its own interpreter): no lock. The
-** signal handlers only read lua_gethook of their own thread's running
-** state, so sethook blocks them while it changes a hook.
+** The hook functions live where Lua's own debug library keeps them: the
+** registry's "_HOOKKEY" table, thread -> function, with weak keys (the
+** table is its own metatable, __mode "k"), so scripts that look there
+** (Lua's test suite does) see what lua5.4 shows, and a function stored
+** there is the one called. Beside it, per state, a record of the mask and
+** counts (a userdata) in a second weak-keyed registry table. Both are
+** touched only by the thread running that state, with the GIL (or in its
+** own interpreter): no lock. The signal handlers only read lua_gethook of
+** their own thread's running state, so sethook blocks them while it
+** changes a hook.
 */
 #include <pthread.h>
 #include <signal.h>
@@ -37,7 +41,8 @@
 #include "modules.h"
 #include "rtobject.h"
 
-#define HOOKS_KEY "gillua.debughooks"
+#define HOOKS_KEY "gillua.debughooks"   /* thread -> DebugHook record */
+#define HOOKKEY "_HOOKKEY"                /* thread -> function, as ldblib.c */
 #define POLL_COUNT 1000   /* instructions between two GIL checks, at most */
 
 typedef struct DebugHook {
@@ -85,11 +90,35 @@ static void install(lua_State *L1, DebugHook *h) {
   set_hook(L1, debug_hook, h->mask | LUA_MASKCOUNT, h->installed);
 }
 
-/* Calls the script's hook (user value of the record on top) as Lua's
-** debug library does: f(event name, current line or nil). */
+/* Pushes Lua's hook table (registry._HOOKKEY), creating it as ldblib.c
+** does: weak keys, the table its own metatable. */
+static void push_hook_table(lua_State *L) {
+  if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, HOOKKEY)) {
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_pushvalue(L, -1);
+    lua_setmetatable(L, -2);
+  }
+}
+
+/* Pushes the hook function of thread L1 (as seen from L), or nil. */
+static void push_hook_function(lua_State *L, lua_State *L1) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, HOOKKEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return;
+  }
+  push_thread(L, L1);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+}
+
+/* Calls the script's hook as Lua's debug library does: f(event name,
+** current line or nil); nothing when _HOOKKEY holds no function. */
 static void call_script_hook(lua_State *L, lua_Debug *ar) {
   static const char *const names[] = {"call", "return", "line", "count", "tail call"};
-  lua_getiuservalue(L, -1, 1);
+  push_hook_function(L, L);
+  if (lua_type(L, -1) != LUA_TFUNCTION) { lua_pop(L, 1); return; }
   lua_pushstring(L, names[ar->event]);
   if (ar->currentline >= 0) lua_pushinteger(L, ar->currentline);
   else lua_pushnil(L);
@@ -155,12 +184,17 @@ static int db_sethook(lua_State *L) {
   int arg;
   lua_State *L1 = thread_arg(L, &arg);
   int mask = 0, count = 0;
-  if (!lua_isnoneornil(L, arg + 1)) {
+  if (lua_isnoneornil(L, arg + 1)) lua_settop(L, arg + 1);   /* no hook */
+  else {
     const char *smask = luaL_checkstring(L, arg + 2);
     luaL_checktype(L, arg + 1, LUA_TFUNCTION);
     count = (int)luaL_optinteger(L, arg + 3, 0);
     mask = make_mask(smask, count);
   }
+  push_hook_table(L);   /* hooktable[L1] = the function (or nil), as ldblib.c */
+  push_thread(L, L1);
+  lua_pushvalue(L, arg + 1);
+  lua_rawset(L, -3);
   rt_registry_table(L, HOOKS_KEY, "k");
   push_thread(L, L1);
   if (mask == 0) {   /* as lua_sethook: no events means no hook */
@@ -169,12 +203,10 @@ static int db_sethook(lua_State *L) {
     remove_hook(L1);
     return 0;
   }
-  DebugHook *h = (DebugHook *)lua_newuserdatauv(L, sizeof *h, 1);
+  DebugHook *h = (DebugHook *)lua_newuserdatauv(L, sizeof *h, 0);
   h->mask = mask;
   h->count = count > 0 ? count : 0;
   h->left = h->count;
-  lua_pushvalue(L, arg + 1);
-  lua_setiuservalue(L, -2, 1);
   lua_rawset(L, -3);
   install(L1, h);   /* h stays alive: the table holds it while L1 lives */
   return 0;
@@ -193,9 +225,10 @@ static int db_gethook(lua_State *L) {
   if (hook == debug_hook) {
     DebugHook *h = push_record(L, L1);
     if (h == NULL) { luaL_pushfail(L); return 1; }
-    lua_getiuservalue(L, -1, 1);
     mask = h->mask;
     count = h->count;
+    lua_pop(L, 1);
+    push_hook_function(L, L1);
   }
   else {
     lua_pushliteral(L, "external hook");

@@ -13,6 +13,8 @@ static const luaL_Reg preloads[] = {
   {"gil", luaopen_gil},
   {"multiprocessing", luaopen_multiprocessing},
   {"subprocess", luaopen_subprocess},
+  {"multiprocessing.managers", luaopen_multiprocessing_managers},
+  {"mpi", luaopen_mpi},
   {NULL, NULL}
 };
 

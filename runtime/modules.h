@@ -16,6 +16,8 @@ int luaopen_time(lua_State *L);
 int luaopen_gil(lua_State *L);
 int luaopen_multiprocessing(lua_State *L);
 int luaopen_subprocess(lua_State *L);
+int luaopen_multiprocessing_managers(lua_State *L);   /* mgr_net_manager.c */
+int luaopen_mpi(lua_State *L);                        /* mpi_loader.c */
 
 /* Adds module_io and module_io_for to the gil table on top (lgil_io.c). */
 void gl_gil_io_open(lua_State *L);

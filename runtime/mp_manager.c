@@ -26,8 +26,8 @@
 #include <lauxlib.h>
 
 #include "block.h"
+#include "mgr_net.h"
 #include "mp_manager.h"
-#include "options.h"
 #include "rtclass.h"
 
 #define MANAGER_MT "multiprocessing.Manager"
@@ -96,10 +96,8 @@ static void sweep_abandoned(void) {
   }
 }
 
-static const char *const manager_options[] = {NULL};
-
 static int mp_Manager(lua_State *L) {
-  rt_check_options(L, 1, "Manager", manager_options);
+  if (lua_istable(L, 1)) return mgr_net_sync_manager(L);   /* over TCP: mgr_net_manager.c */
   sweep_abandoned();
   MgrShared *m = (MgrShared *)mp_shm_alloc_or_raise(L, sizeof(MgrShared), "Manager");
   Manager *mg = (Manager *)lua_newuserdatauv(L, sizeof(Manager), 0);

@@ -76,6 +76,11 @@ int tr_decode(lua_State *L, const void *data, size_t len, char *err,
 ** of docs/transfer-format.md: bytecode is validated structurally, not
 ** verified, so a crafted chunk could crash the interpreter when called). */
 #define TR_DEC_NOFUNC 1u
+/* TR_DEC_NONAMED refuses values that travel by name (modules, their
+** functions and tables: os.execute arrives as this interpreter's own
+** os.execute, a function as callable as any chunk): for bytes from a
+** peer that must not hand us code to call. */
+#define TR_DEC_NONAMED 2u
 int tr_decode_opts(lua_State *L, const void *data, size_t len,
                    unsigned flags, char *err, size_t errlen);
 

@@ -196,6 +196,8 @@ static void dec_function(Dec *d) {
 ** interpreter has or can load from package.preload (never from files). */
 static void dec_named(Dec *d, int tag) {
   lua_State *L = d->L;
+  if (d->flags & TR_DEC_NONAMED)
+    derror(d, "values sent by name (modules and their functions) are not accepted from this source", NULL);
   size_t mlen, flen = 0;
   const char *m = getlstr(d, &mlen);
   const char *f = tag == TR_NAMED ? getlstr(d, &flen) : NULL;

@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 
+#include "mgr_net.h"
 #include "modules.h"
 #include "mp.h"
 #include "rtobject.h"
@@ -29,6 +30,8 @@ static void register_fork_duties(void) {
   gl_at_fork(mp_children_fork_prepare, mp_children_fork_parent, mp_children_fork_child);
   gl_at_fork(mp_pools_fork_prepare, mp_pools_fork_parent, mp_pools_fork_child);
   gl_at_fork(mp_managers_fork_prepare, mp_managers_fork_parent, mp_managers_fork_child);
+  gl_at_fork(mgr_clients_fork_prepare, mgr_clients_fork_parent, mgr_clients_fork_child);
+  gl_at_fork(mgr_started_fork_prepare, mgr_started_fork_parent, mgr_started_fork_child);
 }
 
 static pthread_once_t fork_duties_once = PTHREAD_ONCE_INIT;

@@ -74,6 +74,8 @@ end
 
 -- Parses --key=value options against 'defaults' (numbers stay numbers).
 -- Unknown options and bad values stop the script with exit code 2.
+-- B.extra_modes (a set) holds the modes a benchmark adds (io_bound:
+-- coroutines, multi_process: mpi), set before the call.
 function B.options(argv, name, defaults, usage)
   local o = {}
   for k, v in pairs(defaults) do o[k] = v end
@@ -94,9 +96,11 @@ function B.options(argv, name, defaults, usage)
     end
   end
   local modes = {gil = true, nogil = true, processes = true, sequential = true}
-  modes.coroutines = B.extra_modes and B.extra_modes.coroutines or nil   -- set by io_bound.lua
+  local extras = {}                      -- set by a benchmark before this call (io_bound, multi_process)
+  for m in pairs(B.extra_modes or {}) do modes[m] = true; extras[#extras + 1] = m end
+  table.sort(extras)
   if o.mode and not modes[o.mode] then
-    die("--mode must be gil, nogil, processes" .. (modes.coroutines and ", coroutines" or "") ..
+    die("--mode must be gil, nogil, processes" .. (#extras > 0 and ", " .. table.concat(extras, ", ") or "") ..
         " or sequential, got '" .. o.mode .. "'")
   end
   if o.workers and (math.type(o.workers) ~= "integer" or o.workers < 1) then
@@ -113,6 +117,11 @@ function B.unavailable_reason(mode)
   if mode == "processes" then
     local ok, err = pcall(require, "multiprocessing")
     if not ok then return "multiprocessing module not available (" .. tostring(err):match("^[^\n]*") .. ")" end
+    return nil
+  end
+  if mode == "mpi" then
+    local ok, err = pcall(require, "mpi")
+    if not ok then return "mpi module not available (" .. tostring(err):match("^[^\n]*") .. ")" end
     return nil
   end
   if not (has.threading and has.gil) then return "threading/gil modules not available in this interpreter" end

@@ -8,14 +8,19 @@
 -- the other benchmarks, so the sequential run of the same worker count is
 -- the baseline). Modes: processes: multiprocessing.Pool(P):map; gil /
 -- nogil: P threads taking tasks from a queue.Queue and putting results on
--- another (a thread pool); sequential: a loop in the main thread.
+-- another (a thread pool); sequential: a loop in the main thread; mpi:
+-- one process per MPI rank (`mpirun -np P gillua scripts/multi_process.lua
+-- --mode=mpi`: P ranks are the workers, --workers is taken from mpirun),
+-- each counting its share, results gathered to rank 0, which alone prints
+-- (its cpu_s is the sum over the ranks).
 -- Every result is checked against the count computed once before timing.
 -- ops = number of tasks.
 
 local B = dofile((arg[0]:match("^(.*)/") or ".") .. "/benchlib.lua")
 
+B.extra_modes = {mpi = true}
 local o = B.options(arg, "multi_process.lua", {mode = "processes", workers = 2, tasks = 8, size = 30000},
-                    "--mode=gil|nogil|processes|sequential --workers=P --tasks=T --size=M")
+                    "--mode=gil|nogil|processes|sequential|mpi --workers=P --tasks=T --size=M")
 B.require_mode("multi_process", o)
 
 local function count_primes(m)
@@ -41,12 +46,23 @@ local function pool_worker(tasks, results, work)
   end
 end
 
+local comm = o.mode == "mpi" and require("mpi").COMM_WORLD
+if comm then o.workers = comm:Get_size() end
+
 local ntasks = o.tasks * o.workers
 local expected = count_primes(o.size)
 local results = {}
 
+if comm then comm:barrier() end             -- the ranks start together
 local m = B.measure(function()
-  if o.mode == "sequential" then
+  if comm then
+    local rank, mine = comm:Get_rank(), {}
+    for _ = rank + 1, ntasks, o.workers do mine[#mine + 1] = count_primes(o.size) end
+    local all = comm:gather(mine, 0)
+    for _, part in ipairs(all or {}) do
+      for _, v in ipairs(part) do results[#results + 1] = v end
+    end
+  elseif o.mode == "sequential" then
     for i = 1, ntasks do results[i] = count_primes(o.size) end
   elseif o.mode == "processes" then
     local mp = require "multiprocessing"
@@ -67,6 +83,15 @@ local m = B.measure(function()
     for i = 1, ntasks do results[i] = out:get() end
   end
 end)
+
+if comm then
+  local cpu = comm:reduce(m.cpu_s, "SUM", 0)
+  if comm:Get_rank() ~= 0 then return end    -- rank 0 reports for the job
+  if m.others_cores and m.wall_s > 0 then      -- the other ranks are not 'other load'
+    m.others_cores = math.max(0, m.others_cores - (cpu - m.cpu_s) / m.wall_s)
+  end
+  m.cpu_s, m.cores_used = cpu, m.wall_s > 0 and cpu / m.wall_s or 0
+end
 
 local bad = 0
 for i = 1, ntasks do

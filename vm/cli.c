@@ -182,8 +182,8 @@ int cli_apply_module_io_env(CLIOptions *o, const char *v, char *err, size_t errl
 }
 
 void cli_usage(FILE *f) {
+  fprintf(f, "usage: %s [options] [script [args]]\n", cli_progname);
   fputs(
-  "usage: " CLI_NAME " [options] [script [args]]\n"
   "Available options are:\n"
   "  -e stat   execute string 'stat'\n"
   "  -i        enter interactive mode after executing 'script'\n"
@@ -218,7 +218,9 @@ void cli_usage(FILE *f) {
   fflush(f);
 }
 
+/* gillua's line, then Lua's own (lua.c's print_version), which scripts
+** and Lua's test suite look for. */
 void cli_version(FILE *f) {
-  fputs(CLI_NAME " " GILLUA_VERSION " (" LUA_COPYRIGHT ")\n", f);
+  fputs("gillua " GILLUA_VERSION "\n" LUA_COPYRIGHT "\n", f);
   fflush(f);
 }

@@ -12,7 +12,11 @@
 
 #include "vm.h"
 
-#define CLI_NAME "gillua"     /* prefix of every message the CLI prints */
+#define CLI_NAME "gillua"     /* the program's name when argv[0] is empty */
+
+/* Prefix of the CLI's messages: argv[0] as given, as lua.c's 'progname'
+** (set once by main before anything runs; read-only afterwards). */
+extern const char *cli_progname;
 
 #define CLI_EXIT_USAGE 2
 

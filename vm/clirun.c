@@ -1,7 +1,7 @@
 /*
 ** clirun.c — running chunks from the command line and reporting their
 ** errors, with lua 5.4's behaviour: every error reaching the top level is
-** printed as "gillua: message" followed by a traceback (the message
+** printed as "PROGNAME: message" (argv[0] as given) followed by a traceback (the message
 ** handler adds it), non-string error objects are shown through their
 ** __tostring or as "(error object is a T value)".
 **
@@ -9,7 +9,7 @@
 ** "interrupted" (hook.c, block.c). Such an error carries a position
 ** ("x.lua:3: interrupted") or has been replaced by whatever the script
 ** raised afterwards, so once gl_was_interrupted() is true a top-level
-** error is reported as plain "gillua: interrupted" plus the traceback;
+** error is reported as plain "PROGNAME: interrupted" plus the traceback;
 ** gl_vm_finish then turns the exit status into 130.
 */
 #include <stdlib.h>
@@ -18,6 +18,8 @@
 #include <lauxlib.h>
 
 #include "cli.h"
+
+const char *cli_progname = CLI_NAME;
 
 void cli_message(const char *name, const char *msg) {
   if (name) fprintf(stderr, "%s: ", name);
@@ -68,7 +70,7 @@ void cli_create_arg_table(lua_State *L, int argc, char **argv, int script) {
 
 static int dochunk(lua_State *L, int status) {
   if (status == LUA_OK) status = cli_docall(L, 0, 0);
-  return cli_report(L, status, CLI_NAME);
+  return cli_report(L, status, cli_progname);
 }
 
 static int dostring(lua_State *L, const char *s, const char *chunkname) {
@@ -89,7 +91,7 @@ static int dolibrary(lua_State *L, const char *spec) {
     lua_setglobal(L, lua_tostring(L, -2));
     lua_pop(L, 1);
   }
-  return cli_report(L, status, CLI_NAME);
+  return cli_report(L, status, cli_progname);
 }
 
 int cli_run_init(lua_State *L) {
@@ -144,7 +146,7 @@ int cli_run_script(lua_State *L, char **argv, int script) {
     int n = pushargs(L);
     status = cli_docall(L, n, LUA_MULTRET);
   }
-  return cli_report(L, status, CLI_NAME);
+  return cli_report(L, status, cli_progname);
 }
 
 int cli_run_stdin(lua_State *L) {

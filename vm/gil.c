@@ -86,7 +86,7 @@
 **   the signal again (cheap, and harmless when not needed).
 **
 ** - Coroutines are lua_States: the signal handler arms the state the
-**   thread runs *now* (GLThread.running, kept by hook.c's resume/wrap);
+**   thread runs *now* (GLThread.running, kept by coroutine.c's resume/wrap);
 **   a resume/yield boundary re-arms the other side when a drop is
 **   pending (gil_rearm), so a thread spinning inside coroutine.resume
 **   still switches. A state that keeps a hook nobody needs disarms itself

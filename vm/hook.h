@@ -1,7 +1,6 @@
 /*
 ** hook.h — the count hook that makes a running thread drop the GIL, the
-** signal that arms it on another thread, Ctrl-C, and the coroutine
-** functions that keep track of which lua_State a thread is running.
+** signal that arms it on another thread, and Ctrl-C.
 */
 #ifndef hook_h
 #define hook_h
@@ -59,9 +58,5 @@ int gl_interrupt_pending(void);
 void gl_interrupt_consume(void);
 int gl_interrupt_seen(void);
 void gl_interrupt_forget(void);   /* clears both flags */
-
-/* Replaces coroutine.resume and coroutine.wrap in L's coroutine table by
-** versions that record the running coroutine for the signal handler. */
-void gl_coroutine_patch(lua_State *L);
 
 #endif

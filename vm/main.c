@@ -59,7 +59,7 @@ static int pmain(lua_State *L) {
 }
 
 static int usage_error(const char *msg) {
-  cli_message(CLI_NAME, msg);
+  cli_message(cli_progname, msg);
   cli_usage(stderr);
   return CLI_EXIT_USAGE;
 }
@@ -67,6 +67,7 @@ static int usage_error(const char *msg) {
 int main(int argc, char **argv) {
   CLIOptions o;
   char err[512];
+  if (argv[0] && argv[0][0]) cli_progname = argv[0];
   if (cli_parse(argc, argv, &o, err, sizeof err) != 0)
     return usage_error(err);
   if (o.action == CLI_HELP) { cli_usage(stdout); return EXIT_SUCCESS; }
@@ -78,7 +79,7 @@ int main(int argc, char **argv) {
     return usage_error(err);
   lua_State *L = gl_vm_start(&o.cfg, rt_open_universe, err, sizeof err);
   if (L == NULL) {
-    cli_message(CLI_NAME, err);
+    cli_message(cli_progname, err);
     return EXIT_FAILURE;
   }
   MainArgs m = { argc, argv, &o };
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
   lua_pushlightuserdata(L, &m);
   int status = lua_pcall(L, 1, 1, 0);
   int ok = (status == LUA_OK && lua_toboolean(L, -1));
-  cli_report(L, status, CLI_NAME);
+  cli_report(L, status, cli_progname);
   lua_settop(L, 0);
   return gl_vm_finish(L, ok ? 0 : 1);
 }

@@ -4,7 +4,9 @@
 ** tried as "return <line>;" so expressions print their values; a line
 ** whose compilation fails with an error ending in "<eof>" is incomplete
 ** and continued; errors are printed without the program name and the
-** loop goes on. No line editing (no readline).
+** loop goes on. No line editing (no readline), but input that does not
+** come from a terminal is echoed after the prompt as lua5.4 (built with
+** readline) does, so a session fed from a file or pipe reads the same.
 **
 ** While it waits for input the main thread releases the GIL, so other
 ** threads run while the user types. Ctrl-C while a line runs raises
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -106,6 +109,15 @@ static const char *push_prompt(lua_State *L, int firstline) {
   return p;
 }
 
+/* What readline prints of a line read from a file or pipe (a terminal
+** echoes by itself): the line and a newline. */
+static void echo_line(const char *line) {
+  if (isatty(fileno(stdin))) return;
+  fputs(line, stdout);
+  fputc('\n', stdout);
+  fflush(stdout);
+}
+
 /* Reads a line and pushes it (without its newline). Returns 0 when there
 ** is no more input. */
 static int pushline(lua_State *L, int firstline) {
@@ -114,6 +126,7 @@ static int pushline(lua_State *L, int firstline) {
   if (b == NULL) return 0;
   size_t l = strlen(b);
   if (l > 0 && b[l - 1] == '\n') b[--l] = '\0';
+  echo_line(b);
   if (firstline && b[0] == '=')       /* 5.2 compatibility: "=x" is "return x" */
     lua_pushfstring(L, "return %s", b + 1);
   else

@@ -14,6 +14,7 @@
 #include <lualib.h>
 
 #include "block.h"
+#include "coroutine.h"
 #include "gil.h"
 #include "interpose.h"
 #include "gthread.h"
@@ -140,7 +141,12 @@ static int any_thread_alive(void) {
   return n > 1;   /* the main thread is always on the list */
 }
 
+static int exit_status;   /* the main thread's, set once the program has ended */
+
+int gl_exit_status(void) { return exit_status; }
+
 int gl_vm_finish(lua_State *L, int status) {
+  exit_status = status;
   int interrupted = gl_was_interrupted();
   if (!interrupted && gt_join_non_daemon() == EINTR) interrupted = 1;
   run_shutdown(interrupted);

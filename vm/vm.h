@@ -45,6 +45,10 @@ lua_State *gl_universe_new(int no_env);
 ** to use (130 when interrupted by Ctrl-C at any point). */
 int gl_vm_finish(lua_State *L, int status);
 
+/* The exit status gl_vm_finish was given (0 ok, 1 an uncaught error),
+** for shutdown callbacks that end differently after an error (mpi). */
+int gl_exit_status(void);
+
 /* The message handler of every pcall that reports an uncaught error (the
 ** program's chunks, threads, processes, Pool tasks): the error as a string
 ** followed by a traceback. An object whose __tostring yields a string is

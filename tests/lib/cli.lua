@@ -1,7 +1,9 @@
 --[[
 tests/lib/cli.lua — helpers for the command-line tests (tests/scripts/cli_*.lua).
 
-The binary under test is $GILLUA (exported by tests/run_scripts.sh). Every
+The binary under test is $GILLUA (exported by tests/run_scripts.sh). It is
+run as plain `gillua` (a symlink in the temporary directory's bin/, first
+on PATH), so argv[0], the prefix of its messages, is "gillua". Every
 run gets a clean environment for the variables gillua reads (LUA_INIT*,
 LUA_PATH*, LUA_CPATH*, GILLUA_*), its own stdin (a file, or /dev/null),
 and its stdout and stderr captured in files of a private temporary
@@ -60,9 +62,20 @@ function M.read(path)
   return s
 end
 
+-- The directory holding the 'gillua' symlink, created on first use.
+local bindir
+local function gillua_bin()
+  if not bindir then
+    bindir = M.dir() .. "/bin"
+    assert(os.execute("mkdir -p " .. q(bindir) .. " && ln -sf " .. q(M.bin) .. " " .. q(bindir .. "/gillua")))
+  end
+  return bindir
+end
+
 local function prefix(opts)
   local parts = { "cd " .. q(M.dir()) .. " && env" }
   for _, k in ipairs(CLEAN_ENV) do parts[#parts + 1] = "-u " .. k end
+  parts[#parts + 1] = q("PATH=" .. gillua_bin() .. ":" .. os.getenv("PATH"))
   for k, v in pairs(opts.env or {}) do parts[#parts + 1] = q(k .. "=" .. v) end
   return table.concat(parts, " ")
 end
@@ -76,7 +89,8 @@ end
 local nrun = 0
 
 -- Runs gillua. opts: args (list), stdin (string, default none: /dev/null),
--- env (table of extra variables), wrap (function(cmd) -> shell command,
+-- env (table of extra variables), as (run by this name or path instead
+-- of "gillua"), wrap (function(cmd) -> shell command,
 -- e.g. to run under `script`). Returns { out, err, code, cmd }.
 function M.run(opts)
   nrun = nrun + 1
@@ -88,7 +102,7 @@ function M.run(opts)
     f:write(opts.stdin)
     f:close()
   end
-  local cmd = q(M.bin) .. " " .. argstring(opts.args)
+  local cmd = q(opts.as or "gillua") .. " " .. argstring(opts.args)
   if opts.wrap then cmd = opts.wrap(cmd) end
   local full = string.format("%s %s <%s >%s 2>%s", prefix(opts), cmd, q(input),
                              q(base .. ".out"), q(base .. ".err"))
@@ -102,7 +116,7 @@ end
 -- and returns its stdout.
 function M.shell(script, env)
   nrun = nrun + 1
-  return sh_read(prefix({ env = env }) .. " GILLUA=" .. q(M.bin) .. " sh -c " .. q(script))
+  return sh_read(prefix({ env = env }) .. " GILLUA=gillua sh -c " .. q(script))
 end
 
 local function show(r)

@@ -1,5 +1,5 @@
--- Errors reaching the top level: "gillua: message" plus a traceback on
--- stderr, exit 1; non-string error objects; a missing script; syntax
+-- Errors reaching the top level: "gillua: message" (argv[0] as given)
+-- plus a traceback on stderr, exit 1; non-string error objects; a missing script; syntax
 -- errors; stdin as the program when it is not a terminal.
 local T = dofile("tests/lib/cli.lua")
 
@@ -8,6 +8,15 @@ T.main(function()
   local r = T.run{ args = { "boom.lua" } }
   T.expect(r, { code = 1, out = "before\n",
     err_match = "^gillua: boom%.lua:2: boom\nstack traceback:\n.*boom%.lua:2: in .*boom%.lua:5: in main chunk" })
+
+  -- the prefix is argv[0] as given (lua.c's progname), however gillua
+  -- was started: a path, a relative path; usage errors too
+  for _, as in ipairs({ T.bin, "bin/gillua", "./bin/../bin/gillua" }) do
+    r = T.run{ args = { "boom.lua" }, as = as }
+    T.expect(r, { code = 1, out = "before\n", err_match = "^" .. as:gsub("%p", "%%%0") .. ": boom%.lua:2: boom\n" }, as)
+    r = T.run{ args = { "-x" }, as = as }
+    T.expect(r, { code = 2, out = "", err_has = { as .. ": unrecognized option '-x'\nusage: " .. as .. " [options]" } }, as)
+  end
 
   -- error objects that are not strings
   local objects = {

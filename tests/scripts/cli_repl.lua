@@ -1,5 +1,6 @@
--- The interactive loop: with -i on a pipe (stdin not a terminal: no echo,
--- the prompts go to stdout), and on a real terminal through util-linux's
+-- The interactive loop: with -i on a pipe (stdin not a terminal: each
+-- line is echoed after its prompt, as lua5.4 built with readline does;
+-- prompts on stdout), and on a real terminal through util-linux's
 -- `script` when it is installed (no script and stdin a tty => version
 -- line + REPL).
 local T = dofile("tests/lib/cli.lua")
@@ -29,16 +30,21 @@ T.main(function()
   local r = T.run{ args = { "-i" }, stdin = session }
   T.expect(r, { code = 0 })
   local version = T.run{ args = { "-v" } }.out
+  -- input that is not a terminal is echoed after its prompt, as lua5.4
+  -- (built with readline) does
   local want_out = version ..
-    "> > 21\n" ..
-    "> 40\n" ..
-    "> 1\tnil\tthree\n" ..
-    "> >> >> loop\t1\nloop\t2\n" ..
-    "> > > T!\n" ..
-    "> P> P> C> custom prompts\n" ..
-    "P> \n" ..
-    "P> P> still alive\n" ..
-    "P> C> P> \n"       -- continuation hits the end of input, then the final newline
+    "> x = 20\n" ..
+    "> x + 1\n21\n" ..
+    "> =x * 2\n40\n" ..
+    "> return 1, nil, 'three'\n1\tnil\tthree\n" ..
+    "> for i = 1, 2 do\n>> print('loop', i)\n>> end\nloop\t1\nloop\t2\n" ..
+    "> error('boom')\n> error({})\n" ..
+    "> local t = setmetatable({}, {__tostring = function() return 'T!' end}) return t\nT!\n" ..
+    "> _PROMPT = 'P> '\nP> _PROMPT2 = 'C> '\n" ..
+    "P> if true then\nC> print('custom prompts') end\ncustom prompts\n" ..
+    "P> print(...)\n\n" ..
+    "P> x = = 1\nP> print('still alive')\nstill alive\n" ..
+    "P> if unfinished then\nC> P> \n"   -- continuation hits the end of input, then the final newline
   T.expect(r, { out = want_out }, "-i on a pipe: stdout")
   local e = r.err
   local function expect_in_order(list)
@@ -56,7 +62,7 @@ T.main(function()
   -- a script, then the REPL (-i): the script's globals are visible
   T.write("setup.lua", "answer = 42 print('setup', ...)")
   r = T.run{ args = { "-i", "setup.lua", "a" }, stdin = "answer\n" }
-  T.expect(r, { code = 0, out = version .. "setup\ta\n> 42\n> \n", err = "" })
+  T.expect(r, { code = 0, out = version .. "setup\ta\n> answer\n42\n> \n", err = "" })
 
   -- without -i and with stdin not a terminal, stdin is a program, not a REPL
   r = T.run{ args = {}, stdin = "1 + 1\n" }

@@ -18,7 +18,9 @@ expect.error("unknown option 'chek' to check_call %(did you mean 'check'%?%)", s
 expect.error("unknown option 'imput' to check_output %(did you mean 'input'%?%)", sp.check_output, {args = {"cat"}, imput = "x"})
 expect.error("unknown option 'tiemout' to call %(did you mean 'timeout'%?%)", sp.call, {args = {"true"}, tiemout = 1})
 expect.error("unknown option 'targt' to Thread %(did you mean 'target'%?%)", th.Thread, {targt = f})
-expect.error("unknown option 'address' to Manager %(it takes none%)", mp.Manager, {address = 1})
+expect.error("unknown option 'adress' to SyncManager %(did you mean 'address'%?%)", mp.Manager, {adress = {"127.0.0.1", 0}})
+local managers = require "multiprocessing.managers"
+expect.error("unknown option 'authkye' to BaseManager %(did you mean 'authkey'%?%)", managers.BaseManager, {authkye = "k"})
 -- nothing near: the known options are listed
 expect.error("unknown option 'zzzzzzzz' to Pool %(known options: processes, initializer, initargs, maxtasksperchild%)",
              mp.Pool, {zzzzzzzz = 1})

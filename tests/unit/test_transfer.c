@@ -747,6 +747,38 @@ static void test_travels_by_name(void **state) {
   lua_close(L);
 }
 
+/* TR_DEC_NONAMED refuses what travels by name: a library function, a
+** module, one inside a table; plain data still decodes. */
+static void test_no_named(void **state) {
+  (void)state;
+  lua_State *L = newL();
+  static const char *const chunks[] = {
+    "return os.execute", "return string", "return {f = {io.open}}", "return setmetatable({}, {__index = os})",
+  };
+  char err[TR_ERRMAX];
+  for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+    run(L, chunks[i], 1);
+    TrBuffer b;
+    tr_buffer_init(&b);
+    assert_int_equal(tr_encode(L, -1, 1, "v", &b, err, sizeof err), 0);
+    lua_pop(L, 1);
+    assert_int_equal(tr_decode_opts(L, b.data, b.len, TR_DEC_NONAMED, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sent by name"));
+    assert_int_equal(lua_gettop(L), 0);
+    assert_int_equal(tr_decode_opts(L, b.data, b.len, 0, err, sizeof err), 1);   /* allowed without */
+    lua_settop(L, 0);
+    tr_buffer_free(&b);
+  }
+  run(L, "return {1, 'two', {three = 3.0}}", 1);
+  TrBuffer b;
+  tr_buffer_init(&b);
+  assert_int_equal(tr_encode(L, -1, 1, "v", &b, err, sizeof err), 0);
+  lua_settop(L, 0);
+  assert_int_equal(tr_decode_opts(L, b.data, b.len, TR_DEC_NOFUNC | TR_DEC_NONAMED, err, sizeof err), 1);
+  tr_buffer_free(&b);
+  lua_close(L);
+}
+
 static void test_function_chunks(void **state) {
   (void)state;
   lua_State *L = newL();
@@ -864,6 +896,7 @@ int main(void) {
     cmocka_unit_test(test_bad_headers_and_tags),
     cmocka_unit_test(test_forged_object),
     cmocka_unit_test(test_travels_by_name),
+    cmocka_unit_test(test_no_named),
     cmocka_unit_test(test_function_chunks),
     cmocka_unit_test(test_other_thread),
     cmocka_unit_test(test_large),
