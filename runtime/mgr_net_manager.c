@@ -77,8 +77,8 @@ void mgr_started_fork_prepare(void) { pthread_mutex_lock(&started_mu); }
 void mgr_started_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&started_mu); }
 
 void mgr_started_fork_child(void) {      /* the parent's servers are the parent's to stop */
-  pthread_mutex_init(&started_mu, NULL);
   nstarted = 0;
+  pthread_mutex_unlock(&started_mu);    /* taken in prepare, by this thread */
 }
 
 static void list_started(pid_t pid, int add) {
