@@ -43,7 +43,7 @@ static int os_getppid(lua_State *L) {
 
 /* fork() -> 0 in the child, the child's pid in the parent, nil+msg. */
 static int os_fork(lua_State *L) {
-  pid_t pid = mp_fork(L);
+  pid_t pid = mp_fork(L, 0);
   if (pid < 0) return fail(L, "fork");
   lua_pushinteger(L, pid);
   return 1;

@@ -60,14 +60,14 @@ void mgr_clients_fork_parent(pid_t pid) {
 
 void mgr_clients_fork_child(void) {
   note_pid();
-  pthread_mutex_init(&clients_mu, NULL);
   for (NetClient *c = clients; c; c = c->next) {
-    pthread_mutex_init(&c->mu, NULL);
     for (int i = 0; i < c->nidle; i++) free_conn(c->idle[i]);   /* our copies of the parent's */
     c->nidle = 0;
     c->ndrops = 0;                      /* the parent's proxies, not ours */
     c->owner = my_pid;
+    pthread_mutex_unlock(&c->mu);       /* taken in prepare, by this thread */
   }
+  pthread_mutex_unlock(&clients_mu);
 }
 
 NetClient *mgr_client_new(const char *host, int port, const void *key, size_t keylen,

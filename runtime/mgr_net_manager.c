@@ -38,6 +38,7 @@
 #include "gil.h"
 #include "mgr_net.h"
 #include "mp.h"
+#include "options.h"
 #include "vm.h"
 
 static const char *const sync_typeids[] = {
@@ -76,8 +77,8 @@ void mgr_started_fork_prepare(void) { pthread_mutex_lock(&started_mu); }
 void mgr_started_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&started_mu); }
 
 void mgr_started_fork_child(void) {      /* the parent's servers are the parent's to stop */
-  pthread_mutex_init(&started_mu, NULL);
   nstarted = 0;
+  pthread_mutex_unlock(&started_mu);    /* taken in prepare, by this thread */
 }
 
 static void list_started(pid_t pid, int add) {
@@ -109,6 +110,8 @@ static int new_manager(lua_State *L, int sync) {
   lua_settop(L, 1);
   if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
   else { lua_newtable(L); lua_replace(L, 1); }
+  rt_check_options(L, 1, sync ? "SyncManager" : "BaseManager", (const char *const[]){
+                   "address", "authkey", "allow_functions", "timeout", "handshake_timeout", NULL});
   Mgr *m = (Mgr *)lua_newuserdatauv(L, sizeof(Mgr), 2);
   memset(m, 0, sizeof *m);
   m->sync = sync;
@@ -190,6 +193,15 @@ static void make_client(lua_State *L, Mgr *m) {
   if (m->c == NULL) luaL_error(L, "not enough memory");
 }
 
+/* The started server's process (mp_child_main): the manager,
+** initializer and initargs at 1..3, the listening socket and the ready
+** pipe at 4, 5. */
+static int server_body(lua_State *L) {
+  int lfd = (int)lua_tointeger(L, 4), ready = (int)lua_tointeger(L, 5);
+  lua_settop(L, 3);
+  mgr_run_server_child(L, lfd, ready);
+}
+
 static int m_start(lua_State *L) {
   Mgr *m = check_mgr(L);
   if (m->state != M_NEW) return luaL_error(L, "BaseManager: already started, connected or shut down");
@@ -199,8 +211,13 @@ static int m_start(lua_State *L) {
   int lfd = mgr_bind_listen(L, m->host, &m->port);
   int pp[2];
   if (pipe2(pp, O_CLOEXEC) != 0) { close(lfd); return luaL_error(L, "BaseManager: pipe: %s", strerror(errno)); }
-  pid_t pid = mp_fork(L);
-  if (pid == 0) { close(pp[0]); mgr_run_server_child(L, lfd, pp[1]); }
+  pid_t pid = mp_fork(L, MP_FORK_TIED);   /* the server dies with its starter */
+  if (pid == 0) {                          /* protected: never back into the caller's code */
+    close(pp[0]);
+    lua_pushinteger(L, lfd);
+    lua_pushinteger(L, pp[1]);
+    mp_child_main(L, server_body, 5);
+  }
   int saved = errno;
   close(lfd);
   close(pp[1]);

@@ -165,13 +165,20 @@ void mp_futex_wake(uint32_t *word, int n);
 ** its parent's children, pools and manager connections and take shared
 ** references for its copies of arena handles (runtime/universe.c); the
 ** child reseeds math.random. Returns as fork(). */
-pid_t mp_fork(lua_State *L);
+pid_t mp_fork(lua_State *L, int flags);
+/* mp_fork flags: the child is killed when its parent dies (see mp_fork.c). */
+enum { MP_FORK_TIED = 1 };
 /* Leaves a forked child: flushes stdio, drops shared references, _exit. */
 void mp_child_exit(int code) __attribute__((noreturn));
 /* The end of a forked child's program (its target returned, or os.exit):
 ** joins its non-daemon threads, stops and joins its own children, then
 ** mp_child_exit. */
 void mp_child_finish(int code) __attribute__((noreturn));
+/* Runs body with the nargs values on top of the stack, protected, and
+** leaves the child with body's integer result as exit code (1 when it
+** returns none), or with 1 after printing "Process NAME:" and the error
+** with its traceback on stderr. Never returns. */
+void mp_child_main(lua_State *L, lua_CFunction body, int nargs) __attribute__((noreturn));
 /* True in a process made by mp_fork (not the original program). */
 int mp_is_child(void);
 
@@ -184,10 +191,17 @@ pid_t mp_reap(pid_t pid, int *status, int who);
 /* A new child has this pid: an unclaimed status of an older one is dropped. */
 void mp_reap_forget(pid_t pid);
 /* Fork duties: reap_mu held across fork(); the parent drops an old
-** status of the new child's pid; the child forgets its parent's. */
+** status of the new child's pid; the child forgets its parent's (and
+** its orphans). */
 void mp_reap_fork_prepare(void);
 void mp_reap_fork_parent(pid_t pid);
 void mp_reap_fork_child(void);
+/* pid's owner is gone without waiting for it (a finalizer asked it to
+** stop): it is reaped by mp_reap_orphans, at the latest at exit. */
+void mp_reap_later(pid_t pid);
+/* Reaps the orphans that have ended; grace < 0: no waiting; else waits
+** up to grace seconds for the others, then kills and reaps them. */
+void mp_reap_orphans(double grace);
 
 /* Waits for pid, releasing the GIL, until it exits or the deadline passes.
 ** Returns 1 with *status filled (the child is reaped), 0 on timeout, -1

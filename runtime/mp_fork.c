@@ -4,7 +4,9 @@
 ** mp_fork so that the arena is mapped first and gl_fork's fork list runs:
 ** the child's GIL, thread registry and runtime locks are reset and the
 ** process modules forget what belongs to the parent (children, pools,
-** manager connections): see runtime/universe.c.
+** manager connections): see runtime/universe.c. The children of
+** Process, Pool and Manager run their body through mp_child_main and
+** never return from it; os.fork's child returns 0 into the script.
 */
 #include <errno.h>
 #include <poll.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,11 +42,34 @@ static void reseed(lua_State *L) {
   lua_settop(L, top);
 }
 
-pid_t mp_fork(lua_State *L) {
+/*
+** A tied child (MP_FORK_TIED) gets SIGKILL when its parent dies, even of
+** SIGKILL (no exit handler runs then): prctl(PR_SET_PDEATHSIG). The
+** parent may have died between fork() and prctl(); then the child was
+** already re-parented, which getppid() tells, and it leaves at once.
+** Linux sends the signal when the *thread* that forked ends, not the
+** process: so only a fork from the process's main thread is tied (a
+** Process started by a short-lived thread must not die with the thread);
+** children of other threads rely on the parent's exit handlers.
+*/
+static void tie_to_parent(pid_t parent) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return;
+  if (getppid() != parent) mp_child_exit(1);
+}
+
+pid_t mp_fork(lua_State *L, int flags) {
   char err[160];
   if (mp_shm_init(err, sizeof err) != 0) luaL_error(L, "fork: %s", err);
   fflush(NULL);                      /* buffered output must not be written twice */
+  pid_t parent = getpid();
+  int tie = (flags & MP_FORK_TIED) && gettid() == parent;
   pid_t pid = gl_fork();             /* the fork list: runtime/universe.c */
+  if (pid == 0 && tie) tie_to_parent(parent);
+  if (pid > 0) {
+    int saved = errno;
+    mp_reap_orphans(-1);             /* starting a child: reap the ended orphans */
+    errno = saved;
+  }
   if (pid == 0) {
     is_child = 1;
     reseed(L);
@@ -55,6 +81,27 @@ void mp_child_exit(int code) {
   fflush(NULL);
   mp_refs_release_all();
   _exit(code);
+}
+
+/*
+** The body of every forked child of the process modules. Anything the
+** child does after fork() may raise (unpacking arguments calls __len and
+** __index, a stack may not grow, memory may run out); an error that
+** escaped would unwind into the parent's code, a pcall there, and the
+** child would go on running the parent's program. So the body runs
+** protected here and the child always leaves through mp_child_exit.
+*/
+void mp_child_main(lua_State *L, lua_CFunction body, int nargs) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, gl_traceback_handler);
+  lua_pushcfunction(L, body);
+  lua_rotate(L, base + 1, 2);         /* msgh, body below the arguments */
+  int code = 1;
+  if (lua_pcall(L, nargs, 1, base + 1) != LUA_OK)
+    fprintf(stderr, "Process %s:\n%s\n", mp_current_name(), lua_tostring(L, -1));
+  else if (lua_isinteger(L, -1))
+    code = (int)lua_tointeger(L, -1);
+  mp_child_exit(code);
 }
 
 int mp_is_child(void) { return is_child; }

@@ -37,12 +37,19 @@ enum {
 enum { MK_DICT = 1, MK_LIST, MK_NAMESPACE };
 
 /* In the arena; fields written once before the server starts, except
-** 'stopped' (atomic). */
+** the atomic ones. A Manager collected without shutdown() sets
+** 'abandoned'; the server is then told to leave (a MOP_SHUTDOWN without
+** reply box, sent once: 'bye_sent') as soon as no shared object is left
+** ('objects' counts the MgrObj records, in every process), so proxies
+** still in use keep their server, as Python's keep their manager. */
 typedef struct MgrShared {
   MpChan *req;               /* request channel (one reference) */
   pid_t server;              /* the server process */
   pid_t creator;
-  int stopped;
+  int stopped;               /* atomic */
+  int32_t objects;           /* atomic */
+  int32_t abandoned;         /* atomic */
+  int32_t bye_sent;          /* atomic */
 } MgrShared;
 
 /* One per shared object, in the arena; fields written once, before the
@@ -75,7 +82,30 @@ typedef struct MgrReply {    /* one per request, in the arena */
 /* Drops one reference to a reply box; the last frees the reply too. */
 void mp_mgr_box_release(MgrReply *box);
 
-/* Runs the server in the forked child; never returns. */
-void mp_mgr_serve(lua_State *L, MgrShared *m) __attribute__((noreturn));
+/* mp_mgr_client.c: sends op (on object id) with the n values at first..
+** and pushes the results; returns their count. Raises the server's
+** error, or when the server is gone; 'dl' limits the wait (NULL: none). */
+int mp_mgr_request(lua_State *L, MgrShared *m, uint32_t id, int op, int first, int n,
+                   const struct timespec *dl);
+/* A new reply box with its two references under one ledger entry (NULL
+** when the arena is full); dropping the client's reference (and the
+** entry); dropping both when the request never left. */
+MgrReply *mp_mgr_new_box(void);
+void mp_mgr_drop_box(MgrReply *box);
+void mp_mgr_drop_box_unsent(MgrReply *box);
+
+/* mp_manager.c: drops one reference to a MgrShared (the last frees it). */
+void mp_mgr_release(void *m);
+/* Tells the server of an abandoned manager to leave, once. */
+void mp_mgr_say_bye(MgrShared *m);
+
+/* mp_mgr_proxy.c: pushes the first proxy on the new object id, and
+** registers the proxy types (module table on top). */
+void mp_mgr_push_proxy(lua_State *L, MgrShared *m, uint32_t id, int kind);
+void mp_mgr_open_proxies(lua_State *L);
+
+/* The server's body in the forked child (mp_child_main), the MgrShared
+** as a light userdata at 1; never returns. */
+int mp_mgr_serve(lua_State *L);
 
 #endif

@@ -55,7 +55,7 @@ void mp_exports_fork_prepare(void) { pthread_mutex_lock(&exports_mu); }
 
 void mp_exports_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&exports_mu); }
 
-void mp_exports_fork_child(void) { pthread_mutex_init(&exports_mu, NULL); }
+void mp_exports_fork_child(void) { pthread_mutex_unlock(&exports_mu); }   /* taken in prepare */
 
 static const MpExport *find_by_type(const RtType *t) {
   const MpExport *r = NULL;

@@ -277,7 +277,8 @@ static int creator_gone(void *ud) {
   return getppid() != *(pid_t *)ud ? ESRCH : 0;
 }
 
-void mp_mgr_serve(lua_State *L, MgrShared *m) {
+int mp_mgr_serve(lua_State *L) {
+  MgrShared *m = (MgrShared *)lua_touserdata(L, 1);
   mp_set_current_name("SyncManager-1");
   pid_t creator = m->creator;
   lua_settop(L, 0);
@@ -302,6 +303,11 @@ void mp_mgr_serve(lua_State *L, MgrShared *m) {
       lua_pushnil(L);
       lua_rawseti(L, KINDS, id);
       continue;
+    }
+    if (op == MOP_SHUTDOWN && boxoff == 0) {   /* from a collected Manager: no reply */
+      free(data);
+      __atomic_store_n(&m->stopped, 1, __ATOMIC_RELEASE);
+      mp_child_exit(0);
     }
     MgrReply *box = (MgrReply *)mp_shm_block_at(boxoff);   /* the request's reference */
     if (box == NULL) { free(data); continue; }

@@ -16,6 +16,8 @@
 #include "mp_pool.h"
 #include "vm.h"
 
+#define MAX_ARGS 1000000      /* Lua's own stack limit (LUAI_MAXSTACK) */
+
 static int parent_gone(void *ud) {
   return getppid() != *(pid_t *)ud ? ESRCH : 0;
 }
@@ -46,68 +48,85 @@ static void send_result(lua_State *L, Pool *p, uint64_t job, int ok, int base) {
   if (rc) mp_child_exit(1);
 }
 
-/* Runs one task (func and args/chunk decoded at base+1, base+2). */
+/* Pushes the items of the list at idx; returns how many. 'what' names
+** the list in errors. */
+static int push_items(lua_State *L, int idx, const char *what) {
+  if (!lua_istable(L, idx))
+    return luaL_error(L, "%s must be a table (got %s)", what, luaL_typename(L, idx));
+  lua_Integer n = luaL_len(L, idx);
+  if (n < 0 || n > MAX_ARGS) return luaL_error(L, "%s has too many items (%I)", what, n);
+  luaL_checkstack(L, (int)n + 4, "too many arguments");
+  for (lua_Integer i = 1; i <= n; i++) lua_geti(L, idx, i);
+  return (int)n;
+}
+
+/* One task, protected: func at 1, args (apply) or a chunk of items (map,
+** starmap) at 2, the kind at 3. Returns the results (a map: one list). */
+static int task_body(lua_State *L) {
+  int kind = (int)lua_tointeger(L, 3);
+  lua_settop(L, 2);
+  if (kind == TASK_APPLY) {
+    lua_pushvalue(L, 1);
+    lua_call(L, push_items(L, 2, "the task's arguments"), LUA_MULTRET);
+    return lua_gettop(L) - 2;
+  }
+  lua_Integer n = luaL_len(L, 2);
+  lua_createtable(L, n > 0 && n < MAX_ARGS ? (int)n : 0, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_pushvalue(L, 1);
+    int nargs = 1;
+    lua_geti(L, 2, i);
+    if (kind == TASK_STARMAP) {
+      int t = lua_gettop(L);
+      nargs = push_items(L, t, "a starmap item");
+      lua_remove(L, t);
+    }
+    lua_call(L, nargs, 1);
+    lua_seti(L, 3, i);
+  }
+  return 1;
+}
+
 static void run_task(lua_State *L, Pool *p, uint64_t job, int kind, int base) {
   lua_pushcfunction(L, gl_traceback_handler);
   int h = lua_gettop(L);
-  if (kind == TASK_APPLY) {
-    lua_pushvalue(L, base + 1);
-    lua_Integer n = luaL_len(L, base + 2);
-    luaL_checkstack(L, (int)n + 4, "too many arguments");
-    for (lua_Integer i = 1; i <= n; i++) lua_geti(L, base + 2, i);
-    int rbase = h;
-    if (lua_pcall(L, (int)n, LUA_MULTRET, h) != LUA_OK) {
-      send_result(L, p, job, 0, lua_gettop(L) - 1);
-      return;
-    }
-    send_result(L, p, job, 1, rbase);
-    return;
-  }
-  lua_Integer n = luaL_len(L, base + 2);
-  lua_createtable(L, (int)n, 0);
-  int out = lua_gettop(L);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_pushvalue(L, base + 1);
-    int nargs = 1;
-    lua_geti(L, base + 2, i);
-    if (kind == TASK_STARMAP) {
-      int t = lua_gettop(L);
-      nargs = (int)luaL_len(L, t);
-      luaL_checkstack(L, nargs + 4, "too many arguments");
-      for (int k = 1; k <= nargs; k++) lua_geti(L, t, k);
-      lua_remove(L, t);
-    }
-    if (lua_pcall(L, nargs, 1, h) != LUA_OK) {
-      send_result(L, p, job, 0, lua_gettop(L) - 1);
-      return;
-    }
-    lua_seti(L, out, i);
-  }
-  send_result(L, p, job, 1, out - 1);
+  lua_pushcfunction(L, task_body);
+  lua_pushvalue(L, base + 1);
+  lua_pushvalue(L, base + 2);
+  lua_pushinteger(L, kind);
+  if (lua_pcall(L, 3, LUA_MULTRET, h) != LUA_OK) send_result(L, p, job, 0, lua_gettop(L) - 1);
+  else send_result(L, p, job, 1, h);
 }
 
-void mp_pool_worker_main(lua_State *L, int pool_idx, Pool *p, int slot) {
+/* Runs the initializer (uservalues 2 and 3 of the pool at 1). When it
+** raises, the parent gets the error (job POOL_INIT_FAILED) and stops
+** using the pool, and the worker leaves. */
+static void run_initializer(lua_State *L, Pool *p, const char *name) {
+  lua_settop(L, 2);
+  lua_pushcfunction(L, gl_traceback_handler);
+  if (lua_getiuservalue(L, 1, 2) == LUA_TNIL) { lua_settop(L, 2); return; }
+  int n = 0;
+  if (lua_getiuservalue(L, 1, 3) == LUA_TTABLE) {
+    int t = lua_gettop(L);
+    n = push_items(L, t, "Pool: initargs");
+    lua_remove(L, t);
+  } else lua_pop(L, 1);
+  if (lua_pcall(L, n, 0, 3) != LUA_OK) {
+    fprintf(stderr, "Process %s:\n%s\n", name, lua_tostring(L, -1));
+    send_result(L, p, POOL_INIT_FAILED, 0, lua_gettop(L) - 1);
+    mp_child_exit(1);
+  }
+  lua_settop(L, 2);
+}
+
+int mp_pool_worker_main(lua_State *L) {
+  Pool *p = (Pool *)lua_touserdata(L, 1);
+  int slot = (int)lua_tointeger(L, 2);
   char name[64];
   snprintf(name, sizeof name, "ForkPoolWorker-%d", p->spawned);
   mp_set_current_name(name);
   pid_t parent = p->creator;
-  lua_settop(L, pool_idx);
-  if (lua_getiuservalue(L, pool_idx, 2) != LUA_TNIL) {    /* initializer */
-    lua_pushcfunction(L, gl_traceback_handler);
-    lua_insert(L, -2);
-    int n = 0;
-    if (lua_getiuservalue(L, pool_idx, 3) == LUA_TTABLE) {
-      int t = lua_gettop(L);
-      n = (int)luaL_len(L, t);
-      for (int i = 1; i <= n; i++) lua_geti(L, t, i);
-      lua_remove(L, t);
-    } else lua_pop(L, 1);
-    if (lua_pcall(L, n, 0, pool_idx + 1) != LUA_OK) {
-      fprintf(stderr, "Process %s:\n%s\n", name, lua_tostring(L, -1));
-      mp_child_exit(1);
-    }
-  }
-  lua_settop(L, pool_idx);
+  run_initializer(L, p, name);
   int done = 0;
   for (;;) {
     void *data;
@@ -138,4 +157,3 @@ void mp_pool_worker_main(lua_State *L, int pool_idx, Pool *p, int slot) {
     if (p->maxtasks > 0 && ++done >= p->maxtasks) mp_child_exit(0);
   }
 }
-

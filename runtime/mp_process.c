@@ -13,7 +13,13 @@
 ** daemon flag, whether it was reaped and its wait status. They live on a
 ** per-process list (children_mu) until reaped; a Process handle holds one
 ** reference, the list another. The Lua side keeps started, not yet
-** reaped Process handles in a registry table (for active_children).
+** reaped Process handles in a registry table (for active_children);
+** start() and active_children() reap the ended ones first, so a program
+** that never joins leaves no zombies (Python's _cleanup).
+**
+** The child's body runs protected (mp_child_main): nothing after fork()
+** can unwind into the parent's code. It is tied to its parent (dies
+** with it, mp_fork) unless started with outlive_parent = true.
 **
 ** At exit (gl_at_shutdown): pools are terminated, daemon children get
 ** SIGTERM, the others are joined (as Python's atexit handler does), then
@@ -35,6 +41,8 @@
 #include "callargs.h"
 #include "gthread.h"
 #include "mp.h"
+#include "options.h"
+#include "rtclass.h"
 #include "vm.h"
 
 #define PROCESS_MT "multiprocessing.Process"
@@ -60,6 +68,7 @@ typedef struct Process {
   MpChild *child;            /* NULL until started */
   pid_t creator;             /* the process that made the object */
   int daemon;
+  int outlive_parent;        /* not killed when the parent dies (mp_fork) */
   char name[64];
 } Process;
 
@@ -120,7 +129,7 @@ void mp_children_fork_prepare(void) { pthread_mutex_lock(&children_mu); }
 void mp_children_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&children_mu); }
 
 void mp_children_fork_child(void) {
-  pthread_mutex_init(&children_mu, NULL);
+  pthread_mutex_unlock(&children_mu);   /* taken in prepare, by this thread */
   atomic_store(&shutdown_registered, 0);
   children = NULL;           /* the parent's children are not ours (records leak in the copy) */
 }
@@ -168,6 +177,7 @@ static void mp_shutdown(int interrupted) {
     if (reap_all(-1)) { stop_all(); interrupted = 1; }
   }
   mp_managers_shutdown(interrupted);
+  mp_reap_orphans(interrupted ? 0.5 : 1.0);
 }
 
 static void register_shutdown(void) {
@@ -176,18 +186,18 @@ static void register_shutdown(void) {
 
 /* ---- the child side of start() ---- */
 
-static void run_child(lua_State *L, Process *p) {
-  mp_set_current_name(p->name);
-  current_daemon = p->daemon;
-  lua_settop(L, 1);
+/* In the child, protected (mp_child_main), the Process at 1: runs
+** target(args...), then joins its threads and children. Returns the exit
+** code. */
+static int process_body(lua_State *L) {
+  Process *p = (Process *)lua_touserdata(L, 1);
   lua_pushcfunction(L, gl_traceback_handler);
   lua_getiuservalue(L, 1, 1);           /* target */
   lua_getiuservalue(L, 1, 2);           /* args */
   int nargs = gl_args_push(L, 4, "Process");
   lua_remove(L, 4);
   int code = 0;
-  if (lua_isnil(L, 3)) lua_settop(L, 2);          /* no target: nothing to run */
-  else if (lua_pcall(L, nargs, 0, 2) != LUA_OK) {
+  if (!lua_isnil(L, 3) && lua_pcall(L, nargs, 0, 2) != LUA_OK) {
     fprintf(stderr, "Process %s:\n%s\n", p->name, lua_tostring(L, -1));
     code = 1;
   }
@@ -201,15 +211,58 @@ void mp_child_finish(int code) {
   mp_child_exit(code);
 }
 
+static void run_child(lua_State *L, Process *p) {
+  mp_set_current_name(p->name);
+  current_daemon = p->daemon;
+  lua_settop(L, 1);
+  mp_child_main(L, process_body, 1);
+}
+
+/* Reaps the started children that have ended and forgets their handles;
+** with 'out' (a stack index, or 0) appends the live ones to that list. */
+static void sweep_children(lua_State *L, int out) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, CHILDREN_KEY);
+  int reg = lua_gettop(L);
+  lua_newtable(L);                   /* pids to forget */
+  int dead = reg + 1, nd = 0;
+  lua_Integer n = out ? luaL_len(L, out) : 0;
+  lua_pushnil(L);
+  while (lua_next(L, reg)) {
+    Process *p = (Process *)luaL_testudata(L, -1, PROCESS_MT);
+    if (p && p->child && !child_poll(p->child)) {
+      if (out) { lua_pushvalue(L, -1); lua_rawseti(L, out, ++n); }
+    } else {
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, dead, ++nd);
+    }
+    lua_pop(L, 1);
+  }
+  for (int i = 1; i <= nd; i++) {
+    lua_rawgeti(L, dead, i);
+    lua_pushnil(L);
+    lua_rawset(L, reg);
+  }
+  lua_settop(L, reg - 1);
+}
+
+/* Python's start() reaps finished children first: a program that starts
+** processes and never joins them leaves no zombies behind. */
+static void reap_finished(lua_State *L) { sweep_children(L, 0); }
+
 /* ---- Process methods ---- */
 
 static Process *check_proc(lua_State *L) {
   return (Process *)luaL_checkudata(L, 1, PROCESS_MT);
 }
 
-/* Process{target=, args={}, name=, daemon=} */
+static const char *const process_options[] = {
+  "target", "args", "name", "daemon", "outlive_parent", NULL
+};
+
+/* Process{target=, args={}, name=, daemon=, outlive_parent=} */
 static int mp_Process(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "Process", process_options);
   Process *p = (Process *)lua_newuserdatauv(L, sizeof(Process), 2);
   memset(p, 0, sizeof *p);
   p->creator = getpid();
@@ -229,7 +282,9 @@ static int mp_Process(lua_State *L) {
   lua_pop(L, 1);
   lua_getfield(L, 1, "daemon");
   p->daemon = lua_isnil(L, -1) ? current_daemon : lua_toboolean(L, -1);
-  lua_pop(L, 1);
+  lua_getfield(L, 1, "outlive_parent");
+  p->outlive_parent = lua_toboolean(L, -1);
+  lua_pop(L, 2);
   return 1;
 }
 
@@ -243,9 +298,10 @@ static int p_start(lua_State *L) {
   gl_args_count(L, -1, "Process");
   lua_pop(L, 1);
   register_shutdown();
+  reap_finished(L);
   MpChild *c = (MpChild *)calloc(1, sizeof(MpChild));
   if (c == NULL) return luaL_error(L, "out of memory");
-  pid_t pid = mp_fork(L);
+  pid_t pid = mp_fork(L, p->outlive_parent ? 0 : MP_FORK_TIED);
   if (pid < 0) {
     int e = errno;
     free(c);
@@ -318,11 +374,7 @@ static int p_index(lua_State *L) {
   else if (strcmp(k, "daemon") == 0) lua_pushboolean(L, p->daemon);
   else if (strcmp(k, "target") == 0) lua_getiuservalue(L, 1, 1);
   else if (strcmp(k, "args") == 0) lua_getiuservalue(L, 1, 2);
-  else {
-    luaL_getmetatable(L, PROCESS_MT);
-    lua_getfield(L, -1, "methods");
-    lua_getfield(L, -1, k);
-  }
+  else return rt_push_method(L, k);
   return 1;
 }
 
@@ -382,30 +434,9 @@ static int mp_parent_process(lua_State *L) {
 
 /* active_children() -> list of live child Process objects (reaps the rest). */
 static int mp_active_children(lua_State *L) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, CHILDREN_KEY);
-  int reg = lua_gettop(L);
+  mp_reap_orphans(-1);
   lua_newtable(L);
-  int out = reg + 1, n = 0;
-  lua_newtable(L);                   /* pids to forget */
-  int dead = out + 1, nd = 0;
-  lua_pushnil(L);
-  while (lua_next(L, reg)) {
-    Process *p = (Process *)luaL_testudata(L, -1, PROCESS_MT);
-    if (p && p->child && !child_poll(p->child)) {
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, out, ++n);
-    } else {
-      lua_pushvalue(L, -2);
-      lua_rawseti(L, dead, ++nd);
-    }
-    lua_pop(L, 1);
-  }
-  for (int i = 1; i <= nd; i++) {
-    lua_rawgeti(L, dead, i);
-    lua_pushnil(L);
-    lua_rawset(L, reg);
-  }
-  lua_settop(L, out);
+  sweep_children(L, lua_gettop(L));
   return 1;
 }
 
@@ -422,20 +453,11 @@ static const luaL_Reg p_methods[] = {
 };
 
 void mp_open_process(lua_State *L) {
-  if (luaL_newmetatable(L, PROCESS_MT)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, p_methods, 0);
-    lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, p_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, p_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, p_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, p_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg meta[] = {
+    {"__index", p_index}, {"__newindex", p_newindex}, {"__tostring", p_tostring},
+    {"__gc", p_gc}, {NULL, NULL}
+  };
+  rt_new_class(L, PROCESS_MT, p_methods, meta);
   static const luaL_Reg f[] = {
     {"Process", mp_Process}, {"current_process", mp_current_process},
     {"parent_process", mp_parent_process}, {"active_children", mp_active_children},

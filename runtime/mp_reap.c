@@ -22,10 +22,20 @@
 ** dropped when a new child gets it (mp_reap_forget), so a reused pid
 ** never finds an old status. Process handles are also told directly
 ** (mp_child_reaped), so their exit codes do not depend on the ring.
+**
+** Orphans: children whose owner was collected without being joined or
+** shut down (a Pool, a Manager). A finalizer must not wait, so it asks
+** them to stop and leaves their pids here; they are reaped whenever this
+** process starts another child or lists its children, and at exit (after
+** a grace period, killed). No zombies are left behind.
 */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
+
+#include "block.h"
 
 #include "mp.h"
 
@@ -36,6 +46,9 @@ typedef struct Taken { pid_t pid; int status; } Taken;   /* pid 0: free */
 static pthread_mutex_t reap_mu = PTHREAD_MUTEX_INITIALIZER;
 static Taken taken[TAKEN_MAX];   /* reap_mu */
 static int taken_next;           /* reap_mu: the slot written next */
+
+typedef struct Orphan { pid_t pid; struct Orphan *next; } Orphan;
+static Orphan *orphans;          /* reap_mu */
 
 static pid_t try_waitpid(pid_t pid, int *status) {
   pid_t r;
@@ -114,7 +127,63 @@ void mp_reap_fork_parent(pid_t pid) {
 }
 
 void mp_reap_fork_child(void) {
-  pthread_mutex_init(&reap_mu, NULL);
+  pthread_mutex_unlock(&reap_mu);       /* taken in prepare, by this thread */
+  while (orphans) {                     /* the parent's, not ours */
+    Orphan *o = orphans;
+    orphans = o->next;
+    free(o);
+  }
   for (int i = 0; i < TAKEN_MAX; i++) taken[i].pid = 0;   /* the parent's children */
   taken_next = 0;
+}
+
+void mp_reap_later(pid_t pid) {
+  int status;
+  if (pid <= 0 || mp_reap(pid, &status, MP_REAP_OWNER) != 0) return;   /* gone already */
+  Orphan *o = (Orphan *)malloc(sizeof *o);
+  if (o == NULL) return;        /* left a zombie until exit: nothing better to do */
+  o->pid = pid;
+  pthread_mutex_lock(&reap_mu);
+  o->next = orphans;
+  orphans = o;
+  pthread_mutex_unlock(&reap_mu);
+}
+
+/* Takes the orphan list (reap_mu): whoever reaps owns the entries. */
+static Orphan *take_orphans(void) {
+  pthread_mutex_lock(&reap_mu);
+  Orphan *list = orphans;
+  orphans = NULL;
+  pthread_mutex_unlock(&reap_mu);
+  return list;
+}
+
+static void put_orphan(Orphan *o) {
+  pthread_mutex_lock(&reap_mu);
+  o->next = orphans;
+  orphans = o;
+  pthread_mutex_unlock(&reap_mu);
+}
+
+void mp_reap_orphans(double grace) {
+  Orphan *list = take_orphans();
+  struct timespec ts, *dl = grace >= 0 ? gl_deadline(&ts, grace) : NULL;
+  while (list) {
+    Orphan *o = list;
+    list = o->next;
+    int status, gone;
+    if (grace < 0) {
+      pid_t r = mp_reap(o->pid, &status, MP_REAP_OWNER);
+      gone = r != 0;
+    } else {
+      gone = mp_wait_pid(o->pid, &status, dl, MP_REAP_OWNER) != 0;
+      if (!gone) {
+        kill(o->pid, SIGKILL);
+        mp_wait_pid(o->pid, &status, NULL, MP_REAP_OWNER);
+        gone = 1;
+      }
+    }
+    if (gone) free(o);
+    else put_orphan(o);
+  }
 }

@@ -21,6 +21,8 @@
 
 #include "block.h"
 #include "mp_pool.h"
+#include "rtclass.h"
+#include "vm.h"
 
 AResult *mp_result_new(lua_State *L, int pool_idx, int kind, long chunks, lua_Integer nitems) {
   AResult *r = (AResult *)lua_newuserdatauv(L, sizeof(AResult), 6);
@@ -44,23 +46,26 @@ AResult *mp_result_new(lua_State *L, int pool_idx, int kind, long chunks, lua_In
 ** an error in it is reported on stderr and otherwise ignored. */
 static void run_callback(lua_State *L, int ar, int slot, int first, int n) {
   if (lua_getiuservalue(L, ar, slot) == LUA_TNIL) { lua_pop(L, 1); return; }
+  lua_pushcfunction(L, gl_traceback_handler);   /* describes error({}) too */
+  lua_insert(L, -2);
+  int h = lua_gettop(L) - 1;
   for (int i = 0; i < n; i++) lua_pushvalue(L, first + i);
-  if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+  if (lua_pcall(L, n, 0, h) != LUA_OK) {
     fprintf(stderr, "Exception in %s of a Pool task:\n%s\n",
             slot == 3 ? "callback" : "error_callback", lua_tostring(L, -1));
     lua_pop(L, 1);
   }
+  lua_pop(L, 1);
 }
 
 void mp_result_deliver(lua_State *L, int ar, int ok, int nvals, lua_Integer off) {
   AResult *r = (AResult *)lua_touserdata(L, ar);
   int first = lua_gettop(L) - nvals + 1;
   if (!ok) {
-    int was_failed = r->ready && !r->ok;
+    r->remaining--;
+    if (r->ready && !r->ok) return;         /* the first error stays the result's */
     lua_pushvalue(L, lua_gettop(L));
     lua_setiuservalue(L, ar, 6);
-    r->remaining--;
-    if (was_failed) return;
     r->ready = 1;
     r->ok = 0;
     run_callback(L, ar, 4, lua_gettop(L), 1);
@@ -111,7 +116,9 @@ static AResult *check_ar(lua_State *L) {
   return (AResult *)luaL_checkudata(L, 1, RESULT_MT);
 }
 
-/* Drains until 'done(r)' or the deadline; 1 if done. */
+/* Drains until 'done(r)' or the deadline; 1 if done. A pool terminated
+** meanwhile (by another thread, or by a callback run here) fails what it
+** had pending; a result still not done then raises "Pool terminated". */
 static int wait_until(lua_State *L, AResult *r, int (*done)(AResult *, lua_State *),
                       const struct timespec *dl) {
   lua_getiuservalue(L, 1, 1);
@@ -119,7 +126,10 @@ static int wait_until(lua_State *L, AResult *r, int (*done)(AResult *, lua_State
   Pool *p = (Pool *)lua_touserdata(L, pool);
   if (p->creator != getpid()) luaL_error(L, "an AsyncResult can only be used by the process that created its Pool");
   while (!done(r, L)) {
-    if (p->results == NULL) break;            /* pool joined/terminated */
+    if (p->results == NULL || p->state == POOL_TERMINATE) {
+      if (done(r, L)) break;
+      luaL_error(L, "Pool terminated");
+    }
     if (gl_expired(dl)) break;
     mp_pool_drain(L, pool, 1, dl);
   }
@@ -223,26 +233,14 @@ static int ar_index(lua_State *L) {
   check_ar(L);
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "_iter") == 0) { lua_pushcfunction(L, ar_iter); return 1; }
-  luaL_getmetatable(L, RESULT_MT);
-  lua_getfield(L, -1, "methods");
-  lua_getfield(L, -1, k);
-  return 1;
+  return rt_push_method(L, k);
 }
 
-static const luaL_Reg ar_methods[] = {
-  {"get", ar_get}, {"wait", ar_wait}, {"ready", ar_ready}, {"successful", ar_successful},
-  {NULL, NULL}
-};
-
 void mp_open_result(lua_State *L) {
-  if (luaL_newmetatable(L, RESULT_MT)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, ar_methods, 0);
-    lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, ar_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, ar_iter);
-    lua_setfield(L, -2, "__call");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg methods[] = {
+    {"get", ar_get}, {"wait", ar_wait}, {"ready", ar_ready}, {"successful", ar_successful},
+    {NULL, NULL}
+  };
+  static const luaL_Reg meta[] = {{"__index", ar_index}, {"__call", ar_iter}, {NULL, NULL}};
+  rt_new_class(L, RESULT_MT, methods, meta);
 }

@@ -17,6 +17,7 @@
 #include "block.h"
 #include "mp.h"
 #include "mp_sync.h"
+#include "rtclass.h"
 
 static SState *new_state(lua_State *L, int kind) {
   SState *s = (SState *)mp_shm_alloc_or_raise(L, sizeof(SState), mp_sync_kind_name(kind));
@@ -68,8 +69,8 @@ static int new_sem(lua_State *L, int kind) {
   lua_Integer v = luaL_optinteger(L, 1, 1);
   if (v < 0) return luaL_argerror(L, 1, "semaphore initial value must be >= 0");
   SState *s = new_state(L, kind);
-  s->value = (long)v;
-  s->max = kind == K_BSEM ? (long)v : -1;
+  s->value = v;
+  s->max = kind == K_BSEM ? v : -1;
   mp_sync_push_new(L, s);
   return 1;
 }
@@ -91,18 +92,23 @@ static int s_acquire(lua_State *L) {
   return 1;
 }
 
+/* release([n]): the count never wraps; over the bound (BoundedSemaphore)
+** or over math.maxinteger is an error and changes nothing. */
 static int s_release(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_SEM, K_BSEM);
   lua_Integer n = luaL_optinteger(L, 2, 1);
   if (n < 1) return luaL_argerror(L, 2, "n must be >= 1");
   mp_lock(&s->mu);
-  long limit = s->max >= 0 ? s->max : LONG_MAX;   /* never wrap negative */
-  if (s->value > limit - n) {
+  if (s->max >= 0 && n > s->max - s->value) {
     mp_unlock(&s->mu);
     return luaL_error(L, "Semaphore released too many times");
   }
-  s->value += (long)n;
-  state_wake(s, n > INT_MAX ? INT_MAX : (int)n);
+  if (n > LUA_MAXINTEGER - s->value) {
+    mp_unlock(&s->mu);
+    return luaL_error(L, "Semaphore value out of range (%I + %I)", (lua_Integer)s->value, n);
+  }
+  s->value += n;
+  state_wake(s, n > INT_MAX ? -1 : (int)n);
   mp_unlock(&s->mu);
   return 0;
 }
@@ -110,19 +116,20 @@ static int s_release(lua_State *L) {
 static int s_get_value(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_SEM, K_BSEM);
   mp_lock(&s->mu);
-  long v = s->value;
+  lua_Integer v = s->value;
   mp_unlock(&s->mu);
   lua_pushinteger(L, v);
   return 1;
 }
 
-/* Event */
+/* Event. A waiter wakes up when the flag is set or when set() was called
+** since it began to wait ('sets' moved): set() followed at once by
+** clear() still wakes every thread that was waiting (Python's promise). */
 
-/* 'generation' counts set() calls: a waiter that saw it move was waiting
-** when set() ran and returns true even if clear() came right after
-** (gh-57711). */
+typedef struct EvWait { uint32_t sets; } EvWait;
+
 static int ev_ready(SState *s, void *ud) {
-  return s->value != 0 || s->generation != *(long *)ud;
+  return s->value != 0 || s->sets != ((EvWait *)ud)->sets;
 }
 
 int mp_sem_Event(lua_State *L) { mp_sync_push_new(L, new_state(L, K_EVENT)); return 1; }
@@ -131,7 +138,7 @@ static int e_set(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_EVENT, K_EVENT);
   mp_lock(&s->mu);
   s->value = 1;
-  s->generation++;
+  s->sets++;
   state_wake(s, -1);
   mp_unlock(&s->mu);
   return 0;
@@ -168,20 +175,23 @@ static int e_wait(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_EVENT, K_EVENT);
   struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
   mp_lock(&s->mu);
-  long gen = s->generation;
-  int rc = state_wait(s, ev_ready, &gen, dl);
-  int v = s->value != 0 || s->generation != gen;
+  EvWait w = { s->sets };
+  int rc = state_wait(s, ev_ready, &w, dl);
+  int v = ev_ready(s, &w);
   mp_unlock(&s->mu);
   if (rc == EINTR) return gl_raise_interrupt(L);
   lua_pushboolean(L, v);
   return 1;
 }
 
-/* Barrier */
+/* Barrier (phases: mp_sync.h) */
 
-static int bar_ready(SState *s, void *ud) {
-  return s->broken || s->generation != *(long *)ud;
+static int bar_can_enter(SState *s, void *ud) {
+  (void)ud;
+  return s->phase == BAR_FILLING || s->phase == BAR_BROKEN;
 }
+
+static int bar_released(SState *s, void *ud) { (void)ud; return s->phase != BAR_FILLING; }
 
 int mp_sem_Barrier(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
@@ -192,26 +202,37 @@ int mp_sem_Barrier(lua_State *L) {
   return 1;
 }
 
+static void bar_set(SState *s, int phase) {   /* s->mu held */
+  s->phase = phase;
+  state_wake(s, -1);
+}
+
+/* The waiting part of wait(), s->mu held: 0 (the barrier tripped),
+** EPIPE (broken or reset meanwhile), ETIMEDOUT or EINTR (this waiter
+** breaks the barrier, as in Python). */
+static int bar_wait(SState *s, const struct timespec *dl, long *index) {
+  int rc = state_wait(s, bar_can_enter, NULL, NULL);
+  if (rc) return rc;
+  if (s->phase == BAR_BROKEN) return EPIPE;
+  *index = s->count++;
+  if (s->count == s->parties) bar_set(s, BAR_DRAINING);
+  else {
+    rc = state_wait(s, bar_released, NULL, dl);
+    if (rc) bar_set(s, BAR_BROKEN);
+    else if (s->phase != BAR_DRAINING) rc = EPIPE;
+  }
+  if (--s->count == 0 && (s->phase == BAR_DRAINING || s->phase == BAR_RESETTING))
+    bar_set(s, BAR_FILLING);
+  return rc;
+}
+
 /* wait([timeout]) -> index in 0..parties-1; raises BrokenBarrierError */
 static int b_wait(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_BARRIER, K_BARRIER);
   struct timespec ts, *dl = gl_opt_timeout(L, 2, &ts, GL_TIMEOUT_ZERO);
+  long index = 0;
   mp_lock(&s->mu);
-  if (s->broken) { mp_unlock(&s->mu); return luaL_error(L, "BrokenBarrierError"); }
-  long index = s->count++;
-  int rc = 0;
-  if (s->count == s->parties) {
-    s->count = 0;
-    s->generation++;
-    state_wake(s, -1);
-  } else {
-    long gen = s->generation;
-    rc = state_wait(s, bar_ready, &gen, dl);
-    if (rc != 0 || (s->broken && s->generation == gen)) {
-      if (!s->broken) { s->broken = 1; state_wake(s, -1); }
-      if (rc == 0) rc = EPIPE;
-    }
-  }
+  int rc = bar_wait(s, dl, &index);
   mp_unlock(&s->mu);
   if (rc == EINTR) return gl_raise_interrupt(L);
   if (rc) return luaL_error(L, "BrokenBarrierError");
@@ -222,19 +243,18 @@ static int b_wait(lua_State *L) {
 static int b_abort(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_BARRIER, K_BARRIER);
   mp_lock(&s->mu);
-  s->broken = 1;
-  state_wake(s, -1);
+  bar_set(s, BAR_BROKEN);
   mp_unlock(&s->mu);
   return 0;
 }
 
+/* reset(): the threads waiting now raise BrokenBarrierError; the barrier
+** is usable again once they have left. */
 static int b_reset(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_BARRIER, K_BARRIER);
   mp_lock(&s->mu);
-  if (s->count > 0) { s->broken = 1; state_wake(s, -1); }
-  s->count = 0;
-  s->generation++;
-  s->broken = 0;
+  if (s->count == 0) bar_set(s, BAR_FILLING);
+  else if (s->phase != BAR_DRAINING) bar_set(s, BAR_RESETTING);
   mp_unlock(&s->mu);
   return 0;
 }
@@ -243,17 +263,13 @@ int mp_sem_barrier_index(lua_State *L) {
   SState *s = (SState *)mp_sync_check(L, 1, K_BARRIER, K_BARRIER);
   const char *k = luaL_checkstring(L, 2);
   mp_lock(&s->mu);
-  long parties = s->parties, count = s->count;
-  int broken = s->broken;
+  long parties = s->parties, count = s->phase == BAR_FILLING ? s->count : 0;
+  int broken = s->phase == BAR_BROKEN;
   mp_unlock(&s->mu);
   if (strcmp(k, "parties") == 0) lua_pushinteger(L, parties);
   else if (strcmp(k, "n_waiting") == 0) lua_pushinteger(L, count);
   else if (strcmp(k, "broken") == 0) lua_pushboolean(L, broken);
-  else {
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "methods");
-    lua_getfield(L, -1, k);
-  }
+  else return rt_push_method(L, k);
   return 1;
 }
 

@@ -23,6 +23,7 @@
 #include <lauxlib.h>
 
 #include "mp.h"
+#include "rtclass.h"
 
 typedef struct SArray {
   char tc;
@@ -243,19 +244,12 @@ static int sh_get_lock(lua_State *L) {
   return 1;
 }
 
-static int methods_get(lua_State *L, const char *k) {
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "methods");
-  lua_getfield(L, -1, k);
-  return 1;
-}
-
 static int v_index(lua_State *L) {
   SArray *a = check_value(L);
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "value") == 0) { push_elem(L, a, 0); return 1; }
   if (strcmp(k, "typecode") == 0) { lua_pushlstring(L, &a->tc, 1); return 1; }
-  return methods_get(L, k);
+  return rt_push_method(L, k);
 }
 
 static int v_newindex(lua_State *L) {
@@ -284,7 +278,7 @@ static int a_index(lua_State *L) {
       return 1;
     }
     if (strcmp(k, "typecode") == 0) { lua_pushlstring(L, &a->tc, 1); return 1; }
-    return methods_get(L, k);
+    return rt_push_method(L, k);
   }
   if (lua_type(L, 2) == LUA_TNUMBER) {
     lua_Integer i = lua_tointeger(L, 2);
@@ -295,8 +289,27 @@ static int a_index(lua_State *L) {
   return 0;
 }
 
+/* a.value = s on a 'c' Array, as Python's: the bytes of s, followed by
+** a NUL when s is shorter than the array (the rest is left as it was);
+** longer than the array is an error. */
+static int set_chars(lua_State *L, SArray *a) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 3, &len);
+  if (len > (size_t)a->n)
+    return luaL_error(L, "Array value too long (%d bytes for %I)", (int)len, a->n);
+  memcpy(a->data, s, len);
+  if (len < (size_t)a->n) ((char *)a->data)[len] = '\0';
+  return 0;
+}
+
 static int a_newindex(lua_State *L) {
   SArray *a = check_array(L);
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *k = lua_tostring(L, 2);
+    if (strcmp(k, "value") == 0 && a->tc == 'c') return set_chars(L, a);
+    return luaL_error(L, "Array has no writable field '%s'%s", k,
+                      strcmp(k, "value") == 0 ? " (only a 'c' Array has .value)" : "");
+  }
   set_elem(L, a, check_index(L, a, 2), 3);
   return 0;
 }

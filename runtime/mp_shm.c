@@ -191,7 +191,7 @@ void mp_refs_fork_prepare(void) {
 
 void mp_refs_fork_child(void) {
   mp_ledger_after_fork(0);
-  pthread_mutex_init(&refs_mu, NULL);   /* the list is ours, the lock fresh */
+  pthread_mutex_unlock(&refs_mu);   /* the list is ours; taken in prepare, by this thread */
 }
 
 void mp_refs_fork_parent(pid_t pid) {

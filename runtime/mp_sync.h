@@ -14,14 +14,22 @@
 
 enum { K_LOCK = 1, K_RLOCK, K_SEM, K_BSEM, K_EVENT, K_COND, K_BARRIER };
 
+/* A barrier's phase, as Python's threading.Barrier: waiters arrive while
+** FILLING; the last one makes it DRAINING (all pass) and reset() with
+** waiters makes it RESETTING (all raise BrokenBarrierError); the last
+** waiter to leave turns either back to FILLING. New arrivals wait while
+** it drains or resets. BROKEN stays until reset(). */
+enum { BAR_FILLING, BAR_DRAINING, BAR_RESETTING, BAR_BROKEN };
+
 typedef struct SState {      /* Semaphore, Event, Barrier: all fields under 'mu' */
   int kind;
   pthread_mutex_t mu;
   uint32_t seq;              /* futex word */
   int waiters;
-  long value, max;           /* semaphore value / bound; event flag */
-  long parties, count, generation;   /* barrier */
-  int broken;
+  lua_Integer value, max;    /* semaphore value / bound (-1: none); event flag */
+  uint32_t sets;             /* event: set() calls, a waiter's wake-up (wraps) */
+  long parties, count;       /* barrier: its size, threads inside wait() */
+  int phase;                 /* barrier: BAR_FILLING, _DRAINING, _RESETTING, _BROKEN */
 } SState;
 
 /* The name of a kind, as in error messages ("multiprocessing.Event"). */

@@ -58,8 +58,8 @@ void rt_fork_parent(pid_t pid) {
 }
 
 void rt_fork_child(void) {
-  pthread_mutex_init(&types_mu, NULL);
-  pthread_mutex_init(&all_mu, NULL);
+  pthread_mutex_unlock(&all_mu);      /* taken in prepare, by this thread */
+  pthread_mutex_unlock(&types_mu);
   for (RtObject *o = all_head; o; o = o->all_next)
     if (o->type->after_fork) o->type->after_fork(o);
 }

@@ -2,10 +2,7 @@
 ** subprocess.c — the `subprocess` module: Popen, run, call, check_call,
 ** check_output.
 **
-** Children are started with posix_spawnp (glibc reports exec failures,
-** e.g. a missing program, as the call's return value: no error pipe
-** needed, and no fork of a multi-threaded process). Signal dispositions
-** and the signal mask are reset to defaults in the child.
+** Children are started with posix_spawnp (subprocess_spawn.c).
 **
 ** communicate() polls the child's stdin, stdout and stderr together with
 ** the GIL released, so a child writing much to both pipes never deadlocks
@@ -21,7 +18,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +32,12 @@
 #include "lio.h"
 #include "modules.h"
 #include "mp.h"
+#include "options.h"
+#include "rtclass.h"
 #include "subprocess_io.h"
-
-extern char **environ;
+#include "subprocess_spawn.h"
 
 #define POPEN_MT "subprocess.Popen"
-#define SP_PIPE    (-1)
-#define SP_STDOUT  (-2)
-#define SP_DEVNULL (-3)
 
 /* A child process. Process-local, owned by its Lua userdata (uservalue 1:
 ** table with args, stdin, stdout, stderr file handles). */
@@ -54,110 +48,20 @@ typedef struct Popen {
   char cmd[256];         /* the command line, for messages */
 } Popen;
 
-/* ---- spawning ---- */
+/* The options Popen knows; run, call, check_call and check_output know
+** these and run's own. */
+#define POPEN_OPTIONS "args", "stdin", "stdout", "stderr", "cwd", "env", "shell"
+static const char *const popen_options[] = {POPEN_OPTIONS, NULL};
+static const char *const run_options[] = {POPEN_OPTIONS, "input", "capture_output", "check",
+                                          "timeout", NULL};
 
-typedef struct Spec {
-  char **argv;
-  char **envp;           /* NULL: inherit */
-  const char *cwd;
-  int how[3];            /* SP_* or an fd (>= 0), or -100 = inherit */
-} Spec;
-
-#define SP_INHERIT (-100)
-
-static void free_strv(char **v) {
-  if (!v) return;
-  for (char **p = v; *p; p++) free(*p);
-  free(v);
-}
-
-/* Reads one of stdin=/stdout=/stderr=: nil, subprocess.PIPE/DEVNULL/STDOUT,
-** an fd, or a Lua file. */
-static int get_how(lua_State *L, int t, const char *field) {
-  int how = SP_INHERIT;
-  lua_getfield(L, t, field);
-  if (lua_isnil(L, -1)) how = SP_INHERIT;
-  else if (lua_isinteger(L, -1)) {
-    lua_Integer v = lua_tointeger(L, -1);
-    if (v < SP_DEVNULL) luaL_error(L, "Popen: bad value %d for %s", (int)v, field);
-    if (v == SP_STDOUT && strcmp(field, "stderr") != 0)
-      luaL_error(L, "Popen: subprocess.STDOUT is only valid for stderr");
-    how = (int)v;
-  } else {
-    luaL_Stream *s = (luaL_Stream *)luaL_testudata(L, -1, LUA_FILEHANDLE);
-    if (s == NULL || s->closef == NULL)
-      luaL_error(L, "Popen: %s must be subprocess.PIPE, DEVNULL, STDOUT, an fd or an open file (got %s)",
-                 field, luaL_typename(L, -1));
-    fflush(s->f);
-    how = fileno(s->f);
-  }
-  lua_pop(L, 1);
-  return how;
-}
-
-static char **get_argv(lua_State *L, int t, char *cmd, size_t cmdlen) {
-  lua_getfield(L, t, "args");
-  int shell = (lua_getfield(L, t, "shell"), lua_toboolean(L, -1));
-  lua_pop(L, 1);
-  char **argv;
-  size_t n;
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    argv = calloc(4, sizeof(char *));
-    if (shell) {
-      argv[0] = strdup("/bin/sh");
-      argv[1] = strdup("-c");
-      argv[2] = strdup(lua_tostring(L, -1));
-    } else argv[0] = strdup(lua_tostring(L, -1));
-  } else if (lua_type(L, -1) == LUA_TTABLE) {
-    n = (size_t)luaL_len(L, -1);
-    if (n == 0) luaL_error(L, "Popen: args is empty");
-    argv = calloc(n + 1, sizeof(char *));
-    for (size_t i = 0; i < n; i++) {
-      lua_geti(L, -1, (lua_Integer)i + 1);
-      const char *s = lua_tostring(L, -1);
-      if (s == NULL) {
-        free_strv(argv);
-        luaL_error(L, "Popen: args[%d] must be a string (got %s)", (int)i + 1, luaL_typename(L, -1));
-      }
-      argv[i] = strdup(s);
-      lua_pop(L, 1);
-    }
-  } else {
-    luaL_error(L, "Popen: args must be a table of strings or a string (got %s)", luaL_typename(L, -1));
-    return NULL;
-  }
-  lua_pop(L, 1);
-  size_t used = 0;
-  cmd[0] = '\0';
-  for (char **p = argv; *p && used + 2 < cmdlen; p++) {
-    int w = snprintf(cmd + used, cmdlen - used, "%s%s", p == argv ? "" : " ", *p);
-    if (w < 0) break;
-    used += (size_t)w;
-  }
-  return argv;
-}
-
-static char **get_env(lua_State *L, int t) {
-  if (lua_getfield(L, t, "env") == LUA_TNIL) { lua_pop(L, 1); return NULL; }
-  luaL_checktype(L, -1, LUA_TTABLE);
-  size_t n = 0, cap = 16;
-  char **envp = calloc(cap, sizeof(char *));
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    const char *k = lua_tostring(L, -2), *v = lua_tostring(L, -1);
-    if (lua_type(L, -2) != LUA_TSTRING || v == NULL) {
-      free_strv(envp);
-      luaL_error(L, "Popen: env must map strings to strings");
-    }
-    if (n + 2 > cap) { cap *= 2; envp = realloc(envp, cap * sizeof(char *)); }
-    size_t len = strlen(k) + strlen(v) + 2;
-    envp[n] = malloc(len);
-    snprintf(envp[n], len, "%s=%s", k, v);
-    envp[++n] = NULL;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return envp;
+/* Whether key (a string) is one of run's own options, not Popen's. */
+static int run_only(lua_State *L, int key) {
+  if (lua_type(L, key) != LUA_TSTRING) return 0;
+  const char *k = lua_tostring(L, key);
+  for (int i = 0; popen_options[i]; i++)
+    if (strcmp(popen_options[i], k) == 0) return 0;
+  return 1;
 }
 
 /* Pushes a Lua file handle owning fd (mode "r" or "w"), closed by
@@ -171,53 +75,6 @@ static void push_file(lua_State *L, int fd, const char *mode) {
   s->closef = lio_pipe_close;
 }
 
-/* Spawns per spec; on success fills parent-side pipe ends (or -1). Returns
-** 0 or an errno. */
-static int spawn(Spec *sp, pid_t *pid, int ends[3]) {
-  int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  int rc = 0;
-  ends[0] = ends[1] = ends[2] = -1;
-  for (int i = 0; i < 3; i++)
-    if (sp->how[i] == SP_PIPE && pipe2(pipes[i], O_CLOEXEC) != 0) {
-      rc = errno;
-      goto out;
-    }
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  if (sp->cwd) posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
-  for (int i = 0; i < 3; i++) {
-    int h = sp->how[i];
-    if (h == SP_PIPE) posix_spawn_file_actions_adddup2(&fa, pipes[i][i == 0 ? 0 : 1], i);
-    else if (h == SP_DEVNULL)
-      posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
-    else if (h == SP_STDOUT) posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    else if (h >= 0) posix_spawn_file_actions_adddup2(&fa, h, i);
-  }
-  rc = posix_spawnp(pid, sp->argv[0], &fa, &at, sp->argv, sp->envp ? sp->envp : environ);
-  if (rc == 0) mp_reap_forget(*pid);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-out:
-  for (int i = 0; i < 3; i++) {
-    if (pipes[i][0] < 0) continue;
-    int mine = i == 0 ? 1 : 0;           /* parent writes stdin, reads the others */
-    close(pipes[i][1 - mine]);
-    if (rc == 0) ends[i] = pipes[i][mine];
-    else close(pipes[i][mine]);
-  }
-  return rc;
-}
-
 static Popen *check_popen(lua_State *L) {
   return (Popen *)luaL_checkudata(L, 1, POPEN_MT);
 }
@@ -225,11 +82,12 @@ static Popen *check_popen(lua_State *L) {
 /* Popen{args=, stdin=, stdout=, stderr=, cwd=, env=, shell=} */
 static int sp_popen(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "Popen", popen_options);
   Spec sp = {0};
   char cmd[256];
-  sp.how[0] = get_how(L, 1, "stdin");
-  sp.how[1] = get_how(L, 1, "stdout");
-  sp.how[2] = get_how(L, 1, "stderr");
+  sp.how[0] = sp_get_how(L, 1, "stdin");
+  sp.how[1] = sp_get_how(L, 1, "stdout");
+  sp.how[2] = sp_get_how(L, 1, "stderr");
   if (lua_getfield(L, 1, "cwd") != LUA_TNIL) sp.cwd = luaL_checkstring(L, -1);
   lua_pop(L, 1);
   if (sp.cwd) {
@@ -237,20 +95,20 @@ static int sp_popen(lua_State *L) {
     if (stat(sp.cwd, &st) != 0) return luaL_error(L, "%s: '%s'", strerror(errno), sp.cwd);
     if (!S_ISDIR(st.st_mode)) return luaL_error(L, "Not a directory: '%s'", sp.cwd);
   }
-  char **envp = get_env(L, 1);
+  char **envp = sp_get_env(L, 1);
   sp.envp = envp;
-  sp.argv = get_argv(L, 1, cmd, sizeof cmd);
+  sp.argv = sp_get_argv(L, 1, cmd, sizeof cmd);
   Popen *p = (Popen *)lua_newuserdatauv(L, sizeof(Popen), 1);
   memset(p, 0, sizeof *p);
   p->pid = -1;
   snprintf(p->cmd, sizeof p->cmd, "%s", cmd);
   luaL_setmetatable(L, POPEN_MT);
   int ends[3];
-  int rc = spawn(&sp, &p->pid, ends);
+  int rc = sp_spawn(&sp, &p->pid, ends);
   char prog[256];
   snprintf(prog, sizeof prog, "%s", sp.argv[0]);
-  free_strv(sp.argv);
-  free_strv(envp);
+  sp_free_strv(sp.argv);
+  sp_free_strv(envp);
   if (rc != 0) return luaL_error(L, "%s: '%s'", strerror(rc), prog);
   lua_createtable(L, 0, 4);
   lua_getfield(L, 1, "args");
@@ -412,10 +270,7 @@ static int sp_index(lua_State *L) {
   lua_getiuservalue(L, 1, 1);
   if (lua_getfield(L, -1, k) != LUA_TNIL) return 1;
   lua_pop(L, 2);
-  luaL_getmetatable(L, POPEN_MT);
-  lua_getfield(L, -1, "methods");
-  lua_getfield(L, -1, k);
-  return 1;
+  return rt_push_method(L, k);
 }
 
 static int sp_tostring(lua_State *L) {
@@ -439,6 +294,7 @@ static int sp_gc(lua_State *L) {
 /* run{args=, input=, capture_output=, timeout=, check=, ...}. */
 static int sp_run(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "run", run_options);
   int top = lua_gettop(L);
   lua_getfield(L, 1, "input");
   int has_input = !lua_isnil(L, -1);
@@ -451,7 +307,12 @@ static int sp_run(lua_State *L) {
   /* a copy of the spec with pipes filled in */
   lua_newtable(L);
   lua_pushnil(L);
-  while (lua_next(L, 1)) { lua_pushvalue(L, -2); lua_insert(L, -2); lua_settable(L, -4); }
+  while (lua_next(L, 1)) {
+    if (run_only(L, -2)) { lua_pop(L, 1); continue; }
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, -4);
+  }
   if (has_input) { lua_pushinteger(L, SP_PIPE); lua_setfield(L, -2, "stdin"); }
   if (capture) {
     lua_pushinteger(L, SP_PIPE); lua_setfield(L, -2, "stdout");
@@ -485,6 +346,7 @@ static int sp_run(lua_State *L) {
 
 static int sp_check_output(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "check_output", run_options);
   lua_pushinteger(L, SP_PIPE);
   lua_setfield(L, 1, "stdout");
   lua_pushboolean(L, 1);
@@ -498,6 +360,7 @@ static int sp_check_output(lua_State *L) {
 
 static int sp_call(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "call", run_options);
   lua_pushcfunction(L, sp_run);
   lua_pushvalue(L, 1);
   lua_call(L, 1, 1);
@@ -507,6 +370,7 @@ static int sp_call(lua_State *L) {
 
 static int sp_check_call(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "check_call", run_options);
   lua_pushboolean(L, 1);
   lua_setfield(L, 1, "check");
   return sp_call(L);
@@ -532,18 +396,10 @@ static const luaL_Reg funcs[] = {
 };
 
 int luaopen_subprocess(lua_State *L) {
-  if (luaL_newmetatable(L, POPEN_MT)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, popen_methods, 0);
-    lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, sp_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, sp_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, sp_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg meta[] = {
+    {"__index", sp_index}, {"__tostring", sp_tostring}, {"__gc", sp_gc}, {NULL, NULL}
+  };
+  rt_new_class(L, POPEN_MT, popen_methods, meta);
   luaL_newlib(L, funcs);
   lua_pushinteger(L, SP_PIPE);    lua_setfield(L, -2, "PIPE");
   lua_pushinteger(L, SP_STDOUT);  lua_setfield(L, -2, "STDOUT");

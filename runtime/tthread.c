@@ -13,6 +13,7 @@
 #include "block.h"
 #include "callargs.h"
 #include "gil.h"
+#include "options.h"
 #include "threading.h"
 #include "tthread.h"
 
@@ -127,6 +128,7 @@ static void set_option(lua_State *L, GLThread *t, const char *key, int fields) {
 /* threading.Thread{target=, args={}, name=, daemon=} */
 static int thread_new(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
+  rt_check_options(L, 1, "Thread", (const char *const[]){"target", "args", "name", "daemon", NULL});
   GLThread *t = tt_new(L);
   int handle = lua_gettop(L);
   tt_push_fields(L, handle);

@@ -477,8 +477,7 @@ void gil_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&gil.mu); }
 /* The forking thread holds the GIL (when it is on) and keeps it. */
 void gil_fork_child(void) {
   GLThread *self = gl_self;
-  pthread_mutex_init(&gil.mu, NULL);
-  gil.head = gil.tail = NULL;
+  gil.head = gil.tail = NULL;     /* gil.mu: the caller took it in prepare */
   gil.holder = gil.enabled ? self : NULL;
   gil.last_holder = self;
   memset(&gil.stats, 0, sizeof gil.stats);
@@ -491,4 +490,5 @@ void gil_fork_child(void) {
   sem_destroy(&self->gil_sem);
   sem_init(&self->gil_sem, 0, 0);
   self->ticks_signalled = 0;
+  pthread_mutex_unlock(&gil.mu);
 }

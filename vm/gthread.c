@@ -294,8 +294,7 @@ void gt_fork_parent(pid_t pid) { (void)pid; gt_unlock(); }
 ** it) and the caller becomes the main thread. */
 void gt_fork_child(void) {
   GLThread *self = gl_self;
-  pthread_mutex_init(&gt_mu, NULL);
-  GLThread *t = live_head;
+  GLThread *t = live_head;        /* gt_mu: the caller took it in prepare */
   live_head = NULL;
   atomic_store(&live_count, 0);
   while (t) {
@@ -318,5 +317,9 @@ void gt_fork_child(void) {
     self->daemon = 0;
   }
   main_thread = self;
-  gt_register(self);
+  self->prev = self->next = NULL;  /* the only live thread (gt_register's work, */
+  live_head = self;                /* without taking gt_mu again) */
+  atomic_store(&live_count, 1);
+  gt_unlock();                     /* released by the thread that took it, so the
+                                   ** sanitizers see a consistent lock */
 }

@@ -85,10 +85,10 @@ static struct {
   char *path[MAX_RULES];     /* real paths of objects whose calls hold the GIL */
 } rules = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-/* Fork duties: rules.mu is held across fork(); the child's is afresh. */
+/* Fork duties: rules.mu is held across fork(); the child releases it. */
 void ip_fork_prepare(void) { pthread_mutex_lock(&rules.mu); }
 void ip_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&rules.mu); }
-void ip_fork_child(void) { pthread_mutex_init(&rules.mu, NULL); }
+void ip_fork_child(void) { pthread_mutex_unlock(&rules.mu); }   /* taken in prepare, by this thread */
 
 void ip_set_release(int on) { atomic_store(&release, on != 0); }
 int ip_release(void) { return atomic_load(&release); }

@@ -65,7 +65,7 @@ void gl_stats_fork_prepare(void) { pthread_mutex_lock(&retired_mu); }
 
 void gl_stats_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&retired_mu); }
 
-void gl_stats_fork_child(void) { pthread_mutex_init(&retired_mu, NULL); }
+void gl_stats_fork_child(void) { pthread_mutex_unlock(&retired_mu); }   /* taken in prepare */
 
 static int by_serial(const void *a, const void *b) {
   unsigned long x = ((const Retired *)a)->serial, y = ((const Retired *)b)->serial;

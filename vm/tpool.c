@@ -51,9 +51,9 @@ void gl_tpool_fork_prepare(void) { pthread_mutex_lock(&pool.mu); }
 void gl_tpool_fork_parent(pid_t pid) { (void)pid; pthread_mutex_unlock(&pool.mu); }
 
 void gl_tpool_fork_child(void) {
-  pthread_mutex_init(&pool.mu, NULL);
   pool.idle = NULL;                /* those threads are not in this process */
   pool.nidle = 0;
+  pthread_mutex_unlock(&pool.mu);  /* taken in prepare, by this thread */
 }
 
 static void unlink_idle(Worker *w) {
