@@ -76,23 +76,26 @@ static int s_acquire(lua_State *L) {
 }
 
 /* release([n]): adds n permits (default 1) and wakes up to n waiters.
-** Past the bound (BoundedSemaphore) or past math.maxinteger (any
-** semaphore: the count must never wrap negative) it is an error and the
-** value is unchanged. */
+** Past the bound (BoundedSemaphore: "released too many times") or past
+** math.maxinteger (any semaphore: the count must never wrap negative;
+** "value out of range", as multiprocessing's) it is an error and the value
+** is unchanged. */
 static int s_release(lua_State *L) {
   GLSem *s = checksem(L);
   lua_Integer n = luaL_optinteger(L, 2, 1);
   luaL_argcheck(L, n >= 1, 2, "n must be one or more");
   pthread_mutex_lock(&s->mu);
-  lua_Integer limit = s->bound >= 0 ? s->bound : LUA_MAXINTEGER;
-  int over = s->value > limit - n;
-  if (!over) {
+  lua_Integer was = s->value;
+  int bounded = s->bound >= 0 && was > s->bound - n;
+  int wraps = !bounded && was > LUA_MAXINTEGER - n;
+  if (!bounded && !wraps) {
     s->value += n;
     if (n == 1) pthread_cond_signal(&s->cv);
     else pthread_cond_broadcast(&s->cv);
   }
   pthread_mutex_unlock(&s->mu);
-  if (over) return luaL_error(L, "Semaphore released too many times");
+  if (bounded) return luaL_error(L, "Semaphore released too many times");
+  if (wraps) return luaL_error(L, "Semaphore value out of range (%I + %I)", was, n);
   return 0;
 }
 
