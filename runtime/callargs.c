@@ -7,6 +7,10 @@
 ** int and handed to luaL_checkstack (n = 1<<32 became 0 slots, then
 ** lua_geti wrote past the stack). The count is checked as a lua_Integer
 ** against that bound before any cast.
+**
+** start() checks only args.n: #args may call a __len, which, like the
+** unpacking, belongs to the new thread or child (an error there is that
+** thread's or child's, as Python evaluates its args there).
 */
 #include <lauxlib.h>
 
@@ -14,39 +18,44 @@
 
 #define MAX_CALL_ARGS 999000   /* below LUAI_MAXSTACK, with room for the call */
 
-lua_Integer gl_args_count(lua_State *L, int idx, const char *who) {
-  if (lua_isnoneornil(L, idx)) return 0;
-  idx = lua_absindex(L, idx);
-  lua_Integer n;
+/* args.n of the table at idx, checked; returns 0 with *present = 0 when
+** there is none. */
+static lua_Integer args_n(lua_State *L, int idx, const char *who, int *present) {
   int type = lua_getfield(L, idx, "n");
-  if (type == LUA_TNIL) {
-    lua_pop(L, 1);
-    n = luaL_len(L, idx);
-    if (n < 0) n = 0;   /* a __len may say anything; unpack(t, 1, -5) is empty */
-  } else {
-    int isint;
-    n = lua_tointegerx(L, -1, &isint);
-    if (!isint || type != LUA_TNUMBER) {
-      const char *shown = luaL_tolstring(L, -1, NULL);
-      luaL_error(L, "%s: args.n must be an integer (got %s %s)", who,
-                 luaL_typename(L, -2), shown);
-    }
-    lua_pop(L, 1);
-    if (n < 0)
-      luaL_error(L, "%s: args.n must be >= 0 (got %I)", who, n);
+  *present = type != LUA_TNIL;
+  if (!*present) { lua_pop(L, 1); return 0; }
+  int isint = 0;
+  lua_Integer n = type == LUA_TNUMBER ? lua_tointegerx(L, -1, &isint) : 0;
+  if (!isint) {
+    if (type == LUA_TNUMBER)
+      luaL_error(L, "%s: args.n must be an integer (got %f)", who, lua_tonumber(L, -1));
+    luaL_error(L, "%s: args.n must be an integer (got %s)", who, luaL_typename(L, -1));
   }
-  if (n > MAX_CALL_ARGS)
-    luaL_error(L, "%s: too many arguments (args.n or #args is %I; at most %d)",
-               who, n, MAX_CALL_ARGS);
+  lua_pop(L, 1);
+  if (n < 0 || n > MAX_CALL_ARGS)
+    luaL_error(L, "%s: args.n must be between 0 and %d (got %I)", who, MAX_CALL_ARGS, n);
   return n;
+}
+
+void gl_args_check(lua_State *L, int idx, const char *who) {
+  if (!lua_istable(L, idx)) return;
+  int present;
+  args_n(L, lua_absindex(L, idx), who, &present);
 }
 
 int gl_args_push(lua_State *L, int idx, const char *who) {
   if (lua_isnoneornil(L, idx)) return 0;
   idx = lua_absindex(L, idx);
-  int n = (int)gl_args_count(L, idx, who);
-  if (!lua_checkstack(L, n + 5))
-    luaL_error(L, "%s: too many arguments (%d): stack overflow", who, n);
-  for (int i = 1; i <= n; i++) lua_geti(L, idx, i);
-  return n;
+  int present;
+  lua_Integer n = args_n(L, idx, who, &present);
+  if (!present) {
+    n = luaL_len(L, idx);
+    if (n < 0) n = 0;   /* a __len may say anything; unpack(t, 1, -5) is empty */
+    if (n > MAX_CALL_ARGS)
+      luaL_error(L, "%s: too many arguments (#args is %I; at most %d)", who, n, MAX_CALL_ARGS);
+  }
+  if (!lua_checkstack(L, (int)n + 5))
+    luaL_error(L, "%s: too many arguments (%I): stack overflow", who, n);
+  for (lua_Integer i = 1; i <= n; i++) lua_geti(L, idx, i);
+  return (int)n;
 }

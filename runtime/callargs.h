@@ -12,14 +12,15 @@
 
 #include <lua.h>
 
-/* The number of arguments in the args table at idx (nil: 0). args.n,
-** when present, must be an integer >= 0 that fits on a Lua stack;
-** otherwise #args (which may call __len). Raises "WHO: args.n ..." on a
-** bad value. Leaves the stack as it was. */
-lua_Integer gl_args_count(lua_State *L, int idx, const char *who);
+/* start(): checks args.n of the args table at idx (nil or not a table:
+** nothing to check), which must be an integer from 0 to 999000; raises
+** "WHO: args.n must be ..." otherwise. #args is not looked at (a __len
+** runs where the arguments are unpacked). Leaves the stack as it was. */
+void gl_args_check(lua_State *L, int idx, const char *who);
 
-/* Checks as gl_args_count, then pushes args[1..n] (lua_geti: __index is
-** honoured) and returns n. */
+/* Where the target is called: pushes args[1..n] (n = args.n, checked as
+** above, or #args, which may call __len; lua_geti honours __index) and
+** returns n. */
 int gl_args_push(lua_State *L, int idx, const char *who);
 
 #endif

@@ -295,7 +295,7 @@ static int p_start(lua_State *L) {
     return luaL_error(L, "can only start a process object created by the current process");
   if (current_daemon) return luaL_error(L, "daemonic processes are not allowed to have children");
   lua_getiuservalue(L, 1, 2);             /* a bad args.n fails here, not in the child */
-  gl_args_count(L, -1, "Process");
+  gl_args_check(L, -1, "Process");
   lua_pop(L, 1);
   register_shutdown();
   reap_finished(L);

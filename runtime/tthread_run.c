@@ -270,7 +270,7 @@ int tt_start(lua_State *L) {
   GLThread *t = tt_check(L, 1);
   if (gt_state(t) != GT_NEW) return luaL_error(L, "threads can only be started once");
   tt_push_fields(L, 1);                    /* a bad args.n fails here, not in the thread */
-  if (lua_getfield(L, -1, "args") == LUA_TTABLE) gl_args_count(L, -1, "Thread");
+  if (lua_getfield(L, -1, "args") == LUA_TTABLE) gl_args_check(L, -1, "Thread");
   lua_pop(L, 2);
   StartInfo *si = calloc(1, sizeof *si);
   if (si == NULL) return luaL_error(L, "Thread:start: not enough memory");
