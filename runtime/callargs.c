@@ -18,18 +18,20 @@
 
 #define MAX_CALL_ARGS 999000   /* below LUAI_MAXSTACK, with room for the call */
 
-/* args.n of the table at idx, checked; returns 0 with *present = 0 when
-** there is none. */
-static lua_Integer args_n(lua_State *L, int idx, const char *who, int *present) {
-  int type = lua_getfield(L, idx, "n");
+/* args.n of the table at idx, checked (raw: a plain field, no __index
+** run in the caller at start()); returns 0 with *present = 0 when there
+** is none. */
+static lua_Integer args_n(lua_State *L, int idx, const char *who, int raw, int *present) {
+  lua_pushliteral(L, "n");
+  int type = raw ? lua_rawget(L, idx) : lua_gettable(L, idx);
   *present = type != LUA_TNIL;
   if (!*present) { lua_pop(L, 1); return 0; }
   int isint = 0;
   lua_Integer n = type == LUA_TNUMBER ? lua_tointegerx(L, -1, &isint) : 0;
   if (!isint) {
-    if (type == LUA_TNUMBER)
-      luaL_error(L, "%s: args.n must be an integer (got %f)", who, lua_tonumber(L, -1));
-    luaL_error(L, "%s: args.n must be an integer (got %s)", who, luaL_typename(L, -1));
+    const char *shown = luaL_tolstring(L, -1, NULL);
+    luaL_error(L, "%s: args.n must be an integer (got %s %s)", who,
+               luaL_typename(L, -2), shown);
   }
   lua_pop(L, 1);
   if (n < 0 || n > MAX_CALL_ARGS)
@@ -40,14 +42,14 @@ static lua_Integer args_n(lua_State *L, int idx, const char *who, int *present) 
 void gl_args_check(lua_State *L, int idx, const char *who) {
   if (!lua_istable(L, idx)) return;
   int present;
-  args_n(L, lua_absindex(L, idx), who, &present);
+  args_n(L, lua_absindex(L, idx), who, 1, &present);
 }
 
 int gl_args_push(lua_State *L, int idx, const char *who) {
   if (lua_isnoneornil(L, idx)) return 0;
   idx = lua_absindex(L, idx);
   int present;
-  lua_Integer n = args_n(L, idx, who, &present);
+  lua_Integer n = args_n(L, idx, who, 0, &present);
   if (!present) {
     n = luaL_len(L, idx);
     if (n < 0) n = 0;   /* a __len may say anything; unpack(t, 1, -5) is empty */

@@ -12,9 +12,9 @@
 
 #include <lua.h>
 
-/* start(): checks args.n of the args table at idx (nil or not a table:
-** nothing to check), which must be an integer from 0 to 999000; raises
-** "WHO: args.n must be ..." otherwise. #args is not looked at (a __len
+/* start(): checks args.n of the args table at idx (a plain field, read
+** raw; nil or not a table: nothing to check), which must be an integer
+** from 0 to 999000; raises "WHO: args.n must be ..." otherwise. #args is not looked at (a __len
 ** runs where the arguments are unpacked). Leaves the stack as it was. */
 void gl_args_check(lua_State *L, int idx, const char *who);
 

@@ -294,7 +294,9 @@ static int p_start(lua_State *L) {
   if (p->creator != getpid())
     return luaL_error(L, "can only start a process object created by the current process");
   if (current_daemon) return luaL_error(L, "daemonic processes are not allowed to have children");
-  lua_getiuservalue(L, 1, 2);             /* a bad args.n fails here, not in the child */
+  /* A bad args.n (a plain field) fails here, in the parent; #args with
+  ** a __len is the child's to run (protected: a raising one ends it). */
+  lua_getiuservalue(L, 1, 2);
   gl_args_check(L, -1, "Process");
   lua_pop(L, 1);
   register_shutdown();

@@ -105,7 +105,7 @@ static int s_release(lua_State *L) {
   }
   if (n > LUA_MAXINTEGER - s->value) {
     mp_unlock(&s->mu);
-    return luaL_error(L, "Semaphore value out of range (%I + %I)", (lua_Integer)s->value, n);
+    return luaL_error(L, "Semaphore released too many times: value out of range (%I + %I)", (lua_Integer)s->value, n);
   }
   s->value += n;
   state_wake(s, n > INT_MAX ? -1 : (int)n);

@@ -76,10 +76,10 @@ static int s_acquire(lua_State *L) {
 }
 
 /* release([n]): adds n permits (default 1) and wakes up to n waiters.
-** Past the bound (BoundedSemaphore: "released too many times") or past
-** math.maxinteger (any semaphore: the count must never wrap negative;
-** "value out of range", as multiprocessing's) it is an error and the value
-** is unchanged. */
+** Past the bound (BoundedSemaphore) or past math.maxinteger (any
+** semaphore: the count must never wrap negative; "...: value out of
+** range", as multiprocessing's) it is "Semaphore released too many
+** times" and the value is unchanged. */
 static int s_release(lua_State *L) {
   GLSem *s = checksem(L);
   lua_Integer n = luaL_optinteger(L, 2, 1);
@@ -95,7 +95,8 @@ static int s_release(lua_State *L) {
   }
   pthread_mutex_unlock(&s->mu);
   if (bounded) return luaL_error(L, "Semaphore released too many times");
-  if (wraps) return luaL_error(L, "Semaphore value out of range (%I + %I)", was, n);
+  if (wraps)
+    return luaL_error(L, "Semaphore released too many times: value out of range (%I + %I)", was, n);
   return 0;
 }
 

@@ -10,8 +10,9 @@ local max = math.maxinteger
 
 for _, Sem in ipairs({th.Semaphore, th.BoundedSemaphore, mp.Semaphore, mp.BoundedSemaphore}) do
   local bounded = Sem == th.BoundedSemaphore or Sem == mp.BoundedSemaphore
-  -- past the bound: "released too many times"; past maxinteger: "value out of range"
-  local over = bounded and "Semaphore released too many times" or "Semaphore value out of range"
+  -- past the bound or past maxinteger: "released too many times" (the latter
+  -- adds ": value out of range (V + N)")
+  local over = bounded and "Semaphore released too many times" or "Semaphore released too many times: value out of range"
   local s = Sem(max)
   expect_error(over, s.release, s)
   expect_error(over, s.release, s, max)
@@ -22,7 +23,7 @@ for _, Sem in ipairs({th.Semaphore, th.BoundedSemaphore, mp.Semaphore, mp.Bounde
   local z = Sem(0)
   if not bounded then
     z:release(max)                              -- 0 + maxinteger fits
-    expect_error("Semaphore value out of range %(" .. max .. " %+ 1%)", z.release, z, 1)
+    expect_error("value out of range %(" .. max .. " %+ 1%)", z.release, z, 1)
     assert(z:acquire(false) and z:acquire(false))
     z:release(2)
     expect_error(over, z.release, z, max)

@@ -16,9 +16,9 @@ local bad = {
   {{n = 1 << 32}, "args.n must be between 0 and 999000 %(got 4294967296%)"},
   {{n = 2000000}, "args.n must be between 0 and 999000 %(got 2000000%)"},
   {{n = -1}, "args.n must be between 0 and 999000 %(got %-1%)"},
-  {{n = 1.5}, "args.n must be an integer %(got 1.5%)"},
-  {{n = "2", 1, 2}, "args.n must be an integer %(got string%)"},
-  {{n = true}, "args.n must be an integer %(got boolean%)"},
+  {{n = 1.5}, "args.n must be an integer %(got number 1.5%)"},
+  {{n = "2", 1, 2}, "args.n must be an integer %(got string 2%)"},
+  {{n = true}, "args.n must be an integer %(got boolean true%)"},
 }
 for i, case in ipairs(bad) do
   local t = th.Thread{target = print, args = case[1]}
