@@ -158,6 +158,7 @@ static int any_thread_alive(void) {
 ** report already said "interrupted") and _exits 130.
 */
 static atomic_int finishing;           /* 1 once a thread runs the exit path */
+static _Atomic(GLThread *) finisher;   /* that thread (set once, by itself) */
 static atomic_int exit_override = -1;  /* code of an os.exit that parked */
 
 #define PARK_GRACE_NS 5000000000ull
@@ -195,6 +196,7 @@ int gl_exit_status(void) { return exit_status; }
 
 static int finish(lua_State *L, int status, int from_exit) {
   if (atomic_exchange(&finishing, 1)) park(status, from_exit);
+  atomic_store(&finisher, gl_self);
   exit_status = status;
   gl_take_interrupts();
   int interrupted = gl_was_interrupted();   /* already reported by clirun */
@@ -225,6 +227,15 @@ void gl_vm_exit(lua_State *L, int status, int close) {
   lua_State *universe = NULL;
   if (close && gl_self && gl_self->is_main) universe = gl_self->universe;
   (void)L;
+  if (gl_self != NULL && atomic_load(&finisher) == gl_self) {
+    /* os.exit from inside the exit path on this very stack (a finalizer
+    ** that lua_close runs, a shutdown duty): the joins and duties are done
+    ** or under way below us, so parking would wait for ourselves. Do what
+    ** lua5.4's os.exit does: close the state if asked (its remaining
+    ** finalizers run, as Lua 5.4.4's main.lua checks), then exit. */
+    if (universe) lua_close(universe);
+    exit(status);
+  }
   exit(finish(universe, status, 1));
 }
 
