@@ -19,49 +19,14 @@ local threading, queue = require "threading", require "queue"
 
 local N, DELAY = 10, 0.1
 
--- ---- a tiny gevent: spawn, joinall, Pool:map, and its hub ----
-local gevent = {}
-local ready = {}                    -- greenlets to resume, in order
-local reading, writing = {}, {}     -- socket -> greenlet waiting for it
-
-function gevent.spawn(f, ...)
-  local args = table.pack(...)
-  local g = {done = false}
-  g.co = coroutine.create(function()
-    g.value = f(table.unpack(args, 1, args.n))
-    g.done = true
-  end)
-  ready[#ready + 1] = g
-  return g
-end
-
--- what a monkey-patched blocking call does: park until 'sock' is ready
-local current
-function gevent.wait(sock, mode)
-  (mode == "r" and reading or writing)[sock] = current
-  coroutine.yield()
-end
-
--- the hub: run the runnable greenlets; when none is, select on the sockets
--- the others wait for, and wake their owners
-local function keys(t) local k = {} for s in pairs(t) do k[#k + 1] = s end return k end
-function gevent.joinall(greenlets)
-  local function all_done()
-    for _, g in ipairs(greenlets) do if not g.done then return false end end
-    return true
-  end
-  while not all_done() do
-    if #ready == 0 then
-      local r, w = socket.select(keys(reading), keys(writing), 10)
-      assert(#r + #w > 0, "no socket became ready in 10 s")
-      for _, s in ipairs(r) do ready[#ready + 1] = reading[s]; reading[s] = nil end
-      for _, s in ipairs(w) do ready[#ready + 1] = writing[s]; writing[s] = nil end
-    end
-    current = table.remove(ready, 1)
-    local ok, err = coroutine.resume(current.co)
-    if not ok then error(err, 0) end
-  end
-end
+-- ---- a tiny gevent: greenlets and the hub are scripts/lib/green.lua ----
+-- (spawn, joinall, and G.socket: the non-blocking socket handed to
+-- socket.http, which yields to the hub where a blocking call would wait:
+-- what gevent's monkey patching does); Pool:map is gevent's on top.
+local here = (arg and arg[0] or ""):match("^(.*)/") or "."
+local G = dofile(here .. "/../lib/green.lua")
+local gevent = {spawn = G.spawn}
+function gevent.joinall(greenlets) return G.joinall(greenlets, 10) end
 
 local Pool = {}
 Pool.__index = Pool
@@ -75,47 +40,9 @@ function Pool:map(f, list)
   return results, #gs
 end
 
--- ---- monkey patching: a socket for socket.http that yields, never blocks ----
-local function green_socket()
-  local sock = socket.tcp()
-  sock:settimeout(0)
-  local gs = {}
-  function gs:settimeout() return 1 end
-  function gs:connect(host, port)
-    local ok, err = sock:connect(host, port)
-    while not ok and err == "timeout" do   -- in progress
-      gevent.wait(sock, "w")
-      ok, err = sock:connect(host, port)
-      if err == "already connected" then ok, err = 1, nil end
-    end
-    return ok, err
-  end
-  function gs:send(data, i, j)
-    i = i or 1
-    while true do
-      local last, err, partial = sock:send(data, i, j)
-      if last or err ~= "timeout" then return last, err, partial end
-      i = partial + 1
-      gevent.wait(sock, "w")
-    end
-  end
-  function gs:receive(pattern, prefix)
-    while true do
-      local s, err, partial = sock:receive(pattern, prefix)
-      if s or err ~= "timeout" then return s, err, partial end
-      prefix = partial
-      gevent.wait(sock, "r")
-    end
-  end
-  function gs:close() return sock:close() end
-  function gs:getfd() return sock:getfd() end
-  function gs:dirty() return sock:dirty() end
-  return gs
-end
-
-local function urlopen(url, create)
+local function urlopen(url)
   local parts = {}
-  local ok, code = http.request{url = url, sink = require("ltn12").sink.table(parts), create = create}
+  local ok, code = http.request{url = url, sink = require("ltn12").sink.table(parts)}
   if not ok then error(url .. ": " .. tostring(code), 0) end
   if code ~= 200 then error(url .. ": HTTP " .. tostring(code), 0) end
   return table.concat(parts)
@@ -125,7 +52,6 @@ end
 local urls = {}
 for i = 1, #(arg or {}) do urls[#urls + 1] = arg[i] end
 local ports, stop = queue.Queue(), threading.Event()
-local here = (arg and arg[0] or ""):match("^(.*)/") or "."
 local server = threading.Thread{name = "httpd", target = function(path, delay)
   dofile(path).serve{delay = delay, on_port = function(p) ports:put(p) end,
                      stop = function() return stop:is_set() end}
@@ -139,7 +65,7 @@ end
 -- ---- the seed's program ----
 local function run_task(url)
   print(string.format("Visit --> %s", url))
-  local ok, data = pcall(urlopen, url, green_socket)
+  local ok, data = pcall(G.get, url)
   if ok then print(string.format("%d bytes received from %s.", #data, url))
   else print(data) end
   return ok and #data or nil

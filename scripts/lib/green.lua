@@ -2,12 +2,13 @@
 -- monkey-patched sockets: coroutines whose sockets are non-blocking yield
 -- to a hub when a socket is not ready; the hub waits for all pending
 -- sockets at once with socket.select. (scripts/examples/gevent_download.lua
--- shows the same in full, with the seed's program around it.)
+-- runs the seed's program on it.)
 --
 --   local G = dofile("scripts/lib/green.lua")
 --   G.spawn(f, ...)            a greenlet running f(...)
---   G.joinall(list)            runs the hub until those greenlets are done;
---                              raises the first greenlet error
+--   G.joinall(list[, limit])   runs the hub until those greenlets are done;
+--                              raises the first greenlet error, or when no
+--                              socket becomes ready within limit s (30)
 --   G.socket()                 a socket for socket.http's 'create' hook
 --   G.get(url) -> body         an HTTP GET from inside a greenlet
 local socket = require "socket"
@@ -34,15 +35,16 @@ end
 
 local function keys(t) local k = {} for s in pairs(t) do k[#k + 1] = s end return k end
 
-function G.joinall(greenlets)
+function G.joinall(greenlets, limit)
+  limit = limit or 30
   local function all_done()
     for _, g in ipairs(greenlets) do if not g.done then return false end end
     return true
   end
   while not all_done() do
     if #ready == 0 then
-      local r, w = socket.select(keys(reading), keys(writing), 30)
-      if #r + #w == 0 then error("green: no socket became ready in 30 s", 0) end
+      local r, w = socket.select(keys(reading), keys(writing), limit)
+      if #r + #w == 0 then error(("green: no socket became ready in %g s"):format(limit), 0) end
       for _, s in ipairs(r) do ready[#ready + 1] = reading[s]; reading[s] = nil end
       for _, s in ipairs(w) do ready[#ready + 1] = writing[s]; writing[s] = nil end
     end
