@@ -37,6 +37,7 @@
 #include "vm.h"
 
 #define THREAD_ANCHOR "gillua.anchors"   /* lightuserdata(GLThread) -> lua_State (GIL on) */
+#define GIL_SPIN_NS 50000ull   /* GIL on: a new thread waits this long for its creator to block */
 
 /* What the creating thread hands to the new OS thread. */
 typedef struct StartInfo {
@@ -207,8 +208,14 @@ static void *thread_main(void *arg) {
   StartInfo *si = (StartInfo *)arg;
   GLThread *t = si->t;
   if (gil_enabled()) {
+    unsigned long epoch = gl_block_epoch();
     gt_bind_self(t, si->L1, si->universe);
     gt_mark_started(t);
+    /* The creator holds the GIL until it blocks, often at once (join,
+    ** a queue, a lock): queueing now would make the GIL's hand-over wake
+    ** this thread from a sleep; waiting a moment for the block lets it
+    ** find the GIL free. */
+    gl_spin_for_block(epoch, GIL_SPIN_NS);
     gil_acquire(t);
     run_body(si->L1, t);
     lua_settop(si->L1, 0);

@@ -1,6 +1,7 @@
 /*
 ** test_tpool.c — OS threads kept for reuse (vm/tpool.c): a finished
-** thread parks and runs the next work, gl_self does not carry over, many
+** thread parks and runs the next work (handed over while it spins or
+** after it fell asleep), gl_self does not carry over, many
 ** at once get threads of their own, a parked thread ends after its idle
 ** time, and a forked child has no parked threads.
 */
@@ -78,6 +79,30 @@ static void test_reuse(void **state) {
   wait_idle(1);
 }
 
+/* A parked thread spins for its first 100 us, then sleeps: work handed
+** over in either phase runs, on the same OS thread. */
+static void test_handed_while_spinning_or_asleep(void **state) {
+  (void)state;
+  Run a, b, c;
+  run_init(&a, 0);
+  assert_int_equal(gl_spawn(work, &a), 0);
+  run_wait(&a);
+  wait_idle(1);                   /* parked: spinning now */
+  run_init(&b, 0);
+  assert_int_equal(gl_spawn(work, &b), 0);
+  run_wait(&b);
+  wait_idle(1);
+  struct timespec ts = { 0, 20000000 };
+  nanosleep(&ts, NULL);           /* 20 ms: its spin is over, it sleeps */
+  run_init(&c, 0);
+  assert_int_equal(gl_spawn(work, &c), 0);
+  run_wait(&c);
+  assert_true(pthread_equal(a.who, b.who));
+  assert_true(pthread_equal(b.who, c.who));
+  assert_null(c.self_seen);
+  wait_idle(1);
+}
+
 static void test_many_at_once(void **state) {
   (void)state;
   enum { N = 4 };
@@ -133,6 +158,7 @@ static void test_idle_threads_end(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_reuse),
+    cmocka_unit_test(test_handed_while_spinning_or_asleep),
     cmocka_unit_test(test_many_at_once),
     cmocka_unit_test(test_fork_child_has_none),
     cmocka_unit_test(test_idle_threads_end),
