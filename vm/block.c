@@ -109,7 +109,8 @@ void gl_block_begin(void) {
   t->blocked_since = now;
   GL_TRACE(t, TR_BLOCK_BEGIN, now);
   gil_release(t);
-  atomic_fetch_add(&block_epoch, 1);   /* after: a watcher that sees it finds the GIL let go */
+  if (gil_enabled())                   /* GIL off: no one watches; no shared cache line */
+    atomic_fetch_add(&block_epoch, 1); /* after: a watcher that sees it finds the GIL let go */
 }
 
 void gl_block_end(void) {

@@ -57,7 +57,7 @@ void gl_block_begin(void);
 void gl_block_end(void);
 
 /* How many times a thread has let go of the GIL in gl_block_begin (any
-** thread, since start-up). A thread that wants the GIL from a holder
+** thread, since start-up; GIL on only). A thread that wants the GIL from a holder
 ** about to block (a new thread whose creator joins it next) watches it
 ** change before queueing (gl_spin_for_block). */
 unsigned long gl_block_epoch(void);
