@@ -28,6 +28,7 @@
 #include "callargs.h"
 #include "gil.h"
 #include "modules.h"
+#include "spin.h"
 #include "stats.h"
 #include "threading.h"
 #include "tpool.h"
@@ -38,6 +39,8 @@
 
 #define THREAD_ANCHOR "gillua.anchors"   /* lightuserdata(GLThread) -> lua_State (GIL on) */
 #define GIL_SPIN_NS 50000ull   /* GIL on: a new thread waits this long for its creator to block */
+
+static GLSpin creator_spin = GL_SPIN_INIT;   /* GIL on: see thread_main */
 
 /* What the creating thread hands to the new OS thread. */
 typedef struct StartInfo {
@@ -218,7 +221,7 @@ static void *thread_main(void *arg) {
     ** a queue, a lock): queueing now would make the GIL's hand-over wake
     ** this thread from a sleep; waiting a moment for the block lets it
     ** find the GIL free. */
-    gl_spin_for_block(epoch, GIL_SPIN_NS);
+    gl_spin_for_block(&creator_spin, epoch, GIL_SPIN_NS);
     gil_acquire(t);
     run_body(si->L1, t);
     lua_settop(si->L1, 0);

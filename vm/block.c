@@ -6,6 +6,8 @@
 
 #include <lauxlib.h>
 
+#include <stdatomic.h>
+
 #include "block.h"
 #include "gil.h"
 #include "hook.h"
@@ -68,39 +70,9 @@ int gl_wait_fd(int fd, short events) {
   }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#else
-#define cpu_relax() ((void)0)
-#endif
-
-/* Every 64 rounds a look at the clock; returns 1 when time is up. No
-** sched_yield: with a CPU-bound process on the same core it hands the
-** core away for a whole scheduler slice (measured: 1-3 ms per start). */
-static int spin_round(int i, uint64_t until) {
-  cpu_relax();
-  return (i & 63) == 0 && gl_now_ns() > until;
-}
-
-int gl_spin_for_flag(atomic_int *flag, uint64_t ns) {
-  int v = atomic_load(flag);
-  if (v) return v;
-  uint64_t until = gl_now_ns() + ns;
-  for (int i = 1; !(v = atomic_load(flag)); i++)
-    if (spin_round(i, until)) break;
-  return v;
-}
-
 static atomic_ulong block_epoch;
 
 unsigned long gl_block_epoch(void) { return atomic_load(&block_epoch); }
-
-int gl_spin_for_block(unsigned long seen, uint64_t ns) {
-  uint64_t until = gl_now_ns() + ns;
-  for (int i = 1; atomic_load(&block_epoch) == seen; i++)
-    if (spin_round(i, until)) return 0;
-  return 1;
-}
 
 void gl_block_begin(void) {
   GLThread *t = gl_self;

@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -59,21 +58,9 @@ void gl_block_end(void);
 /* How many times a thread has let go of the GIL in gl_block_begin (any
 ** thread, since start-up; GIL on only). A thread that wants the GIL from a holder
 ** about to block (a new thread whose creator joins it next) watches it
-** change before queueing (gl_spin_for_block). */
+** change before queueing (spin.h: gl_spin_for_block). */
 unsigned long gl_block_epoch(void);
 
-/*
-** Bounded spins, for a wait whose other side is running and answers
-** within microseconds: sleeping on a condition costs a futex wait and,
-** for the other side, a cross-core wake-up (16-35 us each on the 2-core
-** VM gillua was measured on). The spinner runs a pause instruction and
-** reads the clock every 64 rounds; it gives up after 'ns' and the caller
-** then sleeps the ordinary way, so a spin only ever adds 'ns' of CPU.
-** gl_spin_for_flag returns the flag's value (non-zero: set in time);
-** gl_spin_for_block returns 1 when gl_block_epoch() moved past 'seen'.
-*/
-int gl_spin_for_flag(atomic_int *flag, uint64_t ns);
-int gl_spin_for_block(unsigned long seen, uint64_t ns);
 
 /* True when Ctrl-C is pending and the caller is the main thread (or the
 ** thread that runs the way out, see gl_take_interrupts). */

@@ -11,8 +11,9 @@
 ** JOIN_SPIN_NS): a started thread is picked up by a parked OS thread
 ** that spins too (tpool.c), and a short thread ends within microseconds,
 ** while a sleep and its cross-core wake-up cost 16-35 us each on a 2-core
-** VM. Starting and joining a thread with an empty target went from four
-** wake-ups to none (docs/threading.md, "What a thread costs").
+** VM (spin.c: when spins stop paying, they stop). Starting and joining a
+** thread with an empty target went from four wake-ups to none
+** (docs/threading.md, "What a thread costs").
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +25,13 @@
 #include "gil.h"
 #include "gthread.h"
 #include "hook.h"
+#include "spin.h"
 #include "trace.h"
 
 #define START_SPIN_NS 50000ull   /* start() spins this long for "started" */
 #define JOIN_SPIN_NS 50000ull    /* join() spins this long for "done" */
+
+static GLSpin start_spin = GL_SPIN_INIT, join_spin = GL_SPIN_INIT;
 
 _Thread_local GLThread *gl_self;
 
@@ -206,7 +210,7 @@ void gt_mark_started(GLThread *t) {
 }
 
 void gt_wait_started(GLThread *t) {
-  if (gl_spin_for_flag(&t->started, START_SPIN_NS)) return;
+  if (gl_spin_for_flag(&start_spin, &t->started, START_SPIN_NS)) return;
   pthread_mutex_lock(&t->done_mu);
   while (!atomic_load(&t->started)) pthread_cond_wait(&t->done_cv, &t->done_mu);
   pthread_mutex_unlock(&t->done_mu);
@@ -268,7 +272,7 @@ int gt_join(GLThread *t, const struct timespec *deadline) {
   gl_block_begin();
   uint64_t spin = join_spin_ns(deadline);
   int rc = 0;
-  if (spin == 0 || !gl_spin_for_flag(&t->done, spin)) {
+  if (spin == 0 || !gl_spin_for_flag(&join_spin, &t->done, spin)) {
     pthread_mutex_lock(&t->done_mu);
     while (!atomic_load(&t->done) && rc == 0)
       rc = gl_cond_wait(&t->done_cv, &t->done_mu, deadline);

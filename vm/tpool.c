@@ -14,7 +14,7 @@
 ** always reaches the main thread). ident and native_id of a new gillua
 ** thread may equal those of a finished one, as Python allows.
 **
-** A parked thread first spins for PARK_SPIN_NS (block.h: gl_spin_for_flag)
+** A parked thread first spins for PARK_SPIN_NS (spin.c)
 ** and only then sleeps on its condition: a program that starts threads
 ** one after another (start, join, start...) hands the next one over
 ** within microseconds, and a spinning thread takes it without the futex
@@ -41,6 +41,7 @@
 
 #include "block.h"
 #include "gthread.h"
+#include "spin.h"
 #include "tpool.h"
 
 #define IDLE_NS 1000000000ull      /* a parked thread waits this long for work */
@@ -62,6 +63,8 @@ static struct {
   int nidle;
   Worker *spinner;                 /* the parked Worker that spins now, or NULL */
 } pool = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL };
+
+static GLSpin park_spin = GL_SPIN_INIT;
 
 void gl_tpool_fork_prepare(void) { pthread_mutex_lock(&pool.mu); }
 
@@ -91,7 +94,7 @@ static int park(Worker *w) {
   if (spin) pool.spinner = w;
   pthread_mutex_unlock(&pool.mu);
   struct timespec dl = gl_ns_ts(gl_now_ns() + IDLE_NS);
-  if (spin && gl_spin_for_flag(&w->handed, PARK_SPIN_NS)) return 1;   /* gl_spawn cleared spinner */
+  if (spin && gl_spin_for_flag(&park_spin, &w->handed, PARK_SPIN_NS)) return 1;   /* gl_spawn cleared spinner */
   pthread_mutex_lock(&pool.mu);
   if (pool.spinner == w) pool.spinner = NULL;
   int rc = 0;
