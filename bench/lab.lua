@@ -42,6 +42,10 @@ function L.jobs(ctx)
   for _, p in ipairs(L.policies) do   -- the convoy beside three CPU-bound threads, real TCP
     add({kind = "micro", script = "bench_gil_convoy.lua", switch = p, args = {secs, "--cpu=3", "--channel=tcp"}})
   end
+  for _, cpu in ipairs({1, 3}) do   -- the floor: the CPU-bound loops in processes, no GIL between
+    add({kind = "micro", script = "bench_gil_convoy.lua", switch = "interval:5",
+         args = {secs, "--cpu=" .. cpu, "--channel=tcp", "--cpu_in=process"}})
+  end
   for _, share in ipairs(L.shares) do   -- priority's share (10 is priority:5 itself, run above)
     if share ~= 10 then
       for _, cpu in ipairs({1, 3}) do
@@ -102,9 +106,10 @@ local function micro(report, bench, where)
   end
 end
 
-local function convoy(report, impl, switch, cpu)
+local function convoy(report, impl, switch, cpu, cpu_in)
   for _, m in ipairs(report.micro or {}) do
     if m.bench == "gil_convoy" and not m.unavailable and (m.impl or "gillua") == impl
+       and (m.cpu_in or "thread") == (cpu_in or "thread")
        and m.channel == "tcp"   -- real I/O: a TCP echo in another process (the pipe's
                                 -- alone rate, ~3 µs a trip, is shared memory, not I/O)
        and (switch == nil or m.switch == switch) and (m.cpu_threads or 1) == cpu then
@@ -183,12 +188,19 @@ function L.share_section(report)
                          pct(r1), pct(k1), pct(r3), pct(k3)}
     end
   end
+  local f1, fk1 = convoy(report, "gillua", nil, 1, "process")
+  local f3, fk3 = convoy(report, "gillua", nil, 3, "process")
+  if f1 or f3 then
+    rows[#rows + 1] = {"no GIL between them: the CPU-bound loops in processes", "–", pct(f1), pct(fk1), pct(f3), pct(fk3)}
+  end
   if #rows == 0 then return nil end
   return {id = "share", title = "priority:5:PCT: what serving I/O first costs",
           intro = "The convoy over TCP at each share PCT of the GIL's time that urgent turns (threads back "
             .. "from a blocking call, served first) may cost the CPU-bound threads. Each round trip the I/O "
             .. "thread makes holds the GIL for its send and receive calls and its Lua work (15-25 µs here): "
-            .. "the share decides how many of those the CPU-bound threads pay for.",
+            .. "the share decides how many of those the CPU-bound threads pay for. The last row is the floor: "
+            .. "the same loops in processes, so only the machine (2 cores shared with the I/O thread and the "
+            .. "echo process) stands between them.",
           columns = {"policy", "share", "I/O kept, 1 CPU", "CPU kept, 1 CPU", "I/O kept, 3 CPU", "CPU kept, 3 CPU"},
           rows = rows}
 end

@@ -8,7 +8,7 @@
 **   setswitchinterval(seconds)     time slices (as Python 3's sys.setswitchinterval)
 **   getswitchinterval()            -> seconds (nil under ticks and bytecodes)
 **   stats()                        -> {switches=, forced_switches=, requests=, releases=,
-**                                      wasted_wakeups=, urgent_grants=, enabled=,
+**                                      wasted_wakeups=, urgent_grants=, urgent_cost_s=, enabled=,
 **                                      threads={ {name=, held_s=, wait_s=, blocked_s=,
 **                                                 acquisitions=, alive=}, ...}}
 **   module_io, module_io_for       C modules' blocking calls (lgil_io.c)
@@ -86,6 +86,8 @@ static int g_stats(lua_State *L) {
   lua_setfield(L, -2, "wasted_wakeups");
   lua_pushinteger(L, (lua_Integer)s.urgent_grants);
   lua_setfield(L, -2, "urgent_grants");
+  lua_pushnumber(L, (lua_Number)s.urgent_cost_ns / 1e9);
+  lua_setfield(L, -2, "urgent_cost_s");
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     lua_createtable(L, 0, 6);

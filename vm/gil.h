@@ -72,6 +72,7 @@ typedef struct GILStats {
   unsigned long releases;        /* every drop: blocking calls, hand-overs, ticks */
   unsigned long wasted_wakeups;  /* a waiter woke and found the GIL taken */
   unsigned long urgent_grants;   /* priority: waits served first */
+  uint64_t urgent_cost_ns;       /* priority: what those cost the others (the bucket's charges) */
 } GILStats;
 GILStats gil_stats(void);
 

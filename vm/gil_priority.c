@@ -85,6 +85,7 @@ int prio_admit(uint64_t now) {
 }
 
 void prio_charge(uint64_t lost_ns) {
+  gil.stats.urgent_cost_ns += lost_ns;
   refill(gl_now_ns());
   gil.prio_credit_ns -= (int64_t)lost_ns;
 }

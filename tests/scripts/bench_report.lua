@@ -134,8 +134,9 @@ for pair, f in ipairs({{40.5, 60, 100, 10, 40000, 60, 8000}, {50, 80, 100, 12, 3
   x[#x + 1] = {bench = "mgr_net", impl = "gillua", mgr_call_us = f[4], mgr_queue_items_per_s = f[5], pair = pair}
   x[#x + 1] = {bench = "mgr_net", impl = "cpython-3.11", mgr_call_us = f[6], mgr_queue_items_per_s = f[7], pair = pair}
 end
-for _, c in ipairs({{"priority:5", 1, 0.31, 0.84}, {"priority:5", 3, 0.12, 0.91}, {"priority:5:40", 1, 0.7, 0.5}}) do
-  table.insert(report.micro, {bench = "gil_convoy", switch = c[1], channel = "tcp", cpu_threads = c[2],
+for _, c in ipairs({{"priority:5", 1, 0.31, 0.84}, {"priority:5", 3, 0.12, 0.91}, {"priority:5:40", 1, 0.7, 0.5},
+                    {"interval:5", 1, 3.5, 0.99, "process"}}) do
+  table.insert(report.micro, {bench = "gil_convoy", switch = c[1], channel = "tcp", cpu_threads = c[2], cpu_in = c[5],
                               alone_trips_per_s = 30000, beside_trips_per_s = 30000 * c[3], slowdown = 1 / c[3],
                               retention = c[3], cpu_retention = c[4]})
 end
@@ -194,6 +195,9 @@ assert(md:find("**PASS** managers over TCP, queue items/s: >= 5x CPython's — 5
 -- priority's share: one row per share measured, the default first
 assert(md:find("| priority:5 (the default) | 10% | 31.0% | 84.0% | 12.0% | 91.0% |", 1, true), "share table")
 assert(md:find("| priority:5:40 | 40% | 70.0% | 50.0% | – | – |", 1, true))
+assert(md:find("| no GIL between them: the CPU-bound loops in processes | – | 350.0% | 99.0% | – | – |", 1, true))
+assert(md:find("| gil interval:5 | CPython 3.2+", 1, true) and not md:find("| gil interval:5 | [^\n]*350.0%"),
+       "the floor's run is not interval:5's convoy")
 assert(md:find("**FAIL** convoy, priority:5 beside 1: the CPU-bound threads keep >= 90% — kept 84.0%", 1, true))
 
 -- report.html
