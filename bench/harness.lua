@@ -364,6 +364,7 @@ function run_kind.extra(unit)
   v.bench = v.bench or job.name or job.script:match("bench_(.-)%.lua")
   v.impl = v.impl or (job.peer and py_impl or "gillua")
   v.flags = table.concat(job.flags, " ") .. " " .. table.concat(job.args, " ")
+  v.pair = job.pair   -- interleaved pairs: bench/paired.lua
   results.extras[#results.extras + 1] = v
 end
 

@@ -8,6 +8,7 @@
 -- series = {{name=, points = {{x, y}}}}, log_x=}.
 
 local L = {}
+local P = dofile((debug.getinfo(1, "S").source:match("^@(.*)/") or ".") .. "/paired.lua")
 
 -- The GIL designs, in history's order, and what each one is.
 L.policies = {"ticks:100", "bytecodes:100", "interval:5", "priority:5"}
@@ -17,6 +18,9 @@ L.design = {
   interval = "CPython 3.2+: a waiter asks the holder to drop after MS",
   priority = "interval, but a thread back from a blocking call goes first",
 }
+-- priority:5:PCT, the share urgent turns may cost the CPU-bound threads:
+-- the convoy at each share shows what serving I/O first costs.
+L.shares = {5, 10, 20, 40}
 -- bytecodes:N from 1 to 10^7: switches per second and throughput.
 L.nsweep = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
@@ -35,8 +39,20 @@ function L.jobs(ctx)
     end
   end
   local secs = "--seconds=" .. ctx.micro_seconds
-  for _, p in ipairs(L.policies) do   -- the convoy beside three CPU-bound threads
-    add({kind = "micro", script = "bench_gil_convoy.lua", switch = p, args = {secs, "--cpu=3"}})
+  for _, p in ipairs(L.policies) do   -- the convoy beside three CPU-bound threads, real TCP
+    add({kind = "micro", script = "bench_gil_convoy.lua", switch = p, args = {secs, "--cpu=3", "--channel=tcp"}})
+  end
+  for _, cpu in ipairs({1, 3}) do   -- the floor: the CPU-bound loops in processes, no GIL between
+    add({kind = "micro", script = "bench_gil_convoy.lua", switch = "interval:5",
+         args = {secs, "--cpu=" .. cpu, "--channel=tcp", "--cpu_in=process"}})
+  end
+  for _, share in ipairs(L.shares) do   -- priority's share (10 is priority:5 itself, run above)
+    if share ~= 10 then
+      for _, cpu in ipairs({1, 3}) do
+        add({kind = "micro", script = "bench_gil_convoy.lua", switch = "priority:5:" .. share,
+             args = {secs, "--cpu=" .. cpu, "--channel=tcp"}})
+      end
+    end
   end
   for _, p in ipairs(L.policies) do
     add({kind = "micro", script = "bench_gil_fairness.lua", switch = p,
@@ -47,11 +63,13 @@ function L.jobs(ctx)
          args = {"--threads=4", "--waits=" .. (ctx.quick and 4 or 10), "--ms=25"}})
   end
   local count = "--count=" .. (ctx.quick and 200 or 1000)
-  for _, g in ipairs({"--gil=on", "--gil=off"}) do
-    add({kind = "extra", script = "bench_thread_start.lua", flags = {g}, args = {count}})
-  end
-  if ctx.py_impl then
-    add({kind = "extra", script = "thread_start.py", flags = {}, args = {count}, peer = true})
+  for pair = 1, ctx.quick and 5 or 9 do   -- interleaved: GIL on, GIL off, CPython (bench/paired.lua)
+    for _, g in ipairs({"--gil=on", "--gil=off"}) do
+      add({kind = "extra", script = "bench_thread_start.lua", flags = {g}, args = {count}, pair = pair})
+    end
+    if ctx.py_impl then
+      add({kind = "extra", script = "thread_start.py", flags = {}, args = {count}, peer = true, pair = pair})
+    end
   end
 end
 
@@ -88,10 +106,12 @@ local function micro(report, bench, where)
   end
 end
 
-local function convoy(report, impl, switch, cpu)
+local function convoy(report, impl, switch, cpu, cpu_in)
   for _, m in ipairs(report.micro or {}) do
     if m.bench == "gil_convoy" and not m.unavailable and (m.impl or "gillua") == impl
-       and (m.channel or "pipe") ~= "tcp"   -- the table compares one channel: the pipe
+       and (m.cpu_in or "thread") == (cpu_in or "thread")
+       and m.channel == "tcp"   -- real I/O: a TCP echo in another process (the pipe's
+                                -- alone rate, ~3 µs a trip, is shared memory, not I/O)
        and (switch == nil or m.switch == switch) and (m.cpu_threads or 1) == cpu then
       return m.retention or (m.beside_trips_per_s and m.alone_trips_per_s
                              and m.beside_trips_per_s / m.alone_trips_per_s), m.cpu_retention
@@ -145,13 +165,44 @@ function L.design_section(report)
     intro = "One row per design, all on the same interpreter and the same benchmarks. Dead loop: two CPU-bound "
       .. "threads (cores used, and speedup against running the loops one after the other: median of the per-pair "
       .. "ratios). Lost updates: balance without a lock, 2 workers. Convoy: an I/O thread's round trips per second "
-      .. "beside 1 and 3 CPU-bound threads, as a share of its rate alone, and the CPU-bound thread's loop rate "
+      .. "over TCP to an echo process, beside 1 and 3 CPU-bound threads, as a share of its rate alone, and the "
+      .. "CPU-bound thread's loop rate "
       .. "beside it as a share of its rate alone. Switches/s and releases/s: the dead loop's GIL counters per "
       .. "wall second. Hand-over: release to the waiter's first instruction.",
     columns = {"design", "what", "dead loop cores", "speedup", "lost updates", "convoy, 1 CPU",
                "convoy, 3 CPU", "CPU kept", "switches/s", "releases/s", "hand-over p50 / p99 µs"},
     rows = rows,
   }
+end
+
+-- The convoy at each of priority:5's shares (TCP): what serving the I/O
+-- thread first costs the CPU-bound threads.
+function L.share_section(report)
+  local rows = {}
+  for _, share in ipairs(L.shares) do
+    local sw = share == 10 and "priority:5" or ("priority:5:" .. share)
+    local r1, k1 = convoy(report, "gillua", sw, 1)
+    local r3, k3 = convoy(report, "gillua", sw, 3)
+    if r1 or r3 then
+      rows[#rows + 1] = {sw .. (share == 10 and " (the default)" or ""), share .. "%",
+                         pct(r1), pct(k1), pct(r3), pct(k3)}
+    end
+  end
+  local f1, fk1 = convoy(report, "gillua", nil, 1, "process")
+  local f3, fk3 = convoy(report, "gillua", nil, 3, "process")
+  if f1 or f3 then
+    rows[#rows + 1] = {"no GIL between them: the CPU-bound loops in processes", "–", pct(f1), pct(fk1), pct(f3), pct(fk3)}
+  end
+  if #rows == 0 then return nil end
+  return {id = "share", title = "priority:5:PCT: what serving I/O first costs",
+          intro = "The convoy over TCP at each share PCT of the GIL's time that urgent turns (threads back "
+            .. "from a blocking call, served first) may cost the CPU-bound threads. Each round trip the I/O "
+            .. "thread makes holds the GIL for its send and receive calls and its Lua work (15-25 µs here): "
+            .. "the share decides how many of those the CPU-bound threads pay for. The last row is the floor: "
+            .. "the same loops in processes, so only the machine (2 cores shared with the I/O thread and the "
+            .. "echo process) stands between them.",
+          columns = {"policy", "share", "I/O kept, 1 CPU", "CPU kept, 1 CPU", "I/O kept, 3 CPU", "CPU kept, 3 CPU"},
+          rows = rows}
 end
 
 -- The bytecodes:N sweep: switches per second and throughput against N.
@@ -201,24 +252,31 @@ function L.nsweep_section(report)
 end
 
 -- Thread start + join: gillua (GIL on, GIL off) and CPython side by side.
-function L.thread_start_section(report)
-  local g, off, py
-  for _, e in ipairs(report.extras or {}) do
-    if e.bench == "thread_start" and not e.unavailable then
-      if e.impl ~= "gillua" then py = e elseif e.mode == "nogil" then off = e else g = e end
-    end
+-- gillua's thread start + join over CPython's: GIL on, GIL off (paired.lua).
+function L.thread_start_ratios(report)
+  local function side(mode)
+    return function(e) return e.impl == "gillua" and e.mode == mode end
   end
-  if not (g or off or py) then return nil end
-  local function row(name, e)
-    return {name, e and fmt(e.us_per_thread, 1) or "–",
-            e and py and py.us_per_thread and fmt(e.us_per_thread / py.us_per_thread) or "–"}
+  local function is_peer(e) return e.impl ~= "gillua" end
+  local function us(e) return e.us_per_thread end
+  return P.ratio(report, "thread_start", side("gil"), is_peer, us),
+         P.ratio(report, "thread_start", side("nogil"), is_peer, us)
+end
+
+function L.thread_start_section(report)
+  local on, off = L.thread_start_ratios(report)
+  if not (on or off) then return nil end
+  local py_us = (on or off).b
+  local function row(name, r)
+    return {name, r and fmt(r.a, 1) or "–", r and P.text(r) or "–", r and tostring(r.n) or "–"}
   end
   return {id = "thread-start", title = "Thread start + join",
-          intro = "Start and join threads one after another, each running an empty function; "
-            .. "the ratio is to CPython's threading.Thread(...).start(); join() in the same run.",
-          columns = {"", "µs per thread", "ratio to CPython"},
-          rows = {row("gillua, GIL on", g), row("gillua, GIL off", off),
-                  row((py and py.impl or "CPython") .. " threads", py)}}
+          intro = "Start and join threads one after another, each running an empty function; gillua (GIL on, "
+            .. "GIL off) and CPython's threading.Thread(...).start(); join() run one after the other, pair "
+            .. "after pair: the ratio is the median of the per-pair ratios (min-max).",
+          columns = {"", "µs per thread (median)", "ratio to CPython", "pairs"},
+          rows = {row("gillua, GIL on", on), row("gillua, GIL off", off),
+                  {"CPython threads", fmt(py_us, 1), "1", on and tostring(on.n) or "–"}}}
 end
 
 -- I/O-bound threads: waits overlap under every design.
@@ -260,12 +318,12 @@ function L.checks(report)
           h.p50_us <= 20 and h.p99_us <= 200, string.format("p50 %s µs, p99 %s µs", fmt(h.p50_us, 1), fmt(h.p99_us, 1)))
     end
   end
-  local ts = L.thread_start_section(report)
-  if ts then
-    for i, goal in ipairs({0.25, 0.5}) do
-      local ratio = tonumber(ts.rows[i][3])
-      add(string.format("thread start + join, %s: <= %sx CPython's", ts.rows[i][1], goal),
-          ratio and ratio <= goal, ratio and (ts.rows[i][3] .. "x") or "not measured")
+  local on, off = L.thread_start_ratios(report)
+  if on or off then
+    for _, c in ipairs({{"GIL on", on, 0.25}, {"GIL off", off, 0.5}}) do
+      local r, goal = c[2], c[3]
+      add(string.format("thread start + join, gillua %s: <= %sx CPython's", c[1], goal),
+          r and r.median <= goal, r and (P.text(r) .. "x") or "not measured")
     end
   end
   return out
@@ -273,7 +331,8 @@ end
 
 function L.sections(report)
   local out = {}
-  for _, f in ipairs({L.design_section, L.nsweep_section, L.io_bound_section, L.thread_start_section}) do
+  for _, f in ipairs({L.design_section, L.share_section, L.nsweep_section, L.io_bound_section,
+                      L.thread_start_section}) do
     local s = f(report)
     if s then out[#out + 1] = s end
   end

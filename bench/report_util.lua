@@ -6,13 +6,14 @@
 local U = {}
 U.here = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
 local L = dofile(U.here .. "/lab.lua")
+local M = dofile(U.here .. "/mgr_report.lua")
 
 -- Sections that other parts of the suite add to the report (generic
 -- tables: {id, title, intro, columns, rows}) and their charts: the writers
 -- render whatever is listed here. Each provider is one entry.
-U.section_providers = {L.sections}
+U.section_providers = {L.sections, M.sections}
 U.chart_providers = {L.nsweep_chart}
-U.check_providers = {L.checks}
+U.check_providers = {L.checks, M.checks}
 
 function U.sections(report)
   local out = {}

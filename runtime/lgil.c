@@ -8,7 +8,7 @@
 **   setswitchinterval(seconds)     time slices (as Python 3's sys.setswitchinterval)
 **   getswitchinterval()            -> seconds (nil under ticks and bytecodes)
 **   stats()                        -> {switches=, forced_switches=, requests=, releases=,
-**                                      wasted_wakeups=, urgent_grants=, enabled=,
+**                                      wasted_wakeups=, urgent_grants=, urgent_cost_s=, enabled=,
 **                                      threads={ {name=, held_s=, wait_s=, blocked_s=,
 **                                                 acquisitions=, alive=}, ...}}
 **   module_io, module_io_for       C modules' blocking calls (lgil_io.c)
@@ -40,13 +40,15 @@ static int g_policy(lua_State *L) {
   lua_pushstring(L, gil_policy_name(p.kind));
   if (gil_policy_counts(p.kind)) lua_pushinteger(L, p.n);
   else lua_pushnumber(L, (lua_Number)p.n / 1000.0);
-  return 2;
+  if (p.kind != GIL_PRIORITY) return 2;
+  lua_pushinteger(L, p.share > 0 ? p.share : GIL_PRIORITY_SHARE);   /* the share, PCT */
+  return 3;
 }
 
 static int g_setcheckinterval(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n >= 1 && n <= 1000000000, 1, "check interval must be from 1 to 1000000000");
-  gil_set_policy((GILPolicy){ GIL_BYTECODES, (long)n });
+  gil_set_policy((GILPolicy){ GIL_BYTECODES, (long)n, 0 });
   return 0;
 }
 
@@ -54,7 +56,7 @@ static int g_setswitchinterval(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
   luaL_argcheck(L, !isnan(s) && s >= 1e-6 && s <= 1000, 1,
                 "switch interval must be from 0.000001 to 1000 seconds");
-  gil_set_policy((GILPolicy){ GIL_INTERVAL, (long)(s * 1e6 + 0.5) });
+  gil_set_policy((GILPolicy){ GIL_INTERVAL, (long)(s * 1e6 + 0.5), 0 });
   return 0;
 }
 
@@ -84,6 +86,8 @@ static int g_stats(lua_State *L) {
   lua_setfield(L, -2, "wasted_wakeups");
   lua_pushinteger(L, (lua_Integer)s.urgent_grants);
   lua_setfield(L, -2, "urgent_grants");
+  lua_pushnumber(L, (lua_Number)s.urgent_cost_ns / 1e9);
+  lua_setfield(L, -2, "urgent_cost_s");
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     lua_createtable(L, 0, 6);

@@ -18,17 +18,30 @@
 -- and beside the I/O thread (cpu_retention): a policy that serves the I/O
 -- thread first must not do it at the CPU-bound threads' expense.
 --
+-- --cpu_in=process runs the CPU-bound loops in processes instead: no GIL
+-- stands between them and the I/O thread, so what the two still lose is
+-- the machine's doing (2 cores shared by the loops, the I/O thread and the
+-- echo process), the floor no GIL design can go below.
+--
 --   gillua --switch=priority:5 scripts/bench_gil_convoy.lua --seconds=0.5 --cpu=1
 
 local B = dofile((arg[0]:match("^(.*)/") or ".") .. "/benchlib.lua")
 local has_mp = pcall(require, "multiprocessing")
 local o = B.options(arg, "bench_gil_convoy.lua",
-                    {seconds = 0.5, work = 200, cpu = 1, channel = has_mp and "pipe" or "queue"},
-                    "--seconds=S --work=N --cpu=K --channel=pipe|tcp|queue")
+                    {seconds = 0.5, work = 200, cpu = 1, channel = has_mp and "pipe" or "queue",
+                     cpu_in = "thread"},
+                    "--seconds=S --work=N --cpu=K --channel=pipe|tcp|queue --cpu_in=thread|process")
 B.require_mode("gil_convoy", {mode = "gil", workers = 2})
 if math.type(o.cpu) ~= "integer" or o.cpu < 1 or o.cpu > 64 then
   io.stderr:write("bench_gil_convoy.lua: --cpu must be an integer from 1 to 64\n")
   os.exit(2)
+end
+if o.cpu_in ~= "thread" and o.cpu_in ~= "process" then
+  io.stderr:write("bench_gil_convoy.lua: --cpu_in must be thread or process\n")
+  os.exit(2)
+end
+if o.cpu_in == "process" and not has_mp then
+  B.require_mode("gil_convoy", {mode = "processes", workers = o.cpu + 1})
 end
 if o.channel ~= "pipe" and o.channel ~= "tcp" and o.channel ~= "queue" then
   io.stderr:write("bench_gil_convoy.lua: --channel must be pipe, tcp or queue\n")
@@ -115,6 +128,7 @@ local function io_thread(seconds, work, out)
     n = n + 1
   end
   out.trips_per_s = n / (clock() - t0)
+  out.trips = n
   close()
 end
 
@@ -129,9 +143,44 @@ end
 
 local threading = B.has.threading
 
--- K CPU-bound threads, beside 'io' (a function run in a thread) or alone
--- for o.seconds; returns their summed loop rate.
+-- K CPU-bound processes (--cpu_in=process): each loops until 'stop' is set
+-- and puts its loop rate on 'rates'.
+local function start_cpu_processes()
+  local mp = require "multiprocessing"
+  local stop, rates, ps = mp.Event(), mp.Queue(), {}
+  for i = 1, o.cpu do
+    ps[i] = mp.Process{target = function(ev, q)
+      local n, t0 = 0, clock()
+      while not ev:is_set() do
+        for _ = 1, 1000 do n = n + 1 end
+      end
+      q:put(n / (clock() - t0))
+    end, args = {stop, rates}, name = "cpu-" .. i}
+    ps[i]:start()
+  end
+  return function()   -- stops them; returns the summed rate
+    stop:set()
+    local sum = 0
+    for i = 1, o.cpu do sum = sum + rates:get(true, 30) end
+    for i = 1, o.cpu do ps[i]:join() end
+    return sum
+  end
+end
+
+-- K CPU-bound threads (or processes), beside 'io' (a function run in a
+-- thread) or alone for o.seconds; returns their summed loop rate.
 local function run_cpu(io)
+  if o.cpu_in == "process" then
+    local stop = start_cpu_processes()
+    if io then
+      local t = threading.Thread{target = io, name = "io"}
+      t:start(); t:join()
+      if t.error then stop(); error(t.error, 0) end
+    else
+      B.has.time.sleep(o.seconds)
+    end
+    return stop()
+  end
   stop_cpu = false
   local outs, cs = {}, {}
   for i = 1, o.cpu do
@@ -163,15 +212,23 @@ local m0 = B.measure(function()
 end)
 local cpu_alone = run_cpu(nil)
 local cpu_beside
+local function urgent()   -- priority's counters (gil.stats), 0 elsewhere
+  local s = B.has.gil and B.has.gil.stats() or {}
+  return s.urgent_grants or 0, s.urgent_cost_s or 0
+end
+local g0, c0 = urgent()
 local m = B.measure(function()
   cpu_beside = run_cpu(function() io_thread(o.seconds, o.work, beside) end)
 end)
+local g1, c1 = urgent()
 
 B.emit("gil_convoy", {mode = "gil", workers = o.cpu + 1}, m, {
-  channel = o.channel, work = o.work, cpu_threads = o.cpu,
+  channel = o.channel, work = o.work, cpu_threads = o.cpu, cpu_in = o.cpu_in,
   alone_trips_per_s = alone.trips_per_s, beside_trips_per_s = beside.trips_per_s,
   slowdown = alone.trips_per_s / beside.trips_per_s,
   retention = beside.trips_per_s / alone.trips_per_s,
   cpu_alone_loops_per_s = cpu_alone, cpu_loops_per_s = cpu_beside,
   cpu_retention = cpu_beside / cpu_alone, alone_wall_s = m0.wall_s,
+  beside_trips = beside.trips,
+  urgent_grants = g1 - g0, urgent_cost_share = m.wall_s > 0 and (c1 - c0) / m.wall_s or 0,
 })

@@ -156,9 +156,11 @@ end
 
 function B.policy()
   if not has.gil or not has.gil.enabled() then return nil end
-  local kind, n = has.gil.policy()
+  local kind, n, share = has.gil.policy()
   if kind == "interval" or kind == "priority" then
-    return string.format("%s:%s", kind, (math.tointeger(n) or n))
+    local s = string.format("%s:%s", kind, (math.tointeger(n) or n))
+    if share and share ~= 10 then s = s .. ":" .. share end   -- priority's share, when not the default
+    return s
   end
   return kind .. ":" .. tostring(n)
 end

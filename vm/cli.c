@@ -71,7 +71,7 @@ static int long_option(const char *a, CLIOptions *o, char *err, size_t errlen) {
   if (is_long(a, "switch", &v)) {
     if (v == NULL)
       return fail(err, errlen, "option '%s' needs a value "
-                  "(--switch=ticks:N|bytecodes:N|interval:MS|priority:MS)", a, NULL);
+                  "(--switch=ticks:N|bytecodes:N|interval:MS|priority:MS[:PCT])", a, NULL);
     if (gil_parse_policy(v, &o->cfg.policy, why, sizeof why) != 0)
       return fail(err, errlen, "invalid --switch value '%s': %s", v, why);
     o->switch_set = 1;
@@ -200,8 +200,9 @@ void cli_usage(FILE *f) {
   "  --switch=bytecodes:N    hand the GIL to the next waiter after N bytecodes'\n"
   "                          time, at least 0.5 ms (default bytecodes:100)\n"
   "  --switch=interval:MS    a waiting thread asks the holder to drop after MS ms\n"
-  "  --switch=priority:MS    interval:MS, but a thread back from a blocking call\n"
-  "                          is served first (within a budget)\n"
+  "  --switch=priority:MS[:PCT]  interval:MS, but a thread back from a blocking\n"
+  "                          call is served first, within a budget of PCT% of\n"
+  "                          the GIL's time (default 10)\n"
   "  --switch=ticks:N        CPython 2: drop and retake the GIL every N bytecodes\n"
   "  --module-io=release|hold  release (default): C modules' blocking calls\n"
   "                          (recv, accept, poll, sleep...) let go of the GIL\n"

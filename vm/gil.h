@@ -14,10 +14,14 @@ typedef enum { GIL_BYTECODES, GIL_INTERVAL, GIL_TICKS, GIL_PRIORITY } GILPolicyK
 typedef struct GILPolicy {
   GILPolicyKind kind;
   long n;            /* ticks, bytecodes: N instructions; interval, priority: microseconds */
+  int share;         /* priority: the percent of GIL time that serving threads back from a
+                     ** blocking call first may cost the others (1..90); 0: the default */
 } GILPolicy;
 
-/* Parses "ticks:N", "bytecodes:N", "interval:MS" or "priority:MS" (MS may
-** be fractional). Returns 0 on success, -1 with a message in 'err'. */
+#define GIL_PRIORITY_SHARE 10   /* priority:MS's share when none is given */
+
+/* Parses "ticks:N", "bytecodes:N", "interval:MS" or "priority:MS[:PCT]"
+** (MS may be fractional; PCT is the share, an integer from 1 to 90). Returns 0 on success, -1 with a message in 'err'. */
 int gil_parse_policy(const char *s, GILPolicy *out, char *err, size_t errlen);
 
 /* "bytecodes:100", "interval:5"... into buf. */
@@ -68,6 +72,7 @@ typedef struct GILStats {
   unsigned long releases;        /* every drop: blocking calls, hand-overs, ticks */
   unsigned long wasted_wakeups;  /* a waiter woke and found the GIL taken */
   unsigned long urgent_grants;   /* priority: waits served first */
+  uint64_t urgent_cost_ns;       /* priority: what those cost the others (the bucket's charges) */
 } GILStats;
 GILStats gil_stats(void);
 

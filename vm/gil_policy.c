@@ -7,8 +7,9 @@
 **   bytecodes:N  gillua's FIFO hand-over: a turn of N instructions (at
 **                least the minimum turn), then the head waiter gets it.
 **   interval:MS  CPython 3.2+: a waiter asks the holder to drop after MS.
-**   priority:MS  interval, but a thread back from a blocking call is
-**                served first (gil_priority.c).
+**   priority:MS[:PCT]  interval, but a thread back from a blocking call
+**                is served first, at a cost to the others of at most PCT
+**                percent of the GIL's time (default 10; gil_priority.c).
 **
 ** What N means under bytecodes. Counting instructions needs Lua's count
 ** hook, and an armed count hook makes every instruction trap into
@@ -67,17 +68,39 @@ static int parse_ms(const char *v, GILPolicy *out, char *err, size_t errlen) {
   return 0;
 }
 
+/* priority's optional ":PCT" after MS: 'v' is "MS" or "MS:PCT". */
+static int parse_priority(const char *v, GILPolicy *out, char *err, size_t errlen) {
+  const char *colon = strchr(v, ':');
+  if (colon == NULL) return parse_ms(v, out, err, errlen);
+  char ms[64];
+  size_t len = (size_t)(colon - v);
+  if (len >= sizeof ms) len = sizeof ms - 1;
+  memcpy(ms, v, len);
+  ms[len] = '\0';
+  if (parse_ms(ms, out, err, errlen) != 0) return -1;
+  char *end;
+  errno = 0;
+  long pct = strtol(colon + 1, &end, 10);
+  if (colon[1] == '\0' || *end != '\0' || errno || pct < 1 || pct > 90) {
+    snprintf(err, errlen, "PCT (the share urgent turns may cost the others) must be an integer from 1 to 90");
+    return -1;
+  }
+  out->share = (int)pct;
+  return 0;
+}
+
 int gil_parse_policy(const char *s, GILPolicy *out, char *err, size_t errlen) {
   const char *colon = strchr(s, ':');
   if (colon == NULL) {
-    snprintf(err, errlen, "expected ticks:N, bytecodes:N, interval:MS or priority:MS");
+    snprintf(err, errlen, "expected ticks:N, bytecodes:N, interval:MS or priority:MS[:PCT]");
     return -1;
   }
   size_t klen = (size_t)(colon - s);
   for (int k = 0; k < (int)(sizeof kind_names / sizeof kind_names[0]); k++) {
     if (strlen(kind_names[k]) != klen || strncmp(s, kind_names[k], klen) != 0) continue;
-    GILPolicy p = { (GILPolicyKind)k, 0 };
+    GILPolicy p = { (GILPolicyKind)k, 0, 0 };
     int rc = gil_policy_counts(p.kind) ? parse_count(colon + 1, &p, err, errlen)
+           : p.kind == GIL_PRIORITY    ? parse_priority(colon + 1, &p, err, errlen)
                                        : parse_ms(colon + 1, &p, err, errlen);
     if (rc == 0) *out = p;
     return rc;
@@ -90,6 +113,8 @@ int gil_parse_policy(const char *s, GILPolicy *out, char *err, size_t errlen) {
 void gil_format_policy(GILPolicy p, char *buf, size_t len) {
   if (gil_policy_counts(p.kind))
     snprintf(buf, len, "%s:%ld", gil_policy_name(p.kind), p.n);
+  else if (p.kind == GIL_PRIORITY && p.share > 0)
+    snprintf(buf, len, "%s:%g:%d", gil_policy_name(p.kind), (double)p.n / 1000.0, p.share);
   else
     snprintf(buf, len, "%s:%g", gil_policy_name(p.kind), (double)p.n / 1000.0);
 }

@@ -26,8 +26,9 @@
 **    thread that keeps running after its I/O is a holder like any other:
 **    the CPU-bound waiters take the GIL back when the slice ends.
 ** 4. Urgency is paid for, from one bucket of GIL time for the whole
-**    process. The bucket fills at PRIO_SHARE_PCT of wall time, up to
-**    PRIO_SHARE_PCT of a slice (and never less than PRIO_MIN_CAP_NS). It
+**    process. The bucket fills at the share (priority:MS:PCT, default
+**    GIL_PRIORITY_SHARE = 10 percent) of wall time, up to the share of a
+**    slice (and never less than PRIO_MIN_CAP_NS). It
 **    is charged what the CPU-bound threads really lost: from the moment an
 **    urgent thread displaced a CPU-bound holder to the moment that holder
 **    runs again (the urgent turns, both hand-overs, the wake-up; a
@@ -38,7 +39,7 @@
 **    ahead of the CPU-bound waiters), the urgent turn's holding time. With
 **    the bucket empty a thread back from a blocking call queues at the
 **    tail like anybody else. So the CPU-bound threads keep at least
-**    100 - PRIO_SHARE_PCT percent of the GIL whatever the other threads
+**    100 - PCT percent of the GIL whatever the other threads
 **    do: a thread that blocks briefly in a loop (sleep(0), a lock taken
 **    and dropped at once) empties the bucket and then waits its turn,
 **    while a real I/O-bound thread, whose turns are short, seldom does.
@@ -49,11 +50,14 @@
 #include "block.h"
 #include "gil_core.h"
 
-#define PRIO_SHARE_PCT 10            /* urgent turns may cost the others this much */
+/* The percent of GIL time urgent turns may cost the others. */
+static uint64_t share_pct(void) {
+  return (uint64_t)(gil.policy.share > 0 ? gil.policy.share : GIL_PRIORITY_SHARE);
+}
 #define PRIO_MIN_CAP_NS 200000ull    /* the bucket holds at least this much */
 
 static uint64_t bucket_cap(void) {
-  uint64_t cap = (uint64_t)gil.policy.n * 1000ull * PRIO_SHARE_PCT / 100;
+  uint64_t cap = (uint64_t)gil.policy.n * 1000ull * share_pct() / 100;
   return cap > PRIO_MIN_CAP_NS ? cap : PRIO_MIN_CAP_NS;
 }
 
@@ -63,7 +67,7 @@ static void refill(uint64_t now) {
   if (gil.prio_refill_at == 0) {         /* first time: a full bucket */
     gil.prio_credit_ns = (int64_t)cap;
   } else if (now > gil.prio_refill_at) {
-    uint64_t add = (now - gil.prio_refill_at) * PRIO_SHARE_PCT / 100;
+    uint64_t add = (now - gil.prio_refill_at) * share_pct() / 100;
     int64_t c = gil.prio_credit_ns + (int64_t)(add < cap ? add : cap);
     gil.prio_credit_ns = c > (int64_t)cap ? (int64_t)cap : c;
   }
@@ -81,6 +85,7 @@ int prio_admit(uint64_t now) {
 }
 
 void prio_charge(uint64_t lost_ns) {
+  gil.stats.urgent_cost_ns += lost_ns;
   refill(gl_now_ns());
   gil.prio_credit_ns -= (int64_t)lost_ns;
 }

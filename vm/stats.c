@@ -123,8 +123,8 @@ void gl_stats_print(FILE *f) {
     fprintf(f, "  gil: off (every thread in its own interpreter)\n");
   fprintf(f, "  switches: %lu  forced: %lu  drop requests: %lu\n",
           s.switches, s.forced_switches, s.requests);
-  fprintf(f, "  releases: %lu  wasted wake-ups: %lu  urgent grants: %lu\n",
-          s.releases, s.wasted_wakeups, s.urgent_grants);
+  fprintf(f, "  releases: %lu  wasted wake-ups: %lu  urgent grants: %lu (cost the others %.3f s)\n",
+          s.releases, s.wasted_wakeups, s.urgent_grants, (double)s.urgent_cost_ns / 1e9);
   fprintf(f, "  %-24s %10s %10s %10s %12s\n", "thread", "held_s", "wait_s", "blocked_s", "acquisitions");
   for (int i = 0; i < n; i++)
     fprintf(f, "  %-24s %10.3f %10.3f %10.3f %12lu\n", th[i].name, th[i].held_s,

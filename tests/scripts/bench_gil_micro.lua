@@ -43,6 +43,15 @@ do
   -- priority:MS beside three CPU-bound threads; ticks:N's counters
   local c = micro("bench_gil_convoy.lua", "priority:1", {"--seconds=0.05", "--channel=queue", "--cpu=3"})
   assert(c.cpu_threads == 3 and c.workers == 4 and c.switch == "priority:1")
+  assert(math.type(c.urgent_grants) == "integer" and c.urgent_grants >= 0 and c.urgent_cost_share >= 0)
+  assert(c.beside_trips > 0 and c.cpu_in == "thread")
+  -- a share other than the default is reported with the policy
+  c = micro("bench_gil_convoy.lua", "priority:1:30", {"--seconds=0.05", "--channel=queue"})
+  assert(c.switch == "priority:1:30", c.switch)
+  -- the floor: the CPU-bound loops in processes, no GIL between them and the I/O thread
+  c = micro("bench_gil_convoy.lua", "interval:1", {"--seconds=0.05", "--channel=tcp", "--cpu_in=process", "--cpu=2"})
+  assert(c.cpu_in == "process" and c.cpu_threads == 2 and c.urgent_grants == 0)
+  assert(c.alone_trips_per_s > 0 and c.beside_trips_per_s > 0 and c.cpu_alone_loops_per_s > 0 and c.cpu_loops_per_s > 0)
   local t = micro("bench_gil_fairness.lua", "ticks:100", {"--seconds=0.1"})
   assert(#t.shares_pct == 4 and math.type(t.releases) == "integer" and t.releases >= t.switches)
 
@@ -54,10 +63,11 @@ end
 
 -- bad arguments: a usage message and exit 2, no JSON
 for _, bad in ipairs({{"bench_gil_convoy.lua", "--cpu=0"}, {"bench_gil_convoy.lua", "--cpu=1.5"},
-                      {"lab_io_bound.lua", "--threads=0"}}) do
+                      {"lab_io_bound.lua", "--threads=0"},
+                      {"bench_gil_convoy.lua", "--cpu_in=fiber", "must be thread or process"}}) do
   local p = io.popen(T.q(T.gillua) .. " scripts/" .. bad[1] .. " " .. bad[2] .. " 2>&1; echo rc=$?")
   local out = p:read("a")
   p:close()
-  assert(out:find("must be an integer", 1, true) and out:find("rc=2", 1, true), bad[1] .. " " .. bad[2] .. ": " .. out)
+  assert(out:find(bad[3] or "must be an integer", 1, true) and out:find("rc=2", 1, true), bad[1] .. " " .. bad[2] .. ": " .. out)
 end
 print("micro ok")

@@ -121,9 +121,25 @@ local report = {
   },
   extras = {{bench = "thread_start", mode = "gil", flags = "--gil=on --count=10", us_per_thread = 40.5, cores_used = 0.5},
             {bench = "transfer", unavailable = "failed: exit 1: x"}},
+    -- interleaved pairs (bench/paired.lua): thread start, managers over TCP
   timelines = {tl, {switch = "interval:5", unavailable = "unavailable: no trace"}},
   errors = {{what = "x", error = "exit 1: boom"}},
 }
+for pair, f in ipairs({{40.5, 60, 100, 10, 40000, 60, 8000}, {50, 80, 100, 12, 30000, 60, 7500},
+                       {30, 50, 100, 11, 33000, 66, 6600}}) do
+  local x = report.extras
+  x[#x + 1] = {bench = "thread_start", impl = "gillua", mode = "gil", us_per_thread = f[1], pair = pair}
+  x[#x + 1] = {bench = "thread_start", impl = "gillua", mode = "nogil", us_per_thread = f[2], pair = pair}
+  x[#x + 1] = {bench = "thread_start", impl = "cpython-3.11", mode = "gil", us_per_thread = f[3], pair = pair}
+  x[#x + 1] = {bench = "mgr_net", impl = "gillua", mgr_call_us = f[4], mgr_queue_items_per_s = f[5], pair = pair}
+  x[#x + 1] = {bench = "mgr_net", impl = "cpython-3.11", mgr_call_us = f[6], mgr_queue_items_per_s = f[7], pair = pair}
+end
+for _, c in ipairs({{"priority:5", 1, 0.31, 0.84}, {"priority:5", 3, 0.12, 0.91}, {"priority:5:40", 1, 0.7, 0.5},
+                    {"interval:5", 1, 3.5, 0.99, "process"}}) do
+  table.insert(report.micro, {bench = "gil_convoy", switch = c[1], channel = "tcp", cpu_threads = c[2], cpu_in = c[5],
+                              alone_trips_per_s = 30000, beside_trips_per_s = 30000 * c[3], slowdown = 1 / c[3],
+                              retention = c[3], cpu_retention = c[4]})
+end
 
 -- report.json
 local js = write_json(report)
@@ -171,6 +187,18 @@ assert(md:find("| gil interval:5 | CPython 3.2+", 1, true), "one row per policy"
 assert(md:find("| cpython-3.11 threads |", 1, true) and md:find("| GIL off |", 1, true))
 assert(md:find("## bytecodes:N from 1 to 10^7", 1, true) and md:find("| bytecodes:10000000 |", 1, true))
 assert(md:find("## Thread start + join", 1, true))
+-- interleaved pairs: the median of the per-pair ratios, with min-max
+assert(md:find("| gillua, GIL on | 40.5 | 0.41 (0.30-0.50) | 3 |", 1, true), "thread start: paired ratio")
+assert(md:find("**FAIL** thread start + join, gillua GIL on: <= 0.25x CPython's — 0.41 (0.30-0.50)x", 1, true))
+assert(md:find("| proxy call round trip, µs | 11.0 | 60.0 | 6.00 (5.00-6.00) | 3 |", 1, true), "managers: call")
+assert(md:find("**PASS** managers over TCP, queue items/s: >= 5x CPython's — 5.00 (4.00-5.00)x", 1, true))
+-- priority's share: one row per share measured, the default first
+assert(md:find("| priority:5 (the default) | 10% | 31.0% | 84.0% | 12.0% | 91.0% |", 1, true), "share table")
+assert(md:find("| priority:5:40 | 40% | 70.0% | 50.0% | – | – |", 1, true))
+assert(md:find("| no GIL between them: the CPU-bound loops in processes | – | 350.0% | 99.0% | – | – |", 1, true))
+assert(md:find("| gil interval:5 | CPython 3.2+", 1, true) and not md:find("| gil interval:5 | [^\n]*350.0%"),
+       "the floor's run is not interval:5's convoy")
+assert(md:find("**FAIL** convoy, priority:5 beside 1: the CPU-bound threads keep >= 90% — kept 84.0%", 1, true))
 
 -- report.html
 local html = write_html(report)

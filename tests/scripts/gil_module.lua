@@ -28,11 +28,17 @@ assert(not pcall(gil.setswitchinterval, "x"))
 -- gil.policy(spec) sets any policy, spelled as --switch
 kind, n = gil.policy("ticks:7")
 assert(kind == "ticks" and n == 7 and math.type(n) == "integer")
-kind, n = gil.policy("priority:2.5")
+local share
+kind, n, share = gil.policy("priority:2.5")
 assert(kind == "priority" and math.abs(n - 2.5) < 1e-9 and math.abs(gil.getswitchinterval() - 0.0025) < 1e-12)
+assert(share == 10, share)                    -- the default share
+kind, n, share = gil.policy("priority:5:30")
+assert(kind == "priority" and n == 5 and share == 30, tostring(share))
+kind, n, share = gil.policy("interval:5")
+assert(kind == "interval" and share == nil)   -- only priority has a share
 kind, n = gil.policy("bytecodes:1000000")   -- calibrates the cost of an instruction
 assert(kind == "bytecodes" and n == 1000000)
-for _, bad in ipairs({"ticks:0", "ticks:x", "priority:0", "nope:3", "ticks", ""}) do
+for _, bad in ipairs({"ticks:0", "ticks:x", "priority:0", "nope:3", "ticks", "", "priority:5:0", "priority:5:91"}) do
   local ok, err = pcall(gil.policy, bad)
   assert(not ok and err:find("bad policy '" .. bad .. "'", 1, true), tostring(err))
 end

@@ -4,6 +4,7 @@
 ** Real pthreads; no Lua code runs here (running == NULL, so the arm signal
 ** finds nothing to hook), which isolates the lock from the hook.
 */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,12 +39,21 @@ static void test_parse_policy(void **state) {
   char name[64];
   gil_format_policy(p, name, sizeof name);
   assert_string_equal(name, "priority:2.5");
-  gil_format_policy((GILPolicy){ GIL_TICKS, 7 }, name, sizeof name);
+  assert_int_equal(p.share, 0);             /* the default share */
+  assert_int_equal(gil_parse_policy("priority:5:25", &p, err, sizeof err), 0);
+  assert_int_equal(p.kind, GIL_PRIORITY);
+  assert_int_equal(p.n, 5000);
+  assert_int_equal(p.share, 25);
+  gil_format_policy(p, name, sizeof name);
+  assert_string_equal(name, "priority:5:25");
+  gil_format_policy((GILPolicy){ GIL_TICKS, 7, 0 }, name, sizeof name);
   assert_string_equal(name, "ticks:7");
   const char *bad[] = { "bytecodes:0", "bytecodes:-3", "bytecodes:x", "bytecodes:",
                         "interval:-1", "interval:abc", "interval:", "foo:3", "100",
                         "bytecodes:10x", "", "ticks:0", "ticks:1.5", "ticks:",
-                        "priority:0", "priority:x", "priority", "Ticks:3" };
+                        "priority:0", "priority:x", "priority", "Ticks:3",
+                        "priority:5:0", "priority:5:91", "priority:5:", "priority:5:x",
+                        "priority:5:10:1", "priority::10", "interval:5:10", "bytecodes:100:10" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     err[0] = '\0';
     assert_int_equal(gil_parse_policy(bad[i], &p, err, sizeof err), -1);
@@ -103,18 +113,18 @@ static void run_contention(GILPolicy policy) {
 
 static void test_mutual_exclusion_bytecodes(void **state) {
   (void)state;
-  run_contention((GILPolicy){ GIL_BYTECODES, 100 });
+  run_contention((GILPolicy){ .kind = GIL_BYTECODES, .n = 100 });
 }
 
 static void test_mutual_exclusion_interval(void **state) {
   (void)state;
-  run_contention((GILPolicy){ GIL_INTERVAL, 1000 });
+  run_contention((GILPolicy){ .kind = GIL_INTERVAL, .n = 1000 });
 }
 
 static void test_mutual_exclusion_ticks(void **state) {
   (void)state;
   GILStats before = gil_stats();
-  run_contention((GILPolicy){ GIL_TICKS, 100 });
+  run_contention((GILPolicy){ .kind = GIL_TICKS, .n = 100 });
   GILStats after = gil_stats();
   /* every acquisition ends in a release; no hand-over, so none forced */
   assert_int_equal(after.releases - before.releases, (unsigned long)NTHREADS * ROUNDS);
@@ -123,7 +133,7 @@ static void test_mutual_exclusion_ticks(void **state) {
 
 static void test_mutual_exclusion_priority(void **state) {
   (void)state;
-  run_contention((GILPolicy){ GIL_PRIORITY, 1000 });
+  run_contention((GILPolicy){ .kind = GIL_PRIORITY, .n = 1000 });
 }
 
 /* ---- FIFO hand-over: a releaser cannot re-grab while others wait ---- */
@@ -151,7 +161,7 @@ static void wait_for_waiters(int n) {
 
 static void test_fifo_hand_over(void **state) {
   (void)state;
-  gil_setup(1, (GILPolicy){ GIL_INTERVAL, 1000000 });   /* 1 s: no forced drops */
+  gil_setup(1, (GILPolicy){ .kind = GIL_INTERVAL, .n = 1000000 });   /* 1 s: no forced drops */
   GLThread *me = gt_new();
   gt_bind_self(me, NULL, NULL);
   gil_acquire(me);
@@ -181,8 +191,10 @@ static void *urgent_waiter(void *arg) {
   gt_bind_self(t, NULL, NULL);
   gil_reacquire(t);
   order[atomic_fetch_add(&norder, 1)] = t;
+  /* The whole hold_ms: the waiter's arm signal (its drop request) cuts a
+  ** nanosleep short, and a shorter hold would be charged less. */
   struct timespec ts = { 0, hold_ms * 1000000L };
-  nanosleep(&ts, NULL);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
   gil_release(t);
   return NULL;
 }
@@ -208,7 +220,7 @@ static void test_priority_serves_urgent_first(void **state) {
   (void)state;
   /* 1 ms slices: the bucket holds 0.2 ms (PRIO_MIN_CAP_NS), refilled at
   ** 10% of wall time. No Lua runs, so drop requests change nothing. */
-  gil_setup(1, (GILPolicy){ GIL_PRIORITY, 1000 });
+  gil_setup(1, (GILPolicy){ .kind = GIL_PRIORITY, .n = 1000 });
   GLThread *me = gt_new(), *w[2];
   gt_bind_self(me, NULL, NULL);
   unsigned long urgent0 = gil_stats().urgent_grants;
@@ -225,12 +237,12 @@ static void test_priority_serves_urgent_first(void **state) {
   assert_int_equal(gil_stats().urgent_grants, urgent0 + 1);
   gt_decref(w[0]); gt_decref(w[1]);
   gt_decref(me);
-  gil_setup(1, (GILPolicy){ GIL_BYTECODES, 100 });
+  gil_setup(1, (GILPolicy){ .kind = GIL_BYTECODES, .n = 100 });
 }
 
 static void test_gil_off_is_free(void **state) {
   (void)state;
-  gil_setup(0, (GILPolicy){ GIL_BYTECODES, 100 });
+  gil_setup(0, (GILPolicy){ .kind = GIL_BYTECODES, .n = 100 });
   GLThread *a = gt_new(), *b = gt_new();
   gil_acquire(a);
   gil_acquire(b);                 /* would block forever with the GIL on */
@@ -240,7 +252,7 @@ static void test_gil_off_is_free(void **state) {
   assert_int_equal(gil_enabled(), 0);
   gt_decref(a);
   gt_decref(b);
-  gil_setup(1, (GILPolicy){ GIL_BYTECODES, 100 });
+  gil_setup(1, (GILPolicy){ .kind = GIL_BYTECODES, .n = 100 });
 }
 
 int main(void) {

@@ -196,7 +196,7 @@ static void *main_joiner(void *arg) {
 
 static void test_main_finished_wakes_joiners(void **state) {
   (void)state;
-  gil_setup(0, (GILPolicy){GIL_BYTECODES, 100});
+  gil_setup(0, (GILPolicy){ .kind = GIL_BYTECODES, .n = 100 });
   gt_init_main(NULL);
   GLThread *w = gt_new();
   pthread_t tid;
