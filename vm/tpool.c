@@ -47,22 +47,32 @@
 #define IDLE_NS 1000000000ull      /* a parked thread waits this long for work */
 #define PARK_SPIN_NS 100000ull     /* ... spinning for the first 100 us of it */
 #define MAX_IDLE 16
+#define DISCARD_WAIT_NS 2000000000ull   /* at exit: at most this long for the parked threads */
 #define STACK_SIZE (16u << 20)
 
 typedef struct Worker {
   struct Worker *next;             /* idle list */
   pthread_cond_t cv;
-  void *(*fn)(void *);             /* the work handed over */
+  void *(*fn)(void *);             /* the work handed over; NULL: end (at exit) */
   void *arg;
   atomic_int handed;               /* fn and arg are new work */
+  void *prepared;                  /* owner thread only: made ahead, not yet used */
 } Worker;
 
 static struct {
   pthread_mutex_t mu;
+  pthread_cond_t holders_cv;       /* 'holding' went down */
   Worker *idle;
   int nidle;
   Worker *spinner;                 /* the parked Worker that spins now, or NULL */
-} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL };
+  void *(*prepare)(void);          /* set once (gl_tpool_set_prepare) */
+  void (*discard)(void *);
+  int holding;                     /* Workers holding or making a prepared thing */
+  int closing;                     /* the exit path began: prepare no more */
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, NULL,
+           NULL, NULL, 0, 0 };
+
+static _Thread_local Worker *self_worker;   /* the Worker this OS thread is */
 
 static GLSpin park_spin = GL_SPIN_INIT;
 
@@ -74,6 +84,8 @@ void gl_tpool_fork_child(void) {
   pool.idle = NULL;                /* those threads are not in this process */
   pool.nidle = 0;
   pool.spinner = NULL;
+  pool.holding = 0;
+  pthread_cond_init(&pool.holders_cv, NULL);
   pthread_mutex_unlock(&pool.mu);  /* taken in prepare, by this thread */
 }
 
@@ -82,7 +94,26 @@ static void unlink_idle(Worker *w) {
     if (*p == w) { *p = w->next; pool.nidle--; return; }
 }
 
-/* Parks w after its work; returns 1 with new work in w->fn, 0 to end. */
+/* pool.mu held: one prepared thing fewer is held. */
+static void unhold(void) {
+  pool.holding--;
+  pthread_cond_broadcast(&pool.holders_cv);
+}
+
+/* On w's own thread: disposes of what it prepared and did not use. */
+static void drop_prepared(Worker *w) {
+  if (w->prepared == NULL) return;
+  pool.discard(w->prepared);
+  w->prepared = NULL;
+  pthread_mutex_lock(&pool.mu);
+  unhold();
+  pthread_mutex_unlock(&pool.mu);
+}
+
+/* Parks w after its work; returns 1 with new work in w->fn, 0 to end.
+** The spinner first prepares (when asked to, and has nothing prepared):
+** it is on the idle list meanwhile, so work handed over during the
+** preparation runs right after it. */
 static int park(Worker *w) {
   pthread_mutex_lock(&pool.mu);
   if (pool.nidle >= MAX_IDLE) { pthread_mutex_unlock(&pool.mu); return 0; }
@@ -92,8 +123,15 @@ static int park(Worker *w) {
   pool.nidle++;
   int spin = pool.spinner == NULL;  /* one spinner at a time: the cores are for work */
   if (spin) pool.spinner = w;
+  int prep = spin && pool.prepare && !pool.closing && w->prepared == NULL;
+  if (prep) pool.holding++;
   pthread_mutex_unlock(&pool.mu);
   struct timespec dl = gl_ns_ts(gl_now_ns() + IDLE_NS);
+  if (prep && (w->prepared = pool.prepare()) == NULL) {
+    pthread_mutex_lock(&pool.mu);
+    unhold();
+    pthread_mutex_unlock(&pool.mu);
+  }
   if (spin && gl_spin_for_flag(&park_spin, &w->handed, PARK_SPIN_NS)) return 1;   /* gl_spawn cleared spinner */
   pthread_mutex_lock(&pool.mu);
   if (pool.spinner == w) pool.spinner = NULL;
@@ -108,13 +146,53 @@ static int park(Worker *w) {
 
 static void *worker_main(void *arg) {
   Worker *w = (Worker *)arg;
+  self_worker = w;
   do {
     w->fn(w->arg);
     gl_self = NULL;
-  } while (park(w));
+  } while (park(w) && w->fn);
+  drop_prepared(w);
   pthread_cond_destroy(&w->cv);
   free(w);
   return NULL;
+}
+
+void gl_tpool_set_prepare(void *(*prepare)(void), void (*discard)(void *)) {
+  pthread_mutex_lock(&pool.mu);
+  pool.prepare = prepare;
+  pool.discard = discard;
+  pthread_mutex_unlock(&pool.mu);
+}
+
+void *gl_tpool_take_prepared(void) {
+  Worker *w = self_worker;
+  if (w == NULL || w->prepared == NULL) return NULL;
+  void *p = w->prepared;
+  w->prepared = NULL;
+  pthread_mutex_lock(&pool.mu);
+  unhold();
+  pthread_mutex_unlock(&pool.mu);
+  return p;
+}
+
+/* The parked threads are told to end (fn NULL); each disposes of what it
+** prepared. Threads still running keep nothing prepared (they took it). */
+void gl_tpool_discard_prepared(void) {
+  pthread_mutex_lock(&pool.mu);
+  pool.closing = 1;
+  while (pool.idle) {
+    Worker *w = pool.idle;
+    unlink_idle(w);
+    if (pool.spinner == w) pool.spinner = NULL;
+    w->fn = NULL;
+    atomic_store(&w->handed, 1);
+    pthread_cond_signal(&w->cv);
+  }
+  struct timespec dl = gl_ns_ts(gl_now_ns() + DISCARD_WAIT_NS);
+  int rc = 0;
+  while (pool.holding > 0 && rc != ETIMEDOUT)
+    rc = pthread_cond_clockwait(&pool.holders_cv, &pool.mu, CLOCK_MONOTONIC, &dl);
+  pthread_mutex_unlock(&pool.mu);
 }
 
 int gl_spawn(void *(*fn)(void *), void *arg) {
