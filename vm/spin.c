@@ -15,9 +15,10 @@
 ** share one core (the other core busy with another program) the spinner
 ** holds the core the answer needs: measured, start + join went from 7 us
 ** to 40-250 us. So each place that spins keeps count (GLSpin): after
-** MAX_MISSES spins in a row that ran out of time it stops spinning and
-** only tries again every RETRY_EVERY-th wait; one spin that succeeds
-** makes it spin every time again. No sched_yield in the loop: with a
+** MAX_MISSES spins that ran out of time (a success takes one back) it
+** stops spinning and only tries again every RETRY_EVERY-th wait; a try
+** that succeeds makes it spin every time again, and one miss then stops
+** it again (a core busy now and then costs one spin, not three). No sched_yield in the loop: with a
 ** CPU-bound program on the same core it hands the core away for a whole
 ** scheduler slice (measured: 1-3 ms per start).
 **
@@ -43,11 +44,9 @@ static int should_spin(GLSpin *site) {
 }
 
 static void record(GLSpin *site, int answered) {
-  if (answered) {
-    if (atomic_load_explicit(&site->misses, memory_order_relaxed) != 0)
-      atomic_store_explicit(&site->misses, 0, memory_order_relaxed);
-  } else if (atomic_load_explicit(&site->misses, memory_order_relaxed) < MAX_MISSES)
-    atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
+  int m = atomic_load_explicit(&site->misses, memory_order_relaxed);
+  if (answered ? m > 0 : m < MAX_MISSES)
+    atomic_store_explicit(&site->misses, m + (answered ? -1 : 1), memory_order_relaxed);
 }
 
 /* Every 64 rounds a look at the clock; returns 1 when time is up. */

@@ -2,7 +2,7 @@
 ** test_spin.c — the bounded spins of vm/spin.c: a flag already set or set
 ** while spinning is seen, a flag never set gives up, and a place whose
 ** spins keep running out of time stops spinning (probing again now and
-** then) until one succeeds.
+** then) until one succeeds; one miss after that stops it again.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,7 +63,10 @@ static void test_gives_up_then_stops_spinning(void **state) {
   pthread_create(&tid, NULL, set_late, &never);
   assert_int_equal(gl_spin_for_flag(&site, &never, 5000000000ull), 1);
   pthread_join(tid, NULL);
-  assert_int_equal(atomic_load(&site.misses), 0);   /* spins every time again */
+  assert_int_equal(atomic_load(&site.misses), 2);   /* below 3: spins every time again */
+  atomic_store(&never, 0);
+  assert_int_equal(gl_spin_for_flag(&site, &never, 1000), 0);   /* one miss stops it again */
+  assert_int_equal(atomic_load(&site.misses), 3);
 }
 
 static void test_block_epoch(void **state) {
