@@ -14,8 +14,8 @@
 ** always reaches the main thread). ident and native_id of a new gillua
 ** thread may equal those of a finished one, as Python allows.
 **
-** A parked thread first spins for PARK_SPIN_NS (spin.c)
-** and only then sleeps on its condition: a program that starts threads
+** A parked thread first spins for PARK_SPIN_NS (spin.c) and only then
+** sleeps on its condition: a program that starts threads
 ** one after another (start, join, start...) hands the next one over
 ** within microseconds, and a spinning thread takes it without the futex
 ** wake-up a sleeping one needs (16-35 us on a 2-core VM). Only one parked
@@ -27,12 +27,22 @@
 **
 ** fork(): a child has none of the parent's parked threads; the fork duty
 ** (gl_at_fork, registered by vm.c) holds pool.mu across fork() and empties
-** the list in the child.
+** the list in the child (the parent's prepared things are not the
+** child's to close).
 **
-** Fields: pool.mu guards the idle list, its length, the spinner and
-** every parked Worker's fn/arg/handed (a Worker's cv is used with pool.mu only);
-** 'handed' is atomic besides, and set after fn and arg, so a spinning
-** Worker may read it, then them, without the lock.
+** Work prepared ahead (gl_tpool_set_prepare; GIL off: the next thread's
+** interpreter): the parked thread that becomes the spinner prepares first,
+** while on the idle list, so work handed to it meanwhile runs as soon as
+** the preparation ends; the work takes the result on the same OS thread.
+** 'holding' counts the Workers holding or making one; the exit path
+** (gl_tpool_discard_prepared) sets 'closing', tells the parked threads to
+** end (fn NULL) and waits for 'holding' to reach 0.
+**
+** Fields: pool.mu guards the idle list, its length, the spinner, prepare,
+** discard, holding, closing and every parked Worker's fn/arg/handed (a
+** Worker's cv is used with pool.mu only); 'handed' is atomic besides, and
+** set after fn and arg, so a spinning Worker may read it, then them,
+** without the lock. A Worker's 'prepared' is its own thread's only.
 */
 #include <errno.h>
 #include <signal.h>
