@@ -50,7 +50,11 @@ static void on_arm(int sig) {
   lua_State *L = atomic_load_explicit(&t->running, memory_order_relaxed);
   if (L == NULL) return;
   int count = atomic_load(&t->hook_count);
-  if (lua_gethook(L) == gl_count_hook && lua_gethookcount(L) == count) return;
+  if (lua_gethook(L) == gl_count_hook &&
+      (count == GL_HOOK_LINE ? lua_gethookmask(L) == LUA_MASKLINE
+                             : lua_gethookmask(L) == LUA_MASKCOUNT && lua_gethookcount(L) == count))
+    return;
+  if (count == GL_HOOK_LINE) atomic_store(&t->line_events, 0);   /* see gil_hook_point */
   gl_hook_arm(L, count);
 }
 
@@ -83,7 +87,9 @@ static int hook_is_ours(lua_State *L) {
 }
 
 void gl_hook_arm(lua_State *L, int count) {
-  if (hook_is_ours(L)) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
+  if (!hook_is_ours(L)) return;
+  if (count == GL_HOOK_LINE) lua_sethook(L, gl_count_hook, LUA_MASKLINE, 0);
+  else lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
 }
 
 void gl_hook_idle(lua_State *L) {
