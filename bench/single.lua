@@ -17,8 +17,9 @@
 --
 --   local rows = dofile("bench/single.lua")(gillua, lua54, root, quick, scale)
 --
--- quick: 5 pairs at half size, otherwise 11 pairs; scale (default 1)
--- multiplies the sizes further (the harness's --scale).
+-- quick: 9 pairs at half size (with 5, one noisy pair moved the median by
+-- 5%), otherwise 11 pairs; scale (default 1) multiplies the sizes further
+-- (the harness's --scale).
 -- returns one row per workload, shaped as the report's "extras" (bench,
 -- impl, flags, numbers), shown by report_{json,md,html}.lua.
 
@@ -107,7 +108,7 @@ end
 return function(gillua, lua54, root, quick, scale)
   local script = root .. "/scripts/bench_single.lua"
   scale = string.format("%.6g", (quick and 0.5 or 1) * (scale or 1))
-  local pairs_n = quick and 5 or 11
+  local pairs_n = quick and 9 or 11
   local rows = {}
   for i, w in ipairs(WORKLOADS) do
     io.stderr:write(string.format("single %d/%d: %s, gillua vs lua5.4, %d pairs\n", i, #WORKLOADS, w, pairs_n))

@@ -354,17 +354,14 @@ int luaopen_multiprocessing_managers(lua_State *L) {
     {"get_server", mgr_get_server}, {"shutdown", m_shutdown},
     {"_number_of_objects", m_nobjects}, {NULL, NULL}
   };
+  static const luaL_Reg metamethods[] = {
+    {"__index", m_index}, {"__gc", m_gc}, {"__close", m_shutdown}, {"__tostring", m_tostring},
+    {NULL, NULL}
+  };
   if (luaL_newmetatable(L, MGR_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, m_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, m_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, m_shutdown);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, m_tostring);
-    lua_setfield(L, -2, "__tostring");
+    luaL_setfuncs(L, metamethods, 0);
   }
   lua_pop(L, 1);
   mgr_server_open(L);

@@ -252,25 +252,21 @@ static const MpExport exports[] = {
   {&proxy_types[MK_NAMESPACE], sizeof(Proxy), obj_release},
 };
 
+/* Every proxy type's metamethods: its methods stay reachable as the
+** metatable's 'methods' (px_index_mm looks there first). */
+static const luaL_Reg proxy_metamethods[] = {
+  {"__eq", mp_ref_eq}, {"__index", px_index_mm}, {"__newindex", px_newindex_mm},
+  {"__len", px_len}, {"__pairs", px_pairs}, {"__tostring", px_tostring}, {NULL, NULL}
+};
+
 void mp_mgr_open_proxies(lua_State *L) {
   for (int k = MK_DICT; k <= MK_NAMESPACE; k++) mp_exportable(&exports[k]);
   const luaL_Reg *methods[] = {NULL, dict_methods, list_methods, NULL};
   for (int k = MK_DICT; k <= MK_NAMESPACE; k++) {
     rt_newtype(L, &proxy_types[k], methods[k]);
-    lua_pushcfunction(L, mp_ref_eq);
-    lua_setfield(L, -2, "__eq");
     lua_getfield(L, -1, "__index");
     lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, px_index_mm);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, px_newindex_mm);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, px_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, px_pairs);
-    lua_setfield(L, -2, "__pairs");
-    lua_pushcfunction(L, px_tostring);
-    lua_setfield(L, -2, "__tostring");
+    luaL_setfuncs(L, proxy_metamethods, 0);
     lua_pop(L, 1);
   }
 }

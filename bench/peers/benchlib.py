@@ -132,3 +132,23 @@ def emit(bench, o, m, extra):
     r = {k: v for k, v in r.items() if v is not None}
     sys.stdout.write(json.dumps(r, sort_keys=True) + "\n")
     sys.stdout.flush()
+
+
+# ---- the measurement scripts (ipc.py, mgr_net.py): [which|all] [scale] [--json]
+
+_ARGS = [a for a in sys.argv[1:] if a != "--json"]
+WHICH = _ARGS[0] if _ARGS else "all"        # which measurement, or all
+SCALE = float(_ARGS[1]) if len(_ARGS) > 1 else 1.0
+JSON = "--json" in sys.argv                 # end with one JSON line of every figure
+results = {}
+
+
+def report(name, value, unit):
+    """Prints one figure (and keeps it for the JSON line)."""
+    results[name] = value
+    print("%-22s %14.6g %s" % (name, value, unit))
+
+
+def print_json():
+    if JSON:
+        print(json.dumps(results))

@@ -10,19 +10,9 @@ inter-process measurements with multiprocessing (fork start method).
 Usage: python3 bench/peers/ipc.py [which|all] [scale] [--json]
 """
 import multiprocessing as mp
-import sys
 import time
 
-args = [a for a in sys.argv[1:] if a != "--json"]
-WHICH = args[0] if args else "all"
-SCALE = float(args[1]) if len(args) > 1 else 1.0
-JSON = "--json" in sys.argv
-results = {}
-
-
-def report(name, value, unit):
-    results[name] = value
-    print("%-22s %14.6g %s" % (name, value, unit))
+from benchlib import WHICH, SCALE, report, print_json
 
 
 def producer(q, n):
@@ -110,6 +100,4 @@ if __name__ == "__main__":
             f()
     else:
         table[WHICH]()
-    if JSON:
-        import json
-        print(json.dumps(results))
+    print_json()

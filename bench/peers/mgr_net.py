@@ -7,23 +7,12 @@ TCP on loopback (BaseManager, fork start method).
 
 Usage: python3 bench/peers/mgr_net.py [which|all] [scale] [--json]
 """
-import json
 import multiprocessing as mp
 import queue
-import sys
 import time
 from multiprocessing.managers import BaseManager
 
-args = [a for a in sys.argv[1:] if a != "--json"]
-WHICH = args[0] if args else "all"
-SCALE = float(args[1]) if len(args) > 1 else 1.0
-JSON = "--json" in sys.argv
-results = {}
-
-
-def report(name, value, unit):
-    results[name] = value
-    print("%-22s %14.6g %s" % (name, value, unit))
+from benchlib import WHICH, SCALE, report, print_json
 
 
 class Counter:
@@ -93,5 +82,4 @@ if __name__ == "__main__":
     if WHICH in ("all", "queue"):
         bench_queue(m)
     m.shutdown()
-    if JSON:
-        print(json.dumps(results))
+    print_json()

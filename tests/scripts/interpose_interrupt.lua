@@ -29,41 +29,15 @@ local cases = {
   waitpid = "local pid = B.spawn('exec sleep 20'); ready(); B.waitpid(pid)",   -- ends by itself
 }
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(os.execute("mkdir " .. dir))
-local parts, names = {}, {}
-for _, flags in ipairs{"--gil=on", "--gil=off"} do
-  for name, body in pairs(cases) do
-    local id = name .. (flags == "--gil=on" and "_on" or "_off")
-    names[#names + 1] = id
-    local f = assert(io.open(dir .. "/" .. id .. ".lua", "w"))
-    f:write(string.format("package.cpath = %q .. ';' .. package.cpath; B = require 'blockmod'\n", cpath),
-            "local function ready() io.stdout:write('ready\\n'); io.stdout:flush() end\n",
-            body, "\nprint('not interrupted')\n")
-    f:close()
-    parts[#parts + 1] = string.format(
-      "( %s %s %s/%s.lua > %s/%s.out 2>&1 & pid=$!; " ..
-      "for i in $(seq 200); do grep -q ready %s/%s.out 2>/dev/null && break; sleep 0.05; done; " ..
-      "sleep 0.1; kill -INT $pid; wait $pid; echo $? > %s/%s.rc ) &",
-      gillua, flags, dir, id, dir, id, dir, id, dir, id)
-  end
-end
+local I = dofile("tests/lib/interrupt.lua")
 local t0 = time.monotonic()
-assert(os.execute(table.concat(parts, "\n") .. "\nwait"))
+local results = I.run{cases = cases, parallel = true, delay = "0.1",
+  prelude = string.format("package.cpath = %q .. ';' .. package.cpath; B = require 'blockmod'", cpath)}
 local dt = time.monotonic() - t0
-local function slurp(p)
-  local f = assert(io.open(p)); local s = f:read("a"); f:close(); return s
-end
 local failures = {}
-for _, id in ipairs(names) do
-  local rc = tonumber(slurp(dir .. "/" .. id .. ".rc"))
-  local out = slurp(dir .. "/" .. id .. ".out")
-  if rc ~= 130 or not out:find("interrupted") or out:find("not interrupted") then
-    failures[#failures + 1] = string.format("%s: exit %s, output: %s", id, tostring(rc), out)
-  end
+for _, r in ipairs(results) do
+  if not I.interrupted(r) then failures[#failures + 1] = I.describe(r) end
 end
-os.execute("rm -rf " .. dir)
 assert(#failures == 0, table.concat(failures, "\n"))
 assert(dt < 15, "took " .. dt .. " s (waitpid's child lives 20 s)")
 print("interpose_interrupt ok")
