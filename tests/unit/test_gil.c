@@ -4,6 +4,7 @@
 ** Real pthreads; no Lua code runs here (running == NULL, so the arm signal
 ** finds nothing to hook), which isolates the lock from the hook.
 */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,8 +191,10 @@ static void *urgent_waiter(void *arg) {
   gt_bind_self(t, NULL, NULL);
   gil_reacquire(t);
   order[atomic_fetch_add(&norder, 1)] = t;
+  /* The whole hold_ms: the waiter's arm signal (its drop request) cuts a
+  ** nanosleep short, and a shorter hold would be charged less. */
   struct timespec ts = { 0, hold_ms * 1000000L };
-  nanosleep(&ts, NULL);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
   gil_release(t);
   return NULL;
 }
