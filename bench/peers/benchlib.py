@@ -136,11 +136,15 @@ def emit(bench, o, m, extra):
 
 # ---- the measurement scripts (ipc.py, mgr_net.py): [which|all] [scale] [--json]
 
-_ARGS = [a for a in sys.argv[1:] if a != "--json"]
-WHICH = _ARGS[0] if _ARGS else "all"        # which measurement, or all
-SCALE = float(_ARGS[1]) if len(_ARGS) > 1 else 1.0
-JSON = "--json" in sys.argv                 # end with one JSON line of every figure
 results = {}
+
+
+def measure_args():
+    """(which, scale, json): which measurement or "all", the size factor,
+    and whether to end with one JSON line of every figure (print_json)."""
+    args = [a for a in sys.argv[1:] if a != "--json"]
+    return (args[0] if args else "all", float(args[1]) if len(args) > 1 else 1.0,
+            "--json" in sys.argv)
 
 
 def report(name, value, unit):
@@ -150,5 +154,5 @@ def report(name, value, unit):
 
 
 def print_json():
-    if JSON:
+    if measure_args()[2]:
         print(json.dumps(results))

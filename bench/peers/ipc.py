@@ -12,7 +12,9 @@ Usage: python3 bench/peers/ipc.py [which|all] [scale] [--json]
 import multiprocessing as mp
 import time
 
-from benchlib import WHICH, SCALE, report, print_json
+from benchlib import measure_args, report, print_json
+
+WHICH, SCALE, _ = measure_args()
 
 
 def producer(q, n):

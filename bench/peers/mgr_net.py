@@ -12,7 +12,9 @@ import queue
 import time
 from multiprocessing.managers import BaseManager
 
-from benchlib import WHICH, SCALE, report, print_json
+from benchlib import measure_args, report, print_json
+
+WHICH, SCALE, _ = measure_args()
 
 
 class Counter:

@@ -18,7 +18,7 @@ for i, r in ipairs(rows) do
     assert(r.cpu_ratio_min <= r.cpu_ratio_median and r.cpu_ratio_median <= r.cpu_ratio_max,
            r.bench .. ": CPU ratios out of order")
   end
-  assert(r.flags:find("5 interleaved pairs", 1, true), r.flags)
+  assert(r.flags:find("9 interleaved pairs", 1, true), r.flags)
 end
 
 -- an interpreter that prints another checksum is reported, not timed
