@@ -54,7 +54,6 @@ static void on_arm(int sig) {
       (count == GL_HOOK_LINE ? lua_gethookmask(L) == LUA_MASKLINE
                              : lua_gethookmask(L) == LUA_MASKCOUNT && lua_gethookcount(L) == count))
     return;
-  if (count == GL_HOOK_LINE) atomic_store(&t->line_events, 0);   /* see gil_hook_point */
   gl_hook_arm(L, count);
 }
 
@@ -86,9 +85,16 @@ static int hook_is_ours(lua_State *L) {
   return h == NULL || h == gl_count_hook;
 }
 
+/* Arming the line hook restarts the thread's count of line events: Lua's
+** record of the last line (L->oldpc) may be stale then, so the first
+** event can come in the middle of a line (gil_hook_point lets it pass). */
 void gl_hook_arm(lua_State *L, int count) {
   if (!hook_is_ours(L)) return;
-  if (count == GL_HOOK_LINE) lua_sethook(L, gl_count_hook, LUA_MASKLINE, 0);
+  if (count == GL_HOOK_LINE) {
+    GLThread *t = gl_self;
+    if (t) atomic_store(&t->line_events, 0);
+    lua_sethook(L, gl_count_hook, LUA_MASKLINE, 0);
+  }
   else lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
 }
 
