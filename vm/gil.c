@@ -41,10 +41,15 @@
 **                  1..min(N, LANDING_MAX) instructions (see "where the
 **                  switch lands" below).
 **     interval:MS  like CPython 3.2+: a waiter sleeps MS on its condition;
-**                  if no new slice began meanwhile it asks the holder to
-**                  drop by arming a one-shot hook (count 1) and spins for
-**                  the hand-over. The holder runs unhooked, at full speed,
-**                  between requests.
+**                  if no new slice began meanwhile the holder drops. The
+**                  head waiter sends its request a little ahead of the
+**                  slice's end (prearm_ns: the arm signal takes ~25 us to
+**                  arrive) with the slice's end as 'drop_at'; the holder
+**                  runs the last stretch with the line hook and drops at
+**                  its first line boundary from drop_at on, while the
+**                  waiter spins. So the hand-over costs a hook and a lock,
+**                  not a signal's delivery. The holder runs unhooked, at
+**                  full speed, between requests.
 **     priority:MS  interval:MS, plus: a thread back from a blocking call
 **                  is served first (gil_priority.c explains the design).
 **     ticks:N      CPython 2 (gil_ticks.c): no hand-over at all; the
@@ -75,8 +80,12 @@
 **   next one, a random 1..min(N, LANDING_MAX) instructions later
 **   (any place of any loop shorter than that): under bytecodes:N a
 **   switch can land between any two instructions (the unlocked balance
-**   example loses updates), while under interval:MS it lands at calls and
-**   jumps.
+**   example loses updates). Under interval:MS and priority:MS a slice ends
+**   at a line boundary (a new line or a backward jump, from the line hook:
+**   the first line event after the hook is armed may come mid-line, as
+**   Lua's record of the last line is stale then, so it is let pass), and
+**   a drop asked at once (an urgent thread, Ctrl-C, a holder that stayed
+**   in C past its slice) at the next call, return or jump.
 **
 ** - Decisions about the hook are made under gil.mu: a waiter sets
 **   drop_request and signals under gil.mu, and the holder decides to keep
