@@ -246,7 +246,7 @@ static int thread_tostring(lua_State *L) {
   return 1;
 }
 
-void gl_threading_open_thread(lua_State *L) {
+void tt_open_type(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"start", tt_start}, {"join", thread_join}, {"is_alive", thread_is_alive},
     {"run", thread_run}, {NULL, NULL}
@@ -260,6 +260,10 @@ void gl_threading_open_thread(lua_State *L) {
   luaL_newlib(L, methods);
   lua_setfield(L, -2, "methods");
   lua_pop(L, 1);
+}
+
+void gl_threading_open_thread(lua_State *L) {
+  tt_open_type(L);                        /* again after tt_open_type: the same table */
   lua_pushcfunction(L, thread_new);
   lua_setfield(L, -2, "Thread");
   gl_threading_open_thread_module(L);

@@ -39,6 +39,10 @@ void tt_push_fields(lua_State *L, int idx);
 /* A new, unstarted Thread handle (daemon as the creating thread, no
 ** name yet) with an empty fields table, on top. */
 GLThread *tt_new(lua_State *L);
+/* Registers the Thread type (its metatable) in L without the rest of
+** the threading module: what a GIL-off thread's universe needs for its
+** own handle (tthread_run.c); require "threading" opens the rest. */
+void tt_open_type(lua_State *L);
 /* Names t "Thread-N" (the next N) unless it has a name. */
 void tt_name_if_unnamed(GLThread *t);
 

@@ -28,6 +28,7 @@
 #include "callargs.h"
 #include "gil.h"
 #include "modules.h"
+#include "spin.h"
 #include "stats.h"
 #include "threading.h"
 #include "tpool.h"
@@ -37,6 +38,9 @@
 #include "vm.h"
 
 #define THREAD_ANCHOR "gillua.anchors"   /* lightuserdata(GLThread) -> lua_State (GIL on) */
+#define GIL_SPIN_NS 50000ull   /* GIL on: a new thread waits this long for its creator to block */
+
+static GLSpin creator_spin = GL_SPIN_INIT;   /* GIL on: see thread_main */
 
 /* What the creating thread hands to the new OS thread. */
 typedef struct StartInfo {
@@ -149,17 +153,20 @@ static void unanchor(lua_State *universe, GLThread *t) {
 
 /* GIL off, in the thread's fresh universe (protected): decode run,
 ** target, args, fields and the excepthook, make this thread's handle and
-** run it. */
+** run it. Only the Thread type is registered for the handle, not the
+** whole threading module (a sixth of a thread's start-up cost, measured:
+** 15 of 60 us per universe): the thread's require "threading", or a
+** value in its payload that needs the module (an Event, a custom
+** excepthook), opens it, as in the main universe. */
 static int isolated_entry(lua_State *U) {
   StartInfo *si = (StartInfo *)lua_touserdata(U, 1);
   GLThread *t = si->t;
-  luaL_requiref(U, "threading", luaopen_threading, 0);   /* registers the type */
+  tt_open_type(U);
   lua_settop(U, 0);
   if (tr_push_decoded(U, si->payload.data, si->payload.len) != 5)
     return luaL_error(U, "thread payload has the wrong shape");
   if (!lua_isnil(U, 5)) {
-    luaL_getsubtable(U, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_getfield(U, -1, "threading");
+    luaL_requiref(U, "threading", luaopen_threading, 0);
     lua_pushvalue(U, 5);
     lua_setfield(U, -2, "excepthook");
   }
@@ -177,8 +184,35 @@ static int isolated_entry(lua_State *U) {
   return 0;
 }
 
+/* GIL off: the interpreter a parked OS thread prepares for the next
+** thread it runs (vm/tpool.c), so that the ~35 us a universe costs are
+** spent while the starting thread builds the next Thread and encodes its
+** target, not after. The same OS thread builds, uses and closes it (one
+** malloc arena: a universe built on one thread and closed on another
+** made glibc's arena lock a point of contention, measured 90-125 us per
+** start + join instead of 58). At most one is prepared at a time; one
+** never used is closed when its thread's idle time ends or at exit. */
+static void *prepare_universe(void) { return gl_universe_new(gl_config()->no_env); }
+
+static void discard_universe(void *U) { lua_close((lua_State *)U); }
+
+static void discard_at_exit(int interrupted) {
+  (void)interrupted;
+  gl_tpool_discard_prepared();
+}
+
+/* At the first GIL-off start(), on the main thread (no other thread can
+** start one before it has): the exit duties are the main thread's. */
+static void prepare_ahead_setup(void) {
+  static atomic_int done;
+  if (atomic_exchange(&done, 1)) return;
+  gl_tpool_set_prepare(prepare_universe, discard_universe);
+  gl_at_shutdown(discard_at_exit);
+}
+
 static void run_isolated(StartInfo *si, GLThread *t) {
-  lua_State *U = gl_universe_new(si->no_env);
+  lua_State *U = (lua_State *)gl_tpool_take_prepared();
+  if (U == NULL) U = gl_universe_new(si->no_env);
   gt_bind_self(t, U, U);
   gt_mark_started(t);
   gil_acquire(t);
@@ -207,8 +241,14 @@ static void *thread_main(void *arg) {
   StartInfo *si = (StartInfo *)arg;
   GLThread *t = si->t;
   if (gil_enabled()) {
+    unsigned long epoch = gl_block_epoch();
     gt_bind_self(t, si->L1, si->universe);
     gt_mark_started(t);
+    /* The creator holds the GIL until it blocks, often at once (join,
+    ** a queue, a lock): queueing now would make the GIL's hand-over wake
+    ** this thread from a sleep; waiting a moment for the block lets it
+    ** find the GIL free. */
+    gl_spin_for_block(&creator_spin, epoch, GIL_SPIN_NS);
     gil_acquire(t);
     run_body(si->L1, t);
     lua_settop(si->L1, 0);
@@ -284,6 +324,7 @@ int tt_start(lua_State *L) {
   } else {
     encode_payload(L, si);                 /* frees si when it raises */
     si->no_env = gl_config()->no_env;
+    prepare_ahead_setup();
   }
   if (gt_claim_start(t) != 0) {            /* another thread started it meanwhile */
     tr_buffer_free(&si->payload);

@@ -6,6 +6,8 @@
 
 #include <lauxlib.h>
 
+#include <stdatomic.h>
+
 #include "block.h"
 #include "gil.h"
 #include "hook.h"
@@ -68,6 +70,10 @@ int gl_wait_fd(int fd, short events) {
   }
 }
 
+static atomic_ulong block_epoch;
+
+unsigned long gl_block_epoch(void) { return atomic_load(&block_epoch); }
+
 void gl_block_begin(void) {
   GLThread *t = gl_self;
   if (t == NULL) return;
@@ -75,6 +81,8 @@ void gl_block_begin(void) {
   t->blocked_since = now;
   GL_TRACE(t, TR_BLOCK_BEGIN, now);
   gil_release(t);
+  if (gil_enabled())                   /* GIL off: no one watches; no shared cache line */
+    atomic_fetch_add(&block_epoch, 1); /* after: a watcher that sees it finds the GIL let go */
 }
 
 void gl_block_end(void) {

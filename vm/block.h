@@ -55,6 +55,13 @@ int gl_wait_fd(int fd, short events);
 void gl_block_begin(void);
 void gl_block_end(void);
 
+/* How many times a thread has let go of the GIL in gl_block_begin (any
+** thread, since start-up; GIL on only). A thread that wants the GIL from a holder
+** about to block (a new thread whose creator joins it next) watches it
+** change before queueing (spin.h: gl_spin_for_block). */
+unsigned long gl_block_epoch(void);
+
+
 /* True when Ctrl-C is pending and the caller is the main thread (or the
 ** thread that runs the way out, see gl_take_interrupts). */
 int gl_interrupted(void);

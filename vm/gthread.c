@@ -6,6 +6,14 @@
 ** each record's name, daemon, state and error. A record is freed when its
 ** reference count drops to zero: the OS thread holds one reference while
 ** it runs, every Lua handle holds one.
+**
+** start() and join() spin briefly before they sleep (START_SPIN_NS,
+** JOIN_SPIN_NS): a started thread is picked up by a parked OS thread
+** that spins too (tpool.c), and a short thread ends within microseconds,
+** while a sleep and its cross-core wake-up cost 16-35 us each on a 2-core
+** VM (spin.c: when spins stop paying, they stop). Starting and joining a
+** thread with an empty target went from four wake-ups to none
+** (docs/threading.md, "What a thread costs").
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +25,13 @@
 #include "gil.h"
 #include "gthread.h"
 #include "hook.h"
+#include "spin.h"
 #include "trace.h"
+
+#define START_SPIN_NS 50000ull   /* start() spins this long for "started" */
+#define JOIN_SPIN_NS 50000ull    /* join() spins this long for "done" */
+
+static GLSpin start_spin = GL_SPIN_INIT, join_spin = GL_SPIN_INIT;
 
 _Thread_local GLThread *gl_self;
 
@@ -78,7 +92,7 @@ void gt_init_main(lua_State *L) {
   strcpy(t->name, "MainThread");
   t->state = GT_RUNNING;
   gt_bind_self(t, L, L);
-  t->started = 1;
+  atomic_store(&t->started, 1);
   main_thread = t;
   gt_register(t);
 }
@@ -110,7 +124,7 @@ void gt_set_done(GLThread *t) {
   unlink_live(t);
   gt_unlock();
   pthread_mutex_lock(&t->done_mu);
-  t->done = 1;
+  atomic_store(&t->done, 1);
   pthread_cond_broadcast(&t->done_cv);
   pthread_mutex_unlock(&t->done_mu);
 }
@@ -190,21 +204,22 @@ void gt_start_failed(GLThread *t) {
 
 void gt_mark_started(GLThread *t) {
   pthread_mutex_lock(&t->done_mu);
-  t->started = 1;
+  atomic_store(&t->started, 1);
   pthread_cond_broadcast(&t->done_cv);
   pthread_mutex_unlock(&t->done_mu);
 }
 
 void gt_wait_started(GLThread *t) {
+  if (gl_spin_for_flag(&start_spin, &t->started, START_SPIN_NS)) return;
   pthread_mutex_lock(&t->done_mu);
-  while (!t->started) pthread_cond_wait(&t->done_cv, &t->done_mu);
+  while (!atomic_load(&t->started)) pthread_cond_wait(&t->done_cv, &t->done_mu);
   pthread_mutex_unlock(&t->done_mu);
 }
 
+/* ident and native_id are written before 'started' is set (gt_bind_self,
+** then gt_mark_started): seeing it set, they can be read. */
 int gt_idents(GLThread *t, lua_Integer *ident, lua_Integer *native_id) {
-  pthread_mutex_lock(&t->done_mu);
-  int started = t->started;
-  pthread_mutex_unlock(&t->done_mu);
+  int started = atomic_load(&t->started);
   if (started) { *ident = t->ident; *native_id = t->native_id; }
   return started;
 }
@@ -237,22 +252,33 @@ void gt_main_finished(void) {
   t->state = GT_DONE;
   gt_unlock();
   pthread_mutex_lock(&t->done_mu);
-  t->done = 1;
+  atomic_store(&t->done, 1);
   pthread_cond_broadcast(&t->done_cv);
   pthread_mutex_unlock(&t->done_mu);
 }
 
+/* How long join() may spin: JOIN_SPIN_NS, less when the deadline is
+** nearer; none for the main thread when Ctrl-C is pending. */
+static uint64_t join_spin_ns(const struct timespec *deadline) {
+  if (gl_interrupted()) return 0;
+  if (deadline == NULL) return JOIN_SPIN_NS;
+  uint64_t now = gl_now_ns(), d = gl_ts_ns(deadline);
+  if (d <= now) return 0;
+  return d - now < JOIN_SPIN_NS ? d - now : JOIN_SPIN_NS;
+}
+
 int gt_join(GLThread *t, const struct timespec *deadline) {
-  int rc = 0;
-  pthread_mutex_lock(&t->done_mu);
-  int done = t->done;
-  pthread_mutex_unlock(&t->done_mu);
-  if (done) return 0;
+  if (atomic_load(&t->done)) return 0;
   gl_block_begin();
-  pthread_mutex_lock(&t->done_mu);
-  while (!t->done && rc == 0) rc = gl_cond_wait(&t->done_cv, &t->done_mu, deadline);
-  if (t->done) rc = 0;
-  pthread_mutex_unlock(&t->done_mu);
+  uint64_t spin = join_spin_ns(deadline);
+  int rc = 0;
+  if (spin == 0 || !gl_spin_for_flag(&join_spin, &t->done, spin)) {
+    pthread_mutex_lock(&t->done_mu);
+    while (!atomic_load(&t->done) && rc == 0)
+      rc = gl_cond_wait(&t->done_cv, &t->done_mu, deadline);
+    if (atomic_load(&t->done)) rc = 0;
+    pthread_mutex_unlock(&t->done_mu);
+  }
   gl_block_end();
   return rc;
 }
@@ -304,7 +330,7 @@ void gt_fork_child(void) {
       pthread_mutex_init(&t->done_mu, NULL);
       gl_cond_init(&t->done_cv);
       t->state = GT_DONE;
-      t->done = 1;
+      atomic_store(&t->done, 1);
     }
     t = next;
   }

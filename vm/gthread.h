@@ -20,7 +20,9 @@
 **                           the owner), hook_count, held_ns, wait_ns,
 **                           acquisitions
 **   registry lock (gt_lock): name, daemon, state, error, prev/next, lua_obj
-**   done_mu:                started, done (with done_cv for start() and joiners)
+**   done_mu:                started, done (with done_cv for start() and joiners);
+**                           both atomic, so start() and a joiner may spin
+**                           on them briefly before sleeping (gthread.c)
 **
 ** Code outside gthread.c reads and writes the gt_lock and done_mu fields
 ** only through the functions below (runtime/tthread*.c is the main user),
@@ -88,8 +90,8 @@ struct GLThread {
   /* done_mu */
   pthread_mutex_t done_mu;
   pthread_cond_t done_cv;
-  int started;                   /* the OS thread is up (ident known) */
-  int done;
+  atomic_int started;            /* the OS thread is up (ident known) */
+  atomic_int done;
 };
 
 /* The calling OS thread's record (NULL on threads gillua did not start). */
@@ -138,7 +140,8 @@ void gt_start_failed(GLThread *t);
 /* The handshake of start(): the new thread marks itself started once
 ** gt_bind_self has run (ident known); start() waits for that (a short
 ** wait that needs no GIL release: the new thread marks before taking the
-** GIL). */
+** GIL). The waiter spins up to START_SPIN_NS first: a parked OS thread
+** picks up its work within microseconds. */
 void gt_mark_started(GLThread *t);
 void gt_wait_started(GLThread *t);
 /* ident and native_id once started (returns 1), else 0. */
@@ -155,7 +158,8 @@ void gt_unbind_running(GLThread *t);
 void *gt_lua_obj(GLThread *t, int (*keep)(void *obj), void *(*make)(GLThread *t));
 void gt_forget_lua_obj(GLThread *t, void *obj);
 
-/* Wait until 't' is done; deadline NULL waits forever. Releases the GIL.
+/* Wait until 't' is done; deadline NULL waits forever. Releases the GIL,
+** spins up to JOIN_SPIN_NS (a short thread ends meanwhile), then sleeps.
 ** Returns 0 when done, ETIMEDOUT, or EINTR (interrupted main thread). */
 int gt_join(GLThread *t, const struct timespec *deadline);
 

@@ -12,6 +12,18 @@
 ** error number of pthread_create. */
 int gl_spawn(void *(*fn)(void *), void *arg);
 
+/* Work a parked OS thread does ahead for its next run (GIL off: the next
+** thread's interpreter, runtime/tthread_run.c): the parked thread that
+** spins first calls prepare() and keeps what it returns (NULL: nothing);
+** the work it runs next takes it with gl_tpool_take_prepared (NULL when
+** there is none); what is never taken goes to discard() on the thread
+** that prepared it, when its idle time ends or at exit. Set once. */
+void gl_tpool_set_prepare(void *(*prepare)(void), void (*discard)(void *));
+void *gl_tpool_take_prepared(void);
+/* The exit path: the parked threads end, each discarding what it
+** prepared; returns when none holds anything (2 s at most). */
+void gl_tpool_discard_prepared(void);
+
 /* How many OS threads are parked now, waiting for work. */
 int gl_tpool_idle(void);
 

@@ -1,7 +1,8 @@
 /*
 ** test_gthread.c — the thread record's interface that runtime/tthread*.c
 ** uses (vm/gthread.h): start() claims a record once even when several
-** threads race for it, the started handshake, one Lua object per record
+** threads race for it, the started handshake (also after start()'s spin),
+** join seeing the end while it spins, asleep, or not before a timeout, one Lua object per record
 ** (a dying one is replaced, never revived), and the main thread marked
 ** finished wakes its joiners. Real pthreads; no Lua code runs.
 */
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "block.h"
 #include "gil.h"
 #include "gthread.h"
 
@@ -119,6 +121,68 @@ static void test_one_lua_object(void **state) {
   gt_decref(t);
 }
 
+/* ---- start() and join() spin, then sleep ---- */
+
+static void sleep_ms(long ms) {
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+static void *late_starter(void *arg) {   /* marks started after the spin is over */
+  GLThread *t = (GLThread *)arg;
+  sleep_ms(20);
+  gt_bind_self(t, NULL, NULL);
+  gt_mark_started(t);
+  return NULL;
+}
+
+static void test_started_after_the_spin(void **state) {
+  (void)state;
+  GLThread *t = gt_new();
+  pthread_t tid;
+  pthread_create(&tid, NULL, late_starter, t);
+  gt_wait_started(t);
+  lua_Integer ident, native;
+  assert_int_equal(gt_idents(t, &ident, &native), 1);
+  pthread_join(tid, NULL);
+  gt_decref(t);
+}
+
+typedef struct Finisher { GLThread *t; long after_ms; } Finisher;
+
+static void *finisher(void *arg) {
+  Finisher *f = (Finisher *)arg;
+  if (f->after_ms) sleep_ms(f->after_ms);
+  gt_set_done(f->t);
+  return NULL;
+}
+
+/* Done at once (seen while spinning), done after the spin (seen asleep),
+** never done within a short timeout, and a zero timeout. */
+static void test_join_spin_then_sleep(void **state) {
+  (void)state;
+  long after[2] = { 0, 20 };
+  for (int i = 0; i < 2; i++) {
+    Finisher f = { gt_new(), after[i] };
+    pthread_t tid;
+    pthread_create(&tid, NULL, finisher, &f);
+    assert_int_equal(gt_join(f.t, NULL), 0);
+    assert_int_equal(gt_state(f.t), GT_DONE);
+    pthread_join(tid, NULL);
+    gt_decref(f.t);
+  }
+  GLThread *never = gt_new();
+  struct timespec ts;
+  uint64_t t0 = gl_now_ns();
+  assert_int_equal(gt_join(never, gl_deadline(&ts, 0.01)), ETIMEDOUT);
+  uint64_t took = gl_now_ns() - t0;
+  assert_true(took >= 9000000ull && took < 5000000000ull);
+  assert_int_equal(gt_join(never, gl_deadline(&ts, 0)), ETIMEDOUT);
+  gt_set_done(never);
+  assert_int_equal(gt_join(never, gl_deadline(&ts, 0)), 0);
+  gt_decref(never);
+}
+
 /* ---- the end of the main program ---- */
 
 static atomic_int joined_main;
@@ -158,6 +222,8 @@ int main(void) {
     cmocka_unit_test(test_claim_once),
     cmocka_unit_test(test_started_handshake),
     cmocka_unit_test(test_one_lua_object),
+    cmocka_unit_test(test_started_after_the_spin),
+    cmocka_unit_test(test_join_spin_then_sleep),
     cmocka_unit_test(test_main_finished_wakes_joiners),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

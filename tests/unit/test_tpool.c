@@ -1,6 +1,7 @@
 /*
 ** test_tpool.c — OS threads kept for reuse (vm/tpool.c): a finished
-** thread parks and runs the next work, gl_self does not carry over, many
+** thread parks and runs the next work (handed over while it spins or
+** after it fell asleep), gl_self does not carry over, many
 ** at once get threads of their own, a parked thread ends after its idle
 ** time, and a forked child has no parked threads.
 */
@@ -78,14 +79,54 @@ static void test_reuse(void **state) {
   wait_idle(1);
 }
 
-static void test_many_at_once(void **state) {
+/* A parked thread spins for its first 100 us, then sleeps: work handed
+** over in either phase runs, on the same OS thread. */
+static void test_handed_while_spinning_or_asleep(void **state) {
   (void)state;
-  enum { N = 4 };
-  Run r[N];
-  for (int i = 0; i < N; i++) {
+  Run a, b, c;
+  run_init(&a, 0);
+  assert_int_equal(gl_spawn(work, &a), 0);
+  run_wait(&a);
+  wait_idle(1);                   /* parked: spinning now */
+  run_init(&b, 0);
+  assert_int_equal(gl_spawn(work, &b), 0);
+  run_wait(&b);
+  wait_idle(1);
+  struct timespec ts = { 0, 20000000 };
+  nanosleep(&ts, NULL);           /* 20 ms: its spin is over, it sleeps */
+  run_init(&c, 0);
+  assert_int_equal(gl_spawn(work, &c), 0);
+  run_wait(&c);
+  assert_true(pthread_equal(a.who, b.who));
+  assert_true(pthread_equal(b.who, c.who));
+  assert_null(c.self_seen);
+  wait_idle(1);
+}
+
+static void start_held(Run *r, int n) {
+  for (int i = 0; i < n; i++) {
     run_init(&r[i], 1);
     assert_int_equal(gl_spawn(work, &r[i]), 0);
   }
+}
+
+static void release_all(Run *r, int n) {
+  for (int i = 0; i < n; i++) {
+    pthread_mutex_lock(&r[i].mu);
+    r[i].release = 1;
+    pthread_cond_broadcast(&r[i].cv);
+    pthread_mutex_unlock(&r[i].mu);
+    run_wait(&r[i]);
+  }
+}
+
+/* Four at once get threads of their own; the four then park (one spins,
+** three sleep) and the next four at once run on them, no new thread. */
+static void test_many_at_once(void **state) {
+  (void)state;
+  enum { N = 4 };
+  Run r[N], again[N];
+  start_held(r, N);
   for (int i = 0; i < N; i++) {   /* all four run at the same time */
     pthread_mutex_lock(&r[i].mu);
     while (r[i].who == 0) {
@@ -98,12 +139,14 @@ static void test_many_at_once(void **state) {
   }
   for (int i = 0; i < N; i++)
     for (int j = i + 1; j < N; j++) assert_false(pthread_equal(r[i].who, r[j].who));
+  release_all(r, N);
+  wait_idle(N);
+  start_held(again, N);
+  release_all(again, N);
   for (int i = 0; i < N; i++) {
-    pthread_mutex_lock(&r[i].mu);
-    r[i].release = 1;
-    pthread_cond_broadcast(&r[i].cv);
-    pthread_mutex_unlock(&r[i].mu);
-    run_wait(&r[i]);
+    int known = 0;
+    for (int j = 0; j < N; j++) known |= pthread_equal(again[i].who, r[j].who);
+    assert_true(known);
   }
   wait_idle(N);
 }
@@ -133,6 +176,7 @@ static void test_idle_threads_end(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_reuse),
+    cmocka_unit_test(test_handed_while_spinning_or_asleep),
     cmocka_unit_test(test_many_at_once),
     cmocka_unit_test(test_fork_child_has_none),
     cmocka_unit_test(test_idle_threads_end),
