@@ -50,7 +50,7 @@ void gil_grant(GLThread *t);
 void gil_begin_holding(GLThread *t, uint64_t now);
 void gil_end_holding(GLThread *t, uint64_t now);
 void gil_request_drop(GLThread *h, int count, int resend);
-void gil_spin_for_grant(GLThread *t);
+void gil_spin_for_grant(GLThread *t, uint64_t ns);
 /* t is queued: waits as the policy says, then holds the GIL. */
 void gil_wait_turn(GLThread *t);
 

@@ -10,11 +10,12 @@
 **   immutable after start:  is_main, tid, ident, native_id, serial
 **   owner thread only:      L, universe, running (written by the owner;
 **                           read by the owner's own signal handler),
-**                           held_since, wait_since, blocked_since, rng, trace;
+**                           held_since, wait_since, blocked_since, rng, trace,
+**                           line_events (atomic: its signal handler resets it);
 **                           blocked_ns (atomic, read by anyone)
 **   gil.mu:                 gil_next, gil_granted, gil_urgent, gil_resume,
 **                           ticks_signalled, hook_fires,
-**                           gil_cv, drop_request
+**                           gil_cv, drop_request, drop_at
 **                           (also written atomically, read lock-free by
 **                           the owner), hook_count, held_ns, wait_ns,
 **                           acquisitions
@@ -70,7 +71,11 @@ struct GLThread {
   sem_t gil_sem;                 /* ticks: a release wakes the first waiter through it */
   int ticks_signalled;           /* ticks: gil_sem was posted and not yet taken */
   atomic_int drop_request;       /* a waiter asked this holder to drop the GIL */
-  atomic_int hook_count;         /* count the signal handler arms the hook with */
+  atomic_int hook_count;         /* count the signal handler arms the hook with (or GL_HOOK_LINE) */
+  _Atomic uint64_t drop_at;      /* interval, priority: drop at this time (0: at once), gil.mu;
+                                 ** read lock-free by the owner's hook */
+  atomic_int line_events;        /* line-hook fires since the line hook was armed: the owner
+                                 ** and its signal handler only */
   uint64_t held_ns, wait_ns;
   unsigned long acquisitions;
 

@@ -50,7 +50,10 @@ static void on_arm(int sig) {
   lua_State *L = atomic_load_explicit(&t->running, memory_order_relaxed);
   if (L == NULL) return;
   int count = atomic_load(&t->hook_count);
-  if (lua_gethook(L) == gl_count_hook && lua_gethookcount(L) == count) return;
+  if (lua_gethook(L) == gl_count_hook &&
+      (count == GL_HOOK_LINE ? lua_gethookmask(L) == LUA_MASKLINE
+                             : lua_gethookmask(L) == LUA_MASKCOUNT && lua_gethookcount(L) == count))
+    return;
   gl_hook_arm(L, count);
 }
 
@@ -82,8 +85,17 @@ static int hook_is_ours(lua_State *L) {
   return h == NULL || h == gl_count_hook;
 }
 
+/* Arming the line hook restarts the thread's count of line events: Lua's
+** record of the last line (L->oldpc) may be stale then, so the first
+** event can come in the middle of a line (gil_hook_point lets it pass). */
 void gl_hook_arm(lua_State *L, int count) {
-  if (hook_is_ours(L)) lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
+  if (!hook_is_ours(L)) return;
+  if (count == GL_HOOK_LINE) {
+    GLThread *t = gl_self;
+    if (t) atomic_store(&t->line_events, 0);
+    lua_sethook(L, gl_count_hook, LUA_MASKLINE, 0);
+  }
+  else lua_sethook(L, gl_count_hook, LUA_MASKCOUNT, count);
 }
 
 void gl_hook_idle(lua_State *L) {

@@ -26,8 +26,14 @@
 #define GL_POLL_COUNT 0
 #endif
 
-/* Installs the count hook on L with 'count', unless L carries a hook that
-** is not the GIL's (set by debug.sethook): such a state polls instead. */
+/* gl_hook_arm's 'count' for the line hook instead: it fires where a new
+** line begins and at backward jumps (statement boundaries, roughly), which
+** is where interval and priority let a slice end (gil.c). */
+#define GL_HOOK_LINE (-1)
+
+/* Installs the GIL's hook on L: a count hook with 'count', or the line
+** hook (GL_HOOK_LINE); unless L carries a hook that is not the GIL's (set
+** by debug.sethook): such a state polls instead. */
 void gl_hook_arm(lua_State *L, int count);
 
 /* Puts L's hook in its resting state: none, or the TSan polling hook
