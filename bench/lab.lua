@@ -20,7 +20,8 @@ L.design = {
 }
 -- priority:5:PCT, the share urgent turns may cost the CPU-bound threads:
 -- the convoy at each share shows what serving I/O first costs.
-L.shares = {5, 10, 20, 40}
+L.shares = {2, 5, 10, 20, 40}
+L.default_share = 5   -- vm/gil.h's GIL_PRIORITY_SHARE: priority:5 itself
 -- bytecodes:N from 1 to 10^7: switches per second and throughput.
 L.nsweep = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
@@ -47,7 +48,7 @@ function L.jobs(ctx)
          args = {secs, "--cpu=" .. cpu, "--channel=tcp", "--cpu_in=process"}})
   end
   for _, share in ipairs(L.shares) do   -- priority's share (10 is priority:5 itself, run above)
-    if share ~= 10 then
+    if share ~= L.default_share then
       for _, cpu in ipairs({1, 3}) do
         add({kind = "micro", script = "bench_gil_convoy.lua", switch = "priority:5:" .. share,
              args = {secs, "--cpu=" .. cpu, "--channel=tcp"}})
@@ -180,11 +181,11 @@ end
 function L.share_section(report)
   local rows = {}
   for _, share in ipairs(L.shares) do
-    local sw = share == 10 and "priority:5" or ("priority:5:" .. share)
+    local sw = share == L.default_share and "priority:5" or ("priority:5:" .. share)
     local r1, k1 = convoy(report, "gillua", sw, 1)
     local r3, k3 = convoy(report, "gillua", sw, 3)
     if r1 or r3 then
-      rows[#rows + 1] = {sw .. (share == 10 and " (the default)" or ""), share .. "%",
+      rows[#rows + 1] = {sw .. (share == L.default_share and " (the default)" or ""), share .. "%",
                          pct(r1), pct(k1), pct(r3), pct(k3)}
     end
   end

@@ -117,6 +117,8 @@ int luaopen_gil(lua_State *L) {
     {"getswitchinterval", g_getswitchinterval}, {"stats", g_stats}, {NULL, NULL}
   };
   luaL_newlib(L, funcs);
+  lua_pushinteger(L, GIL_PRIORITY_SHARE);   /* priority:MS's default share, PCT */
+  lua_setfield(L, -2, "PRIORITY_SHARE");
   gl_gil_io_open(L);   /* module_io, module_io_for (lgil_io.c) */
   return 1;
 }

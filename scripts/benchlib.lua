@@ -159,7 +159,7 @@ function B.policy()
   local kind, n, share = has.gil.policy()
   if kind == "interval" or kind == "priority" then
     local s = string.format("%s:%s", kind, (math.tointeger(n) or n))
-    if share and share ~= 10 then s = s .. ":" .. share end   -- priority's share, when not the default
+    if share and share ~= (has.gil.PRIORITY_SHARE or 5) then s = s .. ":" .. share end   -- not the default
     return s
   end
   return kind .. ":" .. tostring(n)

@@ -202,7 +202,7 @@ void cli_usage(FILE *f) {
   "  --switch=interval:MS    a waiting thread asks the holder to drop after MS ms\n"
   "  --switch=priority:MS[:PCT]  interval:MS, but a thread back from a blocking\n"
   "                          call is served first, within a budget of PCT% of\n"
-  "                          the GIL's time (default 10)\n"
+  "                          the GIL's time (default 5)\n"
   "  --switch=ticks:N        CPython 2: drop and retake the GIL every N bytecodes\n"
   "  --module-io=release|hold  release (default): C modules' blocking calls\n"
   "                          (recv, accept, poll, sleep...) let go of the GIL\n"

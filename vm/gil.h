@@ -18,7 +18,13 @@ typedef struct GILPolicy {
                      ** blocking call first may cost the others (1..90); 0: the default */
 } GILPolicy;
 
-#define GIL_PRIORITY_SHARE 10   /* priority:MS's share when none is given */
+/* priority:MS's share when none is given. Measured on the 2-core VM (the
+** convoy over TCP beside one CPU-bound thread, docs/lab.md): at 5 the
+** CPU-bound thread kept ~90% of its rate and the I/O thread ~15-20% of
+** its own; at 10, ~84% and ~30%. The CPU-bound threads lose a few points
+** more than the share: the I/O thread's ordinary turns (interval:5 alone
+** costs them ~4% here) and what a switch costs besides the urgent turn. */
+#define GIL_PRIORITY_SHARE 5
 
 /* Parses "ticks:N", "bytecodes:N", "interval:MS" or "priority:MS[:PCT]"
 ** (MS may be fractional; PCT is the share, an integer from 1 to 90). Returns 0 on success, -1 with a message in 'err'. */

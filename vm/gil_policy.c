@@ -9,7 +9,7 @@
 **   interval:MS  CPython 3.2+: a waiter asks the holder to drop after MS.
 **   priority:MS[:PCT]  interval, but a thread back from a blocking call
 **                is served first, at a cost to the others of at most PCT
-**                percent of the GIL's time (default 10; gil_priority.c).
+**                percent of the GIL's time (default 5; gil_priority.c).
 **
 ** What N means under bytecodes. Counting instructions needs Lua's count
 ** hook, and an armed count hook makes every instruction trap into

@@ -27,7 +27,7 @@
 **    the CPU-bound waiters take the GIL back when the slice ends.
 ** 4. Urgency is paid for, from one bucket of GIL time for the whole
 **    process. The bucket fills at the share (priority:MS:PCT, default
-**    GIL_PRIORITY_SHARE = 10 percent) of wall time, up to the share of a
+**    GIL_PRIORITY_SHARE = 5 percent) of wall time, up to the share of a
 **    slice (and never less than PRIO_MIN_CAP_NS). It
 **    is charged what the CPU-bound threads really lost: from the moment an
 **    urgent thread displaced a CPU-bound holder to the moment that holder

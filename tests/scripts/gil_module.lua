@@ -31,7 +31,7 @@ assert(kind == "ticks" and n == 7 and math.type(n) == "integer")
 local share
 kind, n, share = gil.policy("priority:2.5")
 assert(kind == "priority" and math.abs(n - 2.5) < 1e-9 and math.abs(gil.getswitchinterval() - 0.0025) < 1e-12)
-assert(share == 10, share)                    -- the default share
+assert(share == 5 and gil.PRIORITY_SHARE == 5, share)   -- the default share
 kind, n, share = gil.policy("priority:5:30")
 assert(kind == "priority" and n == 5 and share == 30, tostring(share))
 kind, n, share = gil.policy("interval:5")
