@@ -169,6 +169,14 @@ if opt.sweep and has_balance then
   end
 end
 
+-- The demo shows lost updates too: the balance without a lock at
+-- bytecodes:3, where a switch can land between the read and the write (the
+-- sweep, which the demo leaves out, has this point).
+if opt.profile == "demo" and has_balance then
+  add({kind = "bench", impl = "gillua", bench = "balance", mode = "gil", switch = "bytecodes:3", workers = 2,
+       lock = false, reps = 1, sweep = true, iters = sizes.sweep_iters})
+end
+
 -- stock lua5.4 on the single-thread dead loop (gillua's overhead)
 local lua54 = R.capture("command -v lua5.4")
 if lua54 and (#benches == 3 or opt.benches and table.concat(benches, ","):find("dead_loop")) then

@@ -328,7 +328,10 @@ function U.acceptance(report)
             {noise = m.two_threads_ratio > 1.05})   -- two threads under one GIL beat one thread: noise
     end
   end
-  for _, f in ipairs(U.check_providers) do
+  -- the lab's and the managers' checks read micro benchmarks, which the
+  -- demo does not run: there they would only say "not measured"
+  local demo = report.config and report.config.profile == "demo"
+  for _, f in ipairs(demo and {} or U.check_providers) do
     for _, k in ipairs(f(report) or {}) do check(k.text, k.ok, k.detail, {noise = k.noise}) end
   end
   for _, m in ipairs(U.micro(report, "gil_fairness")) do
