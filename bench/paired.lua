@@ -12,15 +12,7 @@
 --              are the medians of each side's own figure
 
 local P = {}
-
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  if n == 0 then return nil end
-  if n % 2 == 1 then return xs[(n + 1) // 2] end
-  return (xs[n // 2] + xs[n // 2 + 1]) / 2
-end
-P.median = median
+local median = dofile((debug.getinfo(1, "S").source:match("^@(.*)/") or ".") .. "/aggregate.lua").median
 
 function P.ratio(report, bench, a, b, value)
   local by_pair = {}

@@ -7,6 +7,7 @@ local U = {}
 U.here = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
 local L = dofile(U.here .. "/lab.lua")
 local M = dofile(U.here .. "/mgr_report.lua")
+local A = dofile(U.here .. "/aggregate.lua")
 
 -- Sections that other parts of the suite add to the report (generic
 -- tables: {id, title, intro, columns, rows}) and their charts: the writers
@@ -304,7 +305,7 @@ function U.acceptance(report)
       end
       table.sort(ratios)
       local n = #ratios
-      local ratio = n > 0 and (n % 2 == 1 and ratios[(n + 1) // 2] or (ratios[n // 2] + ratios[n // 2 + 1]) / 2) or nil
+      local ratio = A.median(ratios)
       check("single thread: gillua / lua5.4 wall time <= 1.03", ratio and ratio <= 1.03,
             ratio and string.format("median ratio %s (%s..%s) of %d interleaved pairs", U.fmt(ratio, 3),
                                     U.fmt(ratios[1], 3), U.fmt(ratios[n], 3), n) or "not measured")
