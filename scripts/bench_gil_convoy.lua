@@ -167,20 +167,9 @@ local function start_cpu_processes()
   end
 end
 
--- K CPU-bound threads (or processes), beside 'io' (a function run in a
--- thread) or alone for o.seconds; returns their summed loop rate.
-local function run_cpu(io)
-  if o.cpu_in == "process" then
-    local stop = start_cpu_processes()
-    if io then
-      local t = threading.Thread{target = io, name = "io"}
-      t:start(); t:join()
-      if t.error then stop(); error(t.error, 0) end
-    else
-      B.has.time.sleep(o.seconds)
-    end
-    return stop()
-  end
+-- K CPU-bound threads: returns the function that stops them and returns
+-- their summed loop rate.
+local function start_cpu_threads()
   stop_cpu = false
   local outs, cs = {}, {}
   for i = 1, o.cpu do
@@ -188,21 +177,30 @@ local function run_cpu(io)
     cs[i] = threading.Thread{target = cpu_thread, args = {outs[i]}, name = "cpu-" .. i}
     cs[i]:start()
   end
+  return function()
+    stop_cpu = true
+    local sum = 0
+    for i = 1, o.cpu do
+      cs[i]:join()
+      if cs[i].error then error(cs[i].error, 0) end
+      sum = sum + outs[i].loops_per_s
+    end
+    return sum
+  end
+end
+
+-- K CPU-bound threads (or processes), beside 'io' (a function run in a
+-- thread) or alone for o.seconds; returns their summed loop rate.
+local function run_cpu(io)
+  local stop = o.cpu_in == "process" and start_cpu_processes() or start_cpu_threads()
   if io then
     local t = threading.Thread{target = io, name = "io"}
     t:start(); t:join()
-    if t.error then error(t.error, 0) end
+    if t.error then stop(); error(t.error, 0) end
   else
     B.has.time.sleep(o.seconds)
   end
-  stop_cpu = true
-  local sum = 0
-  for i = 1, o.cpu do
-    cs[i]:join()
-    if cs[i].error then error(cs[i].error, 0) end
-    sum = sum + outs[i].loops_per_s
-  end
-  return sum
+  return stop()
 end
 
 local alone, beside = {}, {}
